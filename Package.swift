@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+// TickBus: a shared-memory market-data bus with embedded models.
+// One target per concern; dependencies flow one way (see Docs/ARCHITECTURE-NOTES.md).
+import PackageDescription
+
+let hot: [SwiftSetting] = [
+    // Hot modules check exclusivity statically; the dynamic check costs a call per access.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "tickbus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tickbus", targets: ["tickbus"]),
+        .library(name: "TickBusCore", targets: ["TickBusCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (liburing, libnuma, affinity), atomics and the C baseline ring.
+        .target(
+            name: "CTickBus",
+            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("numa")]
+        ),
+        // Counts mallocs per thread by interposing glibc's allocator; linked into the executable.
+        .target(name: "CMallocCounter"),
+        // Segments, rings, message layouts, clocks.
+        .target(name: "TickBusCore", dependencies: ["CTickBus"], swiftSettings: hot),
+        // Order books (order-level and price-level).
+        .target(name: "Book", dependencies: ["TickBusCore"], swiftSettings: hot),
+        // Market data sources: synthetic, ITCH 5.0, MoldUDP64, LOBSTER.
+        .target(name: "Feed", dependencies: ["TickBusCore", "Book", "CTickBus"], swiftSettings: hot),
+        // Feature definitions and incremental evaluation.
+        .target(name: "Features", dependencies: ["TickBusCore", "Book"], swiftSettings: hot),
+        // Model loaders (LightGBM, XGBoost, linear, ONNX MLP) and flat evaluators.
+        .target(name: "Models", dependencies: [], swiftSettings: hot),
+        // The strategy loop: ring in, features, models, decision records out.
+        .target(name: "Strategy", dependencies: ["TickBusCore", "Book", "Features", "Models", "CTickBus"], swiftSettings: hot),
+        // Journals (io_uring writer, verifying reader) and replay.
+        .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
+        // Counters, histograms, /metrics and stat.
+        .target(name: "Telemetry", dependencies: ["TickBusCore"]),
+        // Benchmarks behind `tickbus bench`.
+        .target(name: "Bench", dependencies: ["TickBusCore", "CTickBus", "CMallocCounter", "Feed"], swiftSettings: hot),
+        .executableTarget(
+            name: "tickbus",
+            dependencies: [
+                "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Telemetry", "Bench",
+                "CMallocCounter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
+        .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore"]),
+        .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "tickbus"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

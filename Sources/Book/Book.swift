@@ -1,0 +1,1 @@
+// The Book module: see Docs/ARCHITECTURE-NOTES.md.

@@ -1,0 +1,127 @@
+// CTickBus: the one place TickBus touches C. Atomics on shared memory (Swift's own atomics
+// cannot live at an address inside an mmap'd file), CPU and NUMA placement, io_uring, and a
+// minimal C ring used as the benchmark baseline. Everything here is small on purpose.
+#ifndef CTICKBUS_H
+#define CTICKBUS_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+// ---- Atomics on raw shared memory. Static inline so the optimiser inlines them into Swift.
+static inline uint64_t tb_load_acquire_u64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_ACQUIRE); }
+static inline uint64_t tb_load_relaxed_u64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
+static inline void tb_store_release_u64(void *p, uint64_t v) { __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELEASE); }
+static inline void tb_store_relaxed_u64(void *p, uint64_t v) { __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED); }
+static inline uint64_t tb_fetch_add_relaxed_u64(void *p, uint64_t v) { return __atomic_fetch_add((uint64_t *)p, v, __ATOMIC_RELAXED); }
+static inline uint32_t tb_load_acquire_u32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_ACQUIRE); }
+static inline void tb_store_release_u32(void *p, uint32_t v) { __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELEASE); }
+static inline bool tb_cas_u32(void *p, uint32_t expected, uint32_t desired) {
+    return __atomic_compare_exchange_n((uint32_t *)p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline void tb_fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+static inline void tb_fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
+static inline void tb_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/// Monotonic nanoseconds (CLOCK_MONOTONIC, one clock for every process on the machine; vDSO, no syscall).
+static inline uint64_t tb_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+/// Wall-clock nanoseconds since the epoch (CLOCK_REALTIME). Never read by features or models.
+static inline uint64_t tb_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// ---- Placement.
+/// Pins the calling thread to one CPU with sched_setaffinity. Returns 0 or an errno.
+int tb_pin_to_cpu(int cpu);
+/// The CPU the calling thread runs on now (sched_getcpu), or -1.
+int tb_current_cpu(void);
+/// 1 when libnuma reports NUMA support on this machine.
+int tb_numa_available(void);
+/// Runs the calling thread on a NUMA node and binds its memory there (libnuma). 0 or an errno.
+int tb_numa_bind(int node);
+/// The NUMA node of a CPU (libnuma), or -1.
+int tb_numa_node_of_cpu(int cpu);
+/// The NUMA node the calling thread's memory is preferred on (libnuma), or -1.
+int tb_numa_preferred(void);
+/// Highest NUMA node number (libnuma), or -1 without NUMA.
+int tb_numa_max_node(void);
+
+// ---- Processes.
+/// 1 if a process with this pid exists (kill(pid, 0) succeeds or fails with EPERM).
+int tb_pid_alive(int pid);
+
+/// Installs SIGINT and SIGTERM handlers that only set a flag (async-signal-safe).
+void tb_install_stop_signals(void);
+/// The signal that asked us to stop, or 0.
+int tb_stop_requested(void);
+
+// ---- io_uring (liburing). An opaque ring owned by the Journal writer.
+typedef struct tb_uring tb_uring;
+/// Creates a ring with `entries` submission entries. Returns NULL and sets *err on failure.
+tb_uring *tb_uring_create(unsigned entries, int *err);
+void tb_uring_destroy(tb_uring *r);
+/// Registers buffers for fixed writes. 0 or -errno.
+int tb_uring_register_buffers(tb_uring *r, void *const *bases, const size_t *lengths, unsigned count);
+/// Queues a write (fixed-buffer when buf_index >= 0). 0, or -EBUSY when the submission queue is full.
+int tb_uring_queue_write(tb_uring *r, int fd, const void *buf, unsigned len, uint64_t offset, int buf_index, uint64_t user_data);
+/// Queues an fdatasync. 0 or -EBUSY.
+int tb_uring_queue_fsync(tb_uring *r, int fd, uint64_t user_data);
+/// Submits queued entries. Number submitted or -errno.
+int tb_uring_submit(tb_uring *r);
+/// Reaps one completion; waits when `wait` is non-zero. 1 with *user_data and *res set, 0 if none, -errno on error.
+int tb_uring_reap(tb_uring *r, int wait, uint64_t *user_data, int *res);
+
+// ---- Baseline ring for `tickbus bench ring`: the same protocol in plain C, 64-byte slots.
+typedef struct {
+    uint64_t seq;        // sequence word: s when ready, s | TB_BUSY while written, ~0 when empty
+    uint64_t payload[7];
+} tb_c_slot;
+#define TB_C_BUSY (1ull << 63)
+/// Layout of a C baseline segment: one cursor line, then slots.
+typedef struct {
+    _Alignas(128) uint64_t cursor;
+    _Alignas(128) uint64_t reader_position;
+    _Alignas(128) uint64_t capacity;
+} tb_c_ring_header;
+
+static inline void tb_c_publish(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t stamp) {
+    tb_c_slot *slot = &slots[s & (h->capacity - 1)];
+    __atomic_store_n(&slot->seq, s | TB_C_BUSY, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    slot->payload[0] = 1;
+    slot->payload[1] = s;
+    slot->payload[2] = stamp;
+    slot->payload[3] = s;
+    slot->payload[4] = 0;
+    slot->payload[5] = 0;
+    slot->payload[6] = 0;
+    __atomic_store_n(&slot->seq, s, __ATOMIC_RELEASE);
+    __atomic_store_n(&h->cursor, s + 1, __ATOMIC_RELEASE);
+}
+/// 1 ready (payload copied to out), 0 not yet, -1 lapped.
+static inline int tb_c_poll(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t *out) {
+    tb_c_slot *slot = &slots[s & (h->capacity - 1)];
+    uint64_t w = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
+    if (w != s) {
+        if (w == ~0ull || (w & ~TB_C_BUSY) <= s) return 0;
+        return -1;
+    }
+    for (int i = 0; i < 7; i++) out[i] = slot->payload[i];
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&slot->seq, __ATOMIC_RELAXED) == s ? 1 : -1;
+}
+
+#endif

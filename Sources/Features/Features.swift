@@ -1,0 +1,1 @@
+// The Features module: see Docs/ARCHITECTURE-NOTES.md.

@@ -1,0 +1,1 @@
+// The Models module: see Docs/ARCHITECTURE-NOTES.md.

@@ -1,0 +1,1 @@
+// The Strategy module: see Docs/ARCHITECTURE-NOTES.md.

@@ -1,0 +1,1 @@
+// The Telemetry module: see Docs/ARCHITECTURE-NOTES.md.

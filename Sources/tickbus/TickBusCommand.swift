@@ -1,0 +1,28 @@
+import ArgumentParser
+
+/// `tickbus`: the one executable. Each area's commands live in their own file.
+@main
+struct TickBusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tickbus",
+        abstract: "A shared-memory market-data bus with embedded models.",
+        subcommands: [
+            FeedCommand.self, TapCommand.self, RingsCommand.self, RmCommand.self, DemoCommand.self, BenchCommand.self,
+            BookCommand.self, SynthCommand.self, MoldUDP64Command.self,
+            FeaturesCommand.self, StrategyCommand.self, ModelCommand.self,
+            RecordCommand.self, JournalCommand.self, ReplayCommand.self,
+            MetricsCommand.self, StatCommand.self,
+        ]
+    )
+}
+
+/// `tickbus bench …`: every benchmark prints percentiles and a ratio against a baseline measured
+/// in the same run; `--json` prints one object `{"bench", "result", "baseline", "ratio"}`.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks against a baseline measured in the same run.",
+        subcommands: [RingBenchCommand.self, RingBenchChild.self, FeedBenchCommand.self, ModelBenchCommand.self,
+                      StrategyBenchCommand.self, RecordBenchCommand.self]
+    )
+}

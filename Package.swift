@@ -52,9 +52,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Process harness shared by the test targets (Foundation is fine here).
+        .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
-        .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore"]),
-        .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "tickbus"]),
+        .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]
 )

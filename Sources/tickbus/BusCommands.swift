@@ -230,6 +230,7 @@ struct RingsCommand: ParsableCommand {
             do {
                 let m = try Segment.attachMapping(path: BusPaths.ring(bus: bus, ring: name), expecting: nil)
                 let h = m.header
+                let c = ProducerCounters(m)
                 let alive = tb_pid_alive(h.producerPid) != 0
                 let state: String
                 switch m.producerState {
@@ -238,7 +239,8 @@ struct RingsCommand: ParsableCommand {
                 case .initializing: state = "initializing"
                 }
                 print("ring=\(name) schema=\(h.schema) version=\(h.version) slot_size=\(h.slotSize) capacity=\(h.capacity) "
-                      + "generation=\(h.generation) producer_pid=\(h.producerPid) state=\(state) published=\(m.cursor) file_size=\(h.fileSize)")
+                      + "generation=\(h.generation) producer_pid=\(h.producerPid) state=\(state) published=\(m.cursor) file_size=\(h.fileSize) "
+                      + "gate_waits=\(c.gateWaits) ungated=\(c.readersUngated) reclaimed=\(c.readersReclaimed)")
                 for r in ReaderTable.snapshot(m) {
                     print("  reader=\(r.index) name=\(r.name) pid=\(r.pid) mode=\(r.mode == .gating ? "gating" : "live") position=\(r.position) "
                           + "lag=\(m.cursor &- r.position) lost=\(r.lost) gaps=\(r.gaps) alive=\(r.alive)")

@@ -31,7 +31,9 @@ let package = Package(
         // Order books (order-level and price-level).
         .target(name: "Book", dependencies: ["TickBusCore"], swiftSettings: hot),
         // Market data sources: synthetic, ITCH 5.0, MoldUDP64, LOBSTER.
-        .target(name: "Feed", dependencies: ["TickBusCore", "Book", "CTickBus"], swiftSettings: hot),
+        .target(name: "Feed", dependencies: ["TickBusCore", "Book", "CTickBus", "CFeed"], swiftSettings: hot),
+        // zlib reading of gzip ITCH files and the C baseline loop of `bench feed`.
+        .target(name: "CFeed", linkerSettings: [.linkedLibrary("z")]),
         // Feature definitions and incremental evaluation.
         .target(name: "Features", dependencies: ["TickBusCore", "Book"], swiftSettings: hot),
         // Model loaders (LightGBM, XGBoost, linear, ONNX MLP) and flat evaluators.

@@ -1,1 +1,434 @@
-// The Book module: see Docs/ARCHITECTURE-NOTES.md.
+import TickBusCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One aggregated price level of one side of one instrument.
+public struct PriceLevel: Equatable, Sendable {
+    /// Price in 1e-4 of the currency unit.
+    public var price: Int64
+    /// Visible shares resting at this price.
+    public var shares: Int64
+    /// Number of resting orders at this price (in level-addressed mode: see `MarketFlags.levelAddressed`).
+    public var orders: Int32
+    @inlinable public init(price: Int64, shares: Int64, orders: Int32) {
+        self.price = price
+        self.shares = shares
+        self.orders = orders
+    }
+}
+
+/// Best bid and best ask of one instrument; a side with `shares == 0` is empty.
+public struct TopOfBook: Equatable, Sendable {
+    public var bid: PriceLevel
+    public var ask: PriceLevel
+    @inlinable public init(bid: PriceLevel, ask: PriceLevel) {
+        self.bid = bid
+        self.ask = ask
+    }
+    public static let empty = TopOfBook(bid: PriceLevel(price: 0, shares: 0, orders: 0), ask: PriceLevel(price: 0, shares: 0, orders: 0))
+}
+
+/// What the book knew about an order it just changed (the feed handler fills execute and replace
+/// messages with it, because ITCH executions carry only the reference number).
+public struct OrderInfo: Equatable, Sendable {
+    public var instrument: UInt32
+    public var side: Side
+    public var price: Int64
+    /// Shares left after the change.
+    public var remaining: UInt32
+    @inlinable public init(instrument: UInt32, side: Side, price: Int64, remaining: UInt32) {
+        self.instrument = instrument
+        self.side = side
+        self.price = price
+        self.remaining = remaining
+    }
+}
+
+/// Bits of the `flags` field of market messages (see Docs/FEED.md).
+public enum MarketFlags {
+    /// The event addresses a price level, not an order: apply `quantity` at (`side`, `price`) and
+    /// ignore the order id. LOBSTER sources publish every book event this way.
+    public static let levelAddressed: UInt16 = 1 << 0
+    /// An add that seeds the initial book from a snapshot (LOBSTER's first order-book row).
+    public static let seed: UInt16 = 1 << 1
+    /// An add that refills a level revealed from below the source's depth (taken from LOBSTER's order-book file).
+    public static let refill: UInt16 = 1 << 2
+    /// A delete of a whole level that fell below the source's depth (LOBSTER: no longer tracked).
+    public static let truncate: UInt16 = 1 << 3
+    /// An execute whose price is the execution price, not the order's (ITCH C, executed with price).
+    public static let executionPrice: UInt16 = 1 << 4
+    /// A trade that is a cross (ITCH Q, LOBSTER type 6).
+    public static let cross: UInt16 = 1 << 5
+}
+
+/// Order books for many instruments: order level (by reference number) and price level
+/// (aggregated per side), kept by the feed handler and rebuilt by any ring reader with `apply`.
+///
+/// - Orders live in a preallocated open-addressing table keyed by reference number (linear
+///   probing, backward-shift deletion, no tombstones); it doubles only when more than half full.
+/// - Each side of each instrument is a sorted array of levels with the best price last, so the
+///   common case (activity near the top) touches the last few entries and inserts shift little.
+///   Level arrays grow by doubling, so after warm-up nothing is allocated per message.
+/// - Instrument ids are `0..<maxInstruments` (ITCH stock locate codes fit in 16 bits).
+///
+/// Unknown references (orders added before the data starts) are counted in `unknownReferences`
+/// and skipped, never a crash.
+public final class OrderBooks {
+    /// Invariant: `sides` holds `maxInstruments * 2` initialised `_SideLevels` (bids at 2i, asks at 2i+1).
+    @usableFromInline let sides: UnsafeMutablePointer<_SideLevels>
+    @usableFromInline let maxInstruments: Int
+    @usableFromInline var table: _OrderTable
+
+    /// Orders referenced by execute, cancel, delete or replace that the book did not hold.
+    public var unknownReferences: UInt64 = 0
+    /// Events the book rejected: instrument out of range, zero reference, duplicate reference, bad side.
+    public var rejected: UInt64 = 0
+
+    /// - Parameters:
+    ///   - maxInstruments: instrument ids accepted are `0..<maxInstruments`.
+    ///   - orderCapacity: initial order-table capacity (rounded up to a power of two, kept at most half full).
+    public init(maxInstruments: Int = 65_536, orderCapacity: Int = 1 << 20) {
+        precondition(maxInstruments > 0)
+        self.maxInstruments = maxInstruments
+        sides = .allocate(capacity: maxInstruments * 2)
+        sides.initialize(repeating: _SideLevels(), count: maxInstruments * 2)
+        table = _OrderTable(capacity: orderCapacity)
+    }
+
+    deinit {
+        for i in 0..<maxInstruments * 2 { sides[i].release() }
+        sides.deallocate()
+        table.release()
+    }
+
+    /// Live orders in the order table.
+    public var orderCount: Int { table.count }
+
+    // MARK: Depth API (used by Features, strategies, tools)
+
+    /// Number of non-empty levels on one side of an instrument.
+    @inlinable public func levelCount(instrument: UInt32, side: Side) -> Int {
+        guard Int(instrument) < maxInstruments else { return 0 }
+        return Int(sides[_index(instrument, side)].count)
+    }
+
+    /// Level `depth` (0 = best) of one side, or nil when the side has fewer levels.
+    @inlinable public func level(instrument: UInt32, side: Side, depth: Int) -> PriceLevel? {
+        guard Int(instrument) < maxInstruments else { return nil }
+        let s = sides[_index(instrument, side)]
+        guard depth >= 0, depth < Int(s.count) else { return nil }
+        return s.base![Int(s.count) - 1 - depth]  // Safe: depth < count, base non-nil when count > 0.
+    }
+
+    /// Best bid and ask (a side with zero shares is empty).
+    @inlinable public func top(instrument: UInt32) -> TopOfBook {
+        guard Int(instrument) < maxInstruments else { return .empty }
+        return TopOfBook(bid: sides[_index(instrument, .buy)].best, ask: sides[_index(instrument, .sell)].best)
+    }
+
+    /// The order with this reference, if live.
+    @inlinable public func order(_ reference: UInt64) -> (instrument: UInt32, side: Side, price: Int64, shares: UInt32)? {
+        guard let slot = table.find(reference) else { return nil }
+        let o = table.slots[slot]  // Safe: find returns an index < capacity.
+        return (o.instrument, o.side == 0 ? .buy : .sell, o.price, o.shares)
+    }
+
+    /// Instruments with at least one non-empty level, ascending.
+    public func activeInstruments() -> [UInt32] {
+        var out: [UInt32] = []
+        for i in 0..<maxInstruments where sides[2 * i].count > 0 || sides[2 * i + 1].count > 0 { out.append(UInt32(i)) }
+        return out
+    }
+
+    // MARK: Order-level events
+
+    /// Adds an order. Returns whether the best level of its side changed.
+    @inlinable @discardableResult
+    public func add(instrument: UInt32, orderId: UInt64, side: Side, price: Int64, shares: UInt32) -> Bool {
+        guard Int(instrument) < maxInstruments, orderId != 0 else { rejected &+= 1; return false }
+        guard table.insert(_Order(reference: orderId, price: price, shares: shares, instrument: instrument, side: side == .buy ? 0 : 1)) else {
+            rejected &+= 1
+            return false
+        }
+        return sides[_index(instrument, side)].change(price: price, shares: Int64(shares), orders: 1, bid: side == .buy)
+    }
+
+    /// Removes `shares` from an order (execute or partial cancel); the order leaves the book at zero.
+    /// Returns the order's state after the change and whether the top of its side changed; nil when unknown.
+    @inlinable
+    public func reduce(orderId: UInt64, shares: UInt32) -> (info: OrderInfo, topChanged: Bool)? {
+        guard let slot = table.find(orderId) else { unknownReferences &+= 1; return nil }
+        let o = table.slots[slot]  // Safe: slot < capacity.
+        let cut = min(shares, o.shares)
+        let left = o.shares - cut
+        let bid = o.side == 0
+        let changed: Bool
+        if left == 0 {
+            table.remove(at: slot)
+            changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(price: o.price, shares: -Int64(cut), orders: -1, bid: bid)
+        } else {
+            table.slots[slot].shares = left  // Safe: slot < capacity.
+            changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(price: o.price, shares: -Int64(cut), orders: 0, bid: bid)
+        }
+        return (OrderInfo(instrument: o.instrument, side: bid ? .buy : .sell, price: o.price, remaining: left), changed)
+    }
+
+    /// Deletes an order. Returns what it was (remaining = its shares before) and whether the top changed.
+    @inlinable
+    public func delete(orderId: UInt64) -> (info: OrderInfo, topChanged: Bool)? {
+        guard let slot = table.find(orderId) else { unknownReferences &+= 1; return nil }
+        let o = table.slots[slot]  // Safe: slot < capacity.
+        table.remove(at: slot)
+        let bid = o.side == 0
+        let changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(price: o.price, shares: -Int64(o.shares), orders: -1, bid: bid)
+        return (OrderInfo(instrument: o.instrument, side: bid ? .buy : .sell, price: o.price, remaining: o.shares), changed)
+    }
+
+    /// Replaces an order with a new reference, price and size, same instrument and side (ITCH U).
+    @inlinable
+    public func replace(oldOrderId: UInt64, newOrderId: UInt64, price: Int64, shares: UInt32) -> (info: OrderInfo, topChanged: Bool)? {
+        guard let gone = delete(orderId: oldOrderId) else { return nil }
+        let added = add(instrument: gone.info.instrument, orderId: newOrderId, side: gone.info.side, price: price, shares: shares)
+        return (OrderInfo(instrument: gone.info.instrument, side: gone.info.side, price: price, remaining: shares), gone.topChanged || added)
+    }
+
+    // MARK: Level-addressed events
+
+    /// Changes a level directly (LOBSTER and snapshots): `shares` and `orders` are signed deltas;
+    /// the level is removed when its shares reach zero or below. Returns whether the top changed.
+    @inlinable @discardableResult
+    public func changeLevel(instrument: UInt32, side: Side, price: Int64, shares: Int64, orders: Int32) -> Bool {
+        guard Int(instrument) < maxInstruments else { rejected &+= 1; return false }
+        return sides[_index(instrument, side)].change(price: price, shares: shares, orders: orders, bid: side == .buy)
+    }
+
+    /// Removes the worst levels of a side until at most `keep` remain; returns the levels removed
+    /// (worst first) through `body`.
+    @inlinable
+    public func truncate(instrument: UInt32, side: Side, keep: Int, _ body: (PriceLevel) -> Void) {
+        guard Int(instrument) < maxInstruments else { return }
+        sides[_index(instrument, side)].dropWorst(keep: keep, body)
+    }
+
+    // MARK: Rebuilding from the ring
+
+    /// Applies one market message read from the ring (add, execute, cancel, delete, replace; other
+    /// kinds are ignored). Level-addressed messages (`MarketFlags.levelAddressed`) change the level at
+    /// their price and side. Returns whether the best bid or ask of the instrument changed.
+    @inlinable
+    public func apply(_ view: MarketMessageView) -> Bool {
+        guard let kind = view.kind else { return false }
+        if view.flags & MarketFlags.levelAddressed != 0 {
+            guard let side = view.side else { rejected &+= 1; return false }
+            let q = Int64(view.quantity)
+            switch kind {
+            case .add: return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: q, orders: 1)
+            case .execute, .cancel: return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: -q, orders: 0)
+            case .delete: return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: -q, orders: -1)
+            default: return false
+            }
+        }
+        switch kind {
+        case .add:
+            guard let side = view.side else { rejected &+= 1; return false }
+            return add(instrument: view.instrument, orderId: view.orderId, side: side, price: view.price, shares: view.quantity)
+        case .execute, .cancel:
+            return reduce(orderId: view.orderId, shares: view.quantity)?.topChanged ?? false
+        case .delete:
+            return delete(orderId: view.orderId)?.topChanged ?? false
+        case .replace:
+            return replace(oldOrderId: view.oldOrderId, newOrderId: view.newOrderId, price: view.replacePrice,
+                           shares: view.replaceQuantity)?.topChanged ?? false
+        default:
+            return false
+        }
+    }
+
+    /// The top-of-book ring message for an instrument (sizes saturate at UInt32.max).
+    @inlinable
+    public func topMessage(instrument: UInt32, exchangeTime: Int64) -> MarketMessage {
+        let t = top(instrument: instrument)
+        return .topOfBook(instrument: instrument, exchangeTime: exchangeTime,
+                          bidPrice: t.bid.price, bidSize: UInt32(clamping: t.bid.shares), bidOrders: UInt32(clamping: t.bid.orders),
+                          askPrice: t.ask.price, askSize: UInt32(clamping: t.ask.shares), askOrders: UInt32(clamping: t.ask.orders))
+    }
+
+    @inlinable func _index(_ instrument: UInt32, _ side: Side) -> Int {
+        Int(instrument) &* 2 &+ (side == .buy ? 0 : 1)
+    }
+}
+
+// MARK: - Storage
+
+/// The levels of one side, sorted so that the best price is last (bids ascending, asks descending).
+/// Invariant: `base` holds `capacity` slots of which the first `count` are initialised (PriceLevel is
+/// trivial, so no deinitialisation is needed); `base` is nil exactly when `capacity` is 0.
+public struct _SideLevels {
+    @usableFromInline var base: UnsafeMutablePointer<PriceLevel>?
+    @usableFromInline var count: Int32 = 0
+    @usableFromInline var capacity: Int32 = 0
+    @inlinable init() { base = nil }
+
+    @inlinable var best: PriceLevel {
+        count > 0 ? base![Int(count) - 1] : PriceLevel(price: 0, shares: 0, orders: 0)  // Safe: count > 0.
+    }
+
+    func release() { base?.deallocate() }
+
+    /// Adds signed deltas at a price; returns whether the best level (price, shares or orders) changed.
+    @inlinable
+    mutating func change(price: Int64, shares: Int64, orders: Int32, bid: Bool) -> Bool {
+        let n = Int(count)
+        // Scan from the best end: stop at the price or at the first level worse than it.
+        var i = n - 1
+        if let b = base {
+            while i >= 0 {
+                let p = b[i].price  // Safe: 0 <= i < count.
+                if p == price {
+                    let s = b[i].shares &+ shares
+                    if s <= 0 {
+                        // Remove level i, shifting the better levels down by one.
+                        if i < n - 1 { (b + i).update(from: b + i + 1, count: n - 1 - i) }  // Safe: within count.
+                        count -= 1
+                    } else {
+                        b[i].shares = s
+                        b[i].orders = max(b[i].orders &+ orders, 1)
+                    }
+                    return i == n - 1
+                }
+                if bid ? p < price : p > price { break }
+                i -= 1
+            }
+        }
+        guard shares > 0 else { return false }  // Reducing a level that does not exist: nothing to do.
+        if count == capacity { grow() }
+        let b = base!  // Safe: grow made capacity > count.
+        let at = i + 1
+        if at < n { (b + at + 1).moveInitialize(from: b + at, count: n - at) }  // Safe: capacity > count.
+        (b + at).initialize(to: PriceLevel(price: price, shares: shares, orders: max(orders, 1)))
+        count += 1
+        return at == n
+    }
+
+    @usableFromInline mutating func grow() {
+        let newCapacity = max(16, Int(capacity) * 2)
+        let fresh = UnsafeMutablePointer<PriceLevel>.allocate(capacity: newCapacity)
+        if let b = base {
+            fresh.moveInitialize(from: b, count: Int(count))
+            b.deallocate()
+        }
+        base = fresh
+        capacity = Int32(newCapacity)
+    }
+
+    @inlinable
+    mutating func dropWorst(keep: Int, _ body: (PriceLevel) -> Void) {
+        let n = Int(count)
+        guard n > keep, let b = base else { return }
+        let drop = n - keep
+        for k in 0..<drop { body(b[k]) }  // Safe: k < count.
+        (b).update(from: b + drop, count: keep)  // Safe: overlapping forward copy of initialised trivial values.
+        count = Int32(keep)
+    }
+}
+
+/// One live order. `reference == 0` marks an empty slot.
+public struct _Order {
+    @usableFromInline var reference: UInt64
+    @usableFromInline var price: Int64
+    @usableFromInline var shares: UInt32
+    @usableFromInline var instrument: UInt32
+    /// 0 buy, 1 sell.
+    @usableFromInline var side: UInt8
+    @inlinable init(reference: UInt64, price: Int64, shares: UInt32, instrument: UInt32, side: UInt8) {
+        self.reference = reference
+        self.price = price
+        self.shares = shares
+        self.instrument = instrument
+        self.side = side
+    }
+}
+
+/// Open-addressing order table: linear probing, backward-shift deletion.
+/// Invariant: `slots` holds `mask + 1` initialised `_Order`s (a power of two); `count <= (mask + 1) / 2`
+/// after every insert, so a probe always ends at an empty slot.
+public struct _OrderTable {
+    @usableFromInline var slots: UnsafeMutablePointer<_Order>
+    @usableFromInline var mask: Int
+    @usableFromInline var count: Int = 0
+
+    init(capacity: Int) {
+        var c = 16
+        while c < capacity { c <<= 1 }
+        slots = .allocate(capacity: c)
+        slots.initialize(repeating: _Order(reference: 0, price: 0, shares: 0, instrument: 0, side: 0), count: c)
+        mask = c - 1
+    }
+
+    func release() { slots.deallocate() }
+
+    @inlinable func home(_ reference: UInt64) -> Int {
+        // Fibonacci hashing: references are sequential, the multiply spreads them over the table.
+        Int(truncatingIfNeeded: (reference &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
+    }
+
+    @inlinable func find(_ reference: UInt64) -> Int? {
+        guard reference != 0 else { return nil }
+        var i = home(reference)
+        while true {
+            let r = slots[i].reference  // Safe: i <= mask.
+            if r == reference { return i }
+            if r == 0 { return nil }
+            i = (i &+ 1) & mask
+        }
+    }
+
+    /// Inserts a new order; false when the reference is already live.
+    @inlinable mutating func insert(_ order: _Order) -> Bool {
+        if (count &+ 1) &* 2 > mask &+ 1 { rehash() }
+        var i = home(order.reference)
+        while true {
+            let r = slots[i].reference  // Safe: i <= mask.
+            if r == 0 { break }
+            if r == order.reference { return false }
+            i = (i &+ 1) & mask
+        }
+        slots[i] = order  // Safe: i <= mask.
+        count &+= 1
+        return true
+    }
+
+    /// Removes the order at slot `i`, moving later members of the probe run back so no search breaks.
+    @inlinable mutating func remove(at slot: Int) {
+        var hole = slot
+        var j = slot
+        while true {
+            j = (j &+ 1) & mask
+            let r = slots[j].reference  // Safe: j <= mask.
+            if r == 0 { break }
+            let h = home(r)
+            // Move j into the hole if its home is not cyclically in (hole, j].
+            let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+            if !inRange {
+                slots[hole] = slots[j]  // Safe: both <= mask.
+                hole = j
+            }
+        }
+        slots[hole].reference = 0  // Safe: hole <= mask.
+        count &-= 1
+    }
+
+    @usableFromInline mutating func rehash() {
+        let old = slots
+        let oldCount = mask + 1
+        let c = oldCount * 2
+        slots = .allocate(capacity: c)
+        slots.initialize(repeating: _Order(reference: 0, price: 0, shares: 0, instrument: 0, side: 0), count: c)
+        mask = c - 1
+        count = 0
+        for k in 0..<oldCount where old[k].reference != 0 { _ = insert(old[k]) }
+        old.deallocate()
+    }
+}

@@ -92,9 +92,12 @@ typedef struct {
 #define TB_C_BUSY (1ull << 63)
 /// Layout of a C baseline segment: one cursor line, then slots.
 typedef struct {
-    _Alignas(128) uint64_t cursor;
-    _Alignas(128) uint64_t reader_position;
-    _Alignas(128) uint64_t capacity;
+    uint64_t cursor;
+    uint64_t pad0[15];          // each field on its own pair of cache lines
+    uint64_t reader_position;
+    uint64_t pad1[15];
+    uint64_t capacity;
+    uint64_t pad2[15];
 } tb_c_ring_header;
 
 static inline void tb_c_publish(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t stamp) {
@@ -110,6 +113,15 @@ static inline void tb_c_publish(tb_c_ring_header *h, tb_c_slot *slots, uint64_t 
     slot->payload[6] = 0;
     __atomic_store_n(&slot->seq, s, __ATOMIC_RELEASE);
     __atomic_store_n(&h->cursor, s + 1, __ATOMIC_RELEASE);
+}
+/// Publish that waits while the reader is a whole ring behind (the baseline's gating), re-reading
+/// the reader's position only when the cached limit is reached, as the Swift producer does.
+static inline void tb_c_publish_gated(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t stamp, uint64_t *limit) {
+    while (s >= *limit) {
+        *limit = __atomic_load_n(&h->reader_position, __ATOMIC_ACQUIRE) + h->capacity;
+        if (s >= *limit) tb_cpu_relax();
+    }
+    tb_c_publish(h, slots, s, stamp);
 }
 /// 1 ready (payload copied to out), 0 not yet, -1 lapped.
 static inline int tb_c_poll(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t *out) {

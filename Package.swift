@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System libraries (liburing, libnuma, affinity), atomics and the C baseline ring.
@@ -43,7 +44,15 @@ let package = Package(
         // Journals (io_uring writer, verifying reader) and replay.
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
         // Counters, histograms, /metrics and stat.
-        .target(name: "Telemetry", dependencies: ["TickBusCore"]),
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "TickBusCore", "CTickBus",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Benchmarks behind `tickbus bench`.
         .target(name: "Bench", dependencies: ["TickBusCore", "CTickBus", "CMallocCounter", "Feed"], swiftSettings: hot),
         .executableTarget(
@@ -59,6 +68,7 @@ let package = Package(
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
         .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]
 )

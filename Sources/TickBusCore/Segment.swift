@@ -269,6 +269,7 @@ public enum Segment {
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
             if name == "." || name == ".." || name.contains(".tmp.") { continue }
+            if name.hasPrefix(StatsLayout.filePrefix) { continue }  // stats blocks, not rings
             names.append(name)
         }
         return names.sorted()

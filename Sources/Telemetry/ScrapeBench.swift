@@ -1,0 +1,159 @@
+import CTickBus
+import Foundation
+import TickBusCore
+
+/// `tickbus metrics --bench-scrape`: a producer publishes at full speed while a scraper thread
+/// renders a full `/metrics` scrape of the same bus every `scrapeMs` (subject) or sleeps
+/// (baseline). Rounds alternate baseline and subject; each publish is timed on its own.
+public enum ScrapeBench {
+    public struct Options: Sendable {
+        public var rounds = 6
+        public var roundSeconds = 1.0
+        public var scrapeMs = 100.0
+        public var capacity = 1 << 16
+        public init() {}
+    }
+
+    public struct Side: Sendable {
+        /// Per round: publish latency percentiles (ns).
+        public var p50: [UInt64] = []
+        public var p99: [UInt64] = []
+        public var p999: [UInt64] = []
+        public var messages: UInt64 = 0
+        public var scrapes = 0
+        public var mallocs: UInt64 = 0
+        public var pooled = LatencyHistogram.empty
+
+        public var medianP50: UInt64 { median(p50) }
+        public var medianP99: UInt64 { median(p99) }
+        public var medianP999: UInt64 { median(p999) }
+    }
+
+    public struct Result: Sendable {
+        public var baseline = Side()
+        public var subject = Side()
+        public var scrapeDurations = LatencyHistogram.empty
+        public var scrapeBytes = 0
+    }
+
+    /// Shared between the producer and the scraper thread.
+    final class Control: @unchecked Sendable {
+        // Invariant: both words are only touched through the tb_ atomics.
+        let word = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 64)
+        var durations = LatencyHistogram.empty
+        var scrapes = 0
+        var bytes = 0
+        let lock = NSLock()
+        init() {
+            tb_store_release_u32(word, 0)
+            tb_store_release_u32(word + 4, 0)
+        }
+        deinit { word.deallocate() }
+        var scraping: Bool {
+            get { tb_load_acquire_u32(word) != 0 }
+            set { tb_store_release_u32(word, newValue ? 1 : 0) }
+        }
+        var stop: Bool {
+            get { tb_load_acquire_u32(word + 4) != 0 }
+            set { tb_store_release_u32(word + 4, newValue ? 1 : 0) }
+        }
+    }
+
+    /// Runs the benchmark on a bus of its own (removed at the end). `mallocCount` reads the
+    /// calling thread's malloc counter (the executable links the interposer).
+    public static func run(_ o: Options, mallocCount: () -> UInt64) throws -> Result {
+        let bus = "bench-scrape-\(getpid())"
+        defer { try? Segment.removeBus(bus) }
+        var producer = try RingProducer(bus: bus, ring: "market", schema: .market, slotSize: MarketLayout.slotSize, capacity: o.capacity)
+        // A realistic bus to scrape: a reader that lags and a strategy stats block with latencies.
+        let reader = try RingReader(bus: bus, ring: "market", name: "idle-reader", from: .start)
+        let stats = try StatsWriter(bus: bus, name: "bench", kind: .strategy, modelId: 0xfeed)
+        for i in 0..<100_000 { stats.recordDecision(latencyNs: UInt64(1000 + i % 50_000), signal: Int8(i % 3) - 1) }
+
+        let control = Control()
+        let scraper = Thread {
+            let tracker = SnapshotTracker()
+            while !control.stop {
+                if control.scraping {
+                    let t0 = tb_monotonic_ns()
+                    let text = PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                    let dt = tb_monotonic_ns() - t0
+                    control.lock.lock()
+                    control.durations.record(dt)
+                    control.scrapes += 1
+                    control.bytes = text.utf8.count
+                    control.lock.unlock()
+                    let sleep = max(0, o.scrapeMs * 1000 - Double(dt) / 1000)
+                    usleep(UInt32(sleep))
+                } else {
+                    usleep(10_000)
+                }
+            }
+        }
+        scraper.start()
+        defer { control.stop = true }
+
+        var result = Result()
+        var message = MarketMessage(kind: .trade, instrument: 1, exchangeTime: 0)
+        var sequence: Int64 = 0
+        for round in 0..<(2 * o.rounds) {
+            let subject = round % 2 == 1
+            control.scraping = subject
+            control.lock.lock()
+            let scrapesBefore = control.scrapes
+            control.lock.unlock()
+            var h = LatencyHistogram.empty
+            let end = tb_monotonic_ns() + UInt64(o.roundSeconds * 1e9)
+            var count: UInt64 = 0
+            let mallocsBefore = mallocCount()
+            while true {
+                // Batches of 4096 timed publishes, then housekeeping and the clock check (untimed).
+                for _ in 0..<4096 {
+                    sequence &+= 1
+                    message.exchangeTime = sequence
+                    let t0 = tb_monotonic_ns()
+                    message.receiveTime = Int64(bitPattern: t0)
+                    _ = producer.publish(message)
+                    let t1 = tb_monotonic_ns()
+                    h.buckets[LatencyHistogramLayout.index(t1 &- t0)] &+= 1
+                }
+                count &+= 4096
+                producer.housekeeping()
+                if tb_monotonic_ns() >= end { break }
+            }
+            let mallocs = mallocCount() &- mallocsBefore
+            h = LatencyHistogram(buckets: h.buckets, sumNs: 0, minNs: 0, maxNs: .max, overflow: 0)
+            control.lock.lock()
+            let scrapes = control.scrapes - scrapesBefore
+            control.lock.unlock()
+            func add(_ side: inout Side) {
+                side.p50.append(h.percentile(50))
+                side.p99.append(h.percentile(99))
+                side.p999.append(h.percentile(99.9))
+                side.messages &+= count
+                side.scrapes += scrapes
+                side.mallocs &+= mallocs
+                for i in h.buckets.indices { side.pooled.buckets[i] &+= h.buckets[i] }
+            }
+            if subject { add(&result.subject) } else { add(&result.baseline) }
+        }
+        control.scraping = false
+        control.stop = true
+        result.baseline.pooled = LatencyHistogram(buckets: result.baseline.pooled.buckets, sumNs: 0, minNs: 0, maxNs: .max, overflow: 0)
+        result.subject.pooled = LatencyHistogram(buckets: result.subject.pooled.buckets, sumNs: 0, minNs: 0, maxNs: .max, overflow: 0)
+        control.lock.lock()
+        result.scrapeDurations = control.durations
+        result.scrapeBytes = control.bytes
+        control.lock.unlock()
+        producer.close()
+        _ = reader.nextSequence
+        stats.close()
+        return result
+    }
+
+    static func median(_ xs: [UInt64]) -> UInt64 {
+        guard !xs.isEmpty else { return 0 }
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}

@@ -1,1 +1,0 @@
-// The Telemetry module: see Docs/ARCHITECTURE-NOTES.md.

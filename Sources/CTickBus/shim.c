@@ -109,3 +109,71 @@ void tb_install_stop_signals(void) {
 }
 
 int tb_stop_requested(void) { return tb_stop_signal; }
+
+// ---- CRC32C (Castagnoli, reflected polynomial 0x82F63B78) for journal blocks.
+// SSE4.2 crc32 instruction when the CPU has it, a slicing-by-8 table otherwise.
+static uint32_t tb_crc32c_table[8][256];
+static int tb_crc32c_mode = 0;  // 0 unknown, 1 hardware, 2 table
+
+static void tb_crc32c_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        tb_crc32c_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = tb_crc32c_table[0][i];
+        for (int t = 1; t < 8; t++) { c = tb_crc32c_table[0][c & 0xFF] ^ (c >> 8); tb_crc32c_table[t][i] = c; }
+    }
+}
+
+static uint32_t tb_crc32c_sw(uint32_t crc, const uint8_t *p, size_t n) {
+    while (n && ((uintptr_t)p & 7)) { crc = tb_crc32c_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8); n--; }
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w ^= crc;
+        crc = tb_crc32c_table[7][w & 0xFF] ^ tb_crc32c_table[6][(w >> 8) & 0xFF] ^ tb_crc32c_table[5][(w >> 16) & 0xFF]
+            ^ tb_crc32c_table[4][(w >> 24) & 0xFF] ^ tb_crc32c_table[3][(w >> 32) & 0xFF] ^ tb_crc32c_table[2][(w >> 40) & 0xFF]
+            ^ tb_crc32c_table[1][(w >> 48) & 0xFF] ^ tb_crc32c_table[0][w >> 56];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) crc = tb_crc32c_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t tb_crc32c_hw(uint32_t crc, const uint8_t *p, size_t n) {
+    uint64_t c = crc;
+    while (n && ((uintptr_t)p & 7)) { c = __builtin_ia32_crc32qi((uint32_t)c, *p++); n--; }
+    while (n >= 8) { uint64_t w; memcpy(&w, p, 8); c = __builtin_ia32_crc32di(c, w); p += 8; n -= 8; }
+    while (n--) c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+    return (uint32_t)c;
+}
+#endif
+
+uint32_t tb_crc32c_update(uint32_t crc, const void *data, size_t length) {
+    int mode = __atomic_load_n(&tb_crc32c_mode, __ATOMIC_ACQUIRE);
+    if (mode == 0) {
+        tb_crc32c_init();
+#if defined(__x86_64__)
+        mode = __builtin_cpu_supports("sse4.2") ? 1 : 2;
+#else
+        mode = 2;
+#endif
+        __atomic_store_n(&tb_crc32c_mode, mode, __ATOMIC_RELEASE);
+    }
+    const uint8_t *p = (const uint8_t *)data;
+    uint32_t c = ~crc;
+#if defined(__x86_64__)
+    if (mode == 1) return ~tb_crc32c_hw(c, p, length);
+#endif
+    return ~tb_crc32c_sw(c, p, length);
+}
+
+uint32_t tb_crc32c_software(uint32_t crc, const void *data, size_t length) {
+    if (__atomic_load_n(&tb_crc32c_mode, __ATOMIC_ACQUIRE) == 0) (void)tb_crc32c_update(0, "", 0);
+    return ~tb_crc32c_sw(~crc, (const uint8_t *)data, length);
+}

@@ -84,6 +84,12 @@ int tb_uring_submit(tb_uring *r);
 /// Reaps one completion; waits when `wait` is non-zero. 1 with *user_data and *res set, 0 if none, -errno on error.
 int tb_uring_reap(tb_uring *r, int wait, uint64_t *user_data, int *res);
 
+// ---- CRC32C (Castagnoli) for journal blocks.
+/// Continues a CRC32C: pass 0 to start, the previous result to continue. SSE4.2 when present.
+uint32_t tb_crc32c_update(uint32_t crc, const void *data, size_t length);
+/// The same CRC through the slicing-by-8 table only (to test the two paths against each other).
+uint32_t tb_crc32c_software(uint32_t crc, const void *data, size_t length);
+
 // ---- Baseline ring for `tickbus bench ring`: the same protocol in plain C, 64-byte slots.
 typedef struct {
     uint64_t seq;        // sequence word: s when ready, s | TB_BUSY while written, ~0 when empty

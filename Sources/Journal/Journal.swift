@@ -1,1 +1,0 @@
-// The Journal module: see Docs/ARCHITECTURE-NOTES.md.

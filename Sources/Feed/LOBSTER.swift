@@ -29,7 +29,8 @@ public struct LOBSTERSource: MarketSource {
     @usableFromInline var bookOffset = 0
     /// The current order-book row: ask price, ask size, bid price, bid size per level.
     @usableFromInline var row: [Int64]
-    @usableFromInline var pending: [MarketMessage]
+    /// The ring messages of the last `step()` (drained by `next()`).
+    public internal(set) var pending: [MarketMessage]
     @usableFromInline var pendingIndex = 0
     public var report = FeedReport()
     /// Rows read (both files), rows that needed a refill, rows whose known levels disagreed.
@@ -169,8 +170,9 @@ public struct LOBSTERSource: MarketSource {
             if row[4 * k + 3] > 0 { books.changeLevel(instrument: inst, side: .buy, price: row[4 * k + 2], shares: row[4 * k + 3], orders: 1) }
         }
         switch m.type {
-        case 1: books.changeLevel(instrument: inst, side: side, price: m.price, shares: -m.size, orders: -1)
-        case 2, 3, 4: books.changeLevel(instrument: inst, side: side, price: m.price, shares: m.size, orders: 1)
+        // Orders 0: the seed publishes one add per level, so a reader counts one order per seeded level.
+        case 1: books.changeLevel(instrument: inst, side: side, price: m.price, shares: -m.size, orders: 0)
+        case 2, 3, 4: books.changeLevel(instrument: inst, side: side, price: m.price, shares: m.size, orders: 0)
         default: break
         }
         for si in 0..<2 {

@@ -51,6 +51,21 @@ public struct LOBSTERSource: MarketSource {
         pending.reserveCapacity(4 * levels + 8)
     }
 
+    /// The number of levels N of an order-book file: the columns of its first row over 4.
+    public static func levels(orderbook: String) throws(FeedError) -> Int {
+        let f = try _InputFile(path: orderbook)
+        var columns = 1
+        var i = 0
+        while i < f.count {
+            let c = f.base.load(fromByteOffset: i, as: UInt8.self)  // Safe: i < count.
+            if c == 0x0A { break }
+            if c == 0x2C { columns += 1 }
+            i += 1
+        }
+        guard columns % 4 == 0 else { throw .cannotRead(path: orderbook, reason: "first row has \(columns) columns, not a multiple of 4") }
+        return columns / 4
+    }
+
     public mutating func next() -> MarketMessage? {
         while pendingIndex >= pending.count {
             guard step() else { return nil }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Feed
 import TickBusCore
 
@@ -9,6 +10,18 @@ enum FeedSourcesExtra {
         switch kind {
         case "journal":  // journal:DIR — the market ring of a recorded session
             var source = try JournalSource(directory: argument)
+            return FeedPublisher.run(&source, into: &producer, pace: pace, limit: limit, stop: stop)
+        case "itch":  // itch:FILE — ITCH 5.0 BinaryFILE, plain or gzip
+            var source: ITCHSource
+            do { source = try ITCHSource(path: argument) } catch { throw ValidationError("--source itch:\(argument): \(error)") }
+            return FeedPublisher.run(&source, into: &producer, pace: pace, limit: limit, stop: stop)
+        case "lobster":  // lobster:MESSAGES.csv,ORDERBOOK.csv — levels from the order-book file's column count
+            let parts = argument.split(separator: ",", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--source lobster:MESSAGES.csv,ORDERBOOK.csv, got '\(argument)'") }
+            var source: LOBSTERSource
+            do {
+                source = try LOBSTERSource(messages: parts[0], orderbook: parts[1], levels: try LOBSTERSource.levels(orderbook: parts[1]))
+            } catch { throw ValidationError("--source lobster:\(argument): \(error)") }
             return FeedPublisher.run(&source, into: &producer, pace: pace, limit: limit, stop: stop)
         default:
             return nil

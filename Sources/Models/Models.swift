@@ -1,1 +1,0 @@
-// The Models module: see Docs/ARCHITECTURE-NOTES.md.

@@ -26,7 +26,8 @@ func checkAll(_ bytes: SlotBytes, _ s: UInt64) -> Bool {
     return true
 }
 
-@Suite("Ring")
+/// Serialized: the racing tests use two threads each, and must not run beside each other on 2 cores.
+@Suite("Ring", .serialized)
 struct RingTests {
     @Test("wrap-around at every position of a small ring, across several laps")
     func wrapAround() throws {
@@ -109,12 +110,14 @@ struct RingTests {
         }
         thread.start()
         created.wait()
-        var reader = try RingReader(bus: bus, ring: "r", name: "racer", from: .start, idle: .busySpin)
+        var reader = try RingReader(bus: bus, ring: "r", name: "racer", from: .start, idle: .spinThenYield)
+        var idler = Idler(.spinThenYield)
         go.signal()
         var received: UInt64 = 0, lost: UInt64 = 0, torn = 0, expected: UInt64 = 0
         while received + lost < total {
             switch reader.poll() {
             case .message(let b):
+                idler.reset()
                 if !checkAll(b, expected) { torn += 1 }
                 expected += 1
                 received += 1
@@ -124,7 +127,7 @@ struct RingTests {
                 lost += count
             case .empty:
                 if reader.mapping.producerState == .closed && reader.caughtUp { break }
-                tb_cpu_relax()
+                idler.idle()
             }
             if reader.mapping.producerState == .closed && reader.caughtUp && received + lost >= total { break }
         }

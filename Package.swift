@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport", "tickbus"], exclude: ["Fixtures"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "CTickBus", "Feed", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]
 )

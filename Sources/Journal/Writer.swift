@@ -249,6 +249,11 @@ public struct JournalWriter: ~Copyable {
         if sealed { throw .invalidParameter("\(path): append after seal") }
         if current >= 0 && fill > 0 { try submitCurrent() }
         if current >= 0 { return }
+        // Rotate before a block that might not fit (with its seal) in this segment; every
+        // record appended so far is in a submitted block, so the seal's counts are exact.
+        if fileOffset + UInt64(blockBytes + JournalFormat.alignment) > options.segmentBytes && fileOffset > UInt64(JournalFormat.headerSize) {
+            try rotate()
+        }
         // Take a free buffer, waiting for a write to finish when all are in flight.
         while true {
             try reap(wait: false)
@@ -268,9 +273,6 @@ public struct JournalWriter: ~Copyable {
         let i = current
         let base = buffers + i * blockBytes
         let extent = JournalFormat.roundUp(JournalFormat.blockHeaderSize + fill, JournalFormat.alignment)
-        if fileOffset + UInt64(extent) > options.segmentBytes && fileOffset > UInt64(JournalFormat.headerSize) {
-            try rotate()
-        }
         let recordCount = fill / slotSize
         base.storeBytes(of: JournalFormat.blockMagic.littleEndian, toByteOffset: JournalFormat.Block.magic, as: UInt32.self)
         base.storeBytes(of: JournalFormat.Block.typeRecords.littleEndian, toByteOffset: JournalFormat.Block.type, as: UInt16.self)

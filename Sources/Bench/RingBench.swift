@@ -79,6 +79,13 @@ public enum RingBench {
     }
 
     public static let ringCapacity = 1 << 16
+
+    /// Spins until the next message is due (latency phase); no-op when `intervalNs` is 0.
+    @inline(__always) static func pace(_ due: inout UInt64, _ intervalNs: UInt64) {
+        guard intervalNs > 0 else { return }
+        due &+= intervalNs
+        while tb_monotonic_ns() < due { tb_cpu_relax() }
+    }
     static let cSlotsOffset = 4096
     static let cReadyOffset = 384
 
@@ -90,10 +97,7 @@ public enum RingBench {
         let before = Bench.mallocs()
         var due = tb_monotonic_ns()
         for s in 0..<messages {
-            if intervalNs > 0 {
-                due &+= intervalNs
-                while tb_monotonic_ns() < due { tb_cpu_relax() }
-            }
+            pace(&due, intervalNs)
             let stamp = tb_monotonic_ns()
             _ = producer.publish { slot in
                 // The same seven words the C baseline writes.
@@ -149,10 +153,7 @@ public enum RingBench {
         let before = Bench.mallocs()
         var due = tb_monotonic_ns()
         for s in 0..<messages {
-            if intervalNs > 0 {
-                due &+= intervalNs
-                while tb_monotonic_ns() < due { tb_cpu_relax() }
-            }
+            pace(&due, intervalNs)
             tb_c_publish_gated(h, slots, s, tb_monotonic_ns(), &limit)
         }
         return Double(Bench.mallocs() - before) / Double(messages)

@@ -1,6 +1,11 @@
 import ArgumentParser
+import CTickBus
+import Features
+import Feed
 import Foundation
 import Models
+import Strategy
+import TickBusCore
 
 // Issue 5: features, strategy, model, bench model, bench strategy.
 
@@ -95,14 +100,159 @@ struct ModelInfoCommand: ParsableCommand {
     }
 }
 
+/// Runs any feed source (no ring) through a feature engine: the offline table.
+enum OfflineTable {
+    static func run(spec: String, engine: FeatureEngine, limit: UInt64, row: (UInt64, Int64, UInt32) -> Void) throws {
+        guard let colon = spec.firstIndex(of: ":") else { throw ValidationError("--source '\(spec)': expected KIND:ARGUMENT, e.g. synthetic:42") }
+        let kind = String(spec[..<colon]), arg = String(spec[spec.index(after: colon)...])
+        let offline = OfflineFeatures()
+        switch kind {
+        case "synthetic":
+            guard let seed = UInt64(arg) else { throw ValidationError("--source synthetic:SEED needs an integer seed, got '\(arg)'") }
+            var source = SyntheticSource(seed: seed)
+            offline.run(next: { source.next() }, engine: engine, limit: limit, row: row)
+        case "lobster":
+            let parts = arg.split(separator: ",", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--source lobster:MESSAGES.csv,ORDERBOOK.csv, got '\(arg)'") }
+            var source: LOBSTERSource
+            do { source = try LOBSTERSource(messages: parts[0], orderbook: parts[1], levels: try LOBSTERSource.levels(orderbook: parts[1])) } catch {
+                throw ValidationError("--source lobster:\(arg): \(error)")
+            }
+            offline.run(next: { source.next() }, engine: engine, limit: limit, row: row)
+        case "itch":
+            var source: ITCHSource
+            do { source = try ITCHSource(path: arg) } catch { throw ValidationError("--source itch:\(arg): \(error)") }
+            offline.run(next: { source.next() }, engine: engine, limit: limit, row: row)
+        case "journal":
+            var source = try JournalSource(directory: arg)
+            offline.run(next: { source.next() }, engine: engine, limit: limit, row: row)
+        default:
+            throw ValidationError("--source '\(spec)': unknown kind '\(kind)' (synthetic, lobster, itch, journal)")
+        }
+    }
+}
+
+func loadDefinition(_ path: String) throws -> FeatureDefinition {
+    do { return try FeatureDefinition.load(path: path) } catch { throw ValidationError("\(error)") }
+}
+
+/// Buffered text output to a file or stdout ("-").
+final class TextOut {
+    let file: UnsafeMutablePointer<FILE>
+    let owned: Bool
+    var buffer = ""
+    init(_ path: String) throws {
+        if path == "-" { file = fdopen(1, "w"); owned = false } else {
+            guard let f = fopen(path, "w") else { throw ValidationError("cannot write \(path)") }
+            file = f
+            owned = true
+        }
+        buffer.reserveCapacity(1 << 20)
+    }
+    func write(_ s: String) {
+        buffer += s
+        if buffer.utf8.count >= 1 << 20 { flush() }
+    }
+    func flush() {
+        fputs(buffer, file)
+        buffer.removeAll(keepingCapacity: true)
+    }
+    func close() {
+        flush()
+        if owned { fclose(file) } else { fflush(file) }
+    }
+}
+
+/// A number as the table prints it: `%.17g`, `nan` for missing.
+func tableNumber(_ v: Double) -> String { v.isNaN ? "nan" : g17(v) }
+
 struct FeaturesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "features", abstract: "Not built yet (issue 5).", shouldDisplay: false)
-    func run() throws { throw ValidationError("'features' is not built yet (issue 5)") }
+    static let configuration = CommandConfiguration(
+        commandName: "features",
+        abstract: "Compute the offline feature table: one row per decision point, with the market sequence and exchange time.")
+
+    @Option(help: "synthetic:SEED | lobster:MESSAGES.csv,ORDERBOOK.csv | itch:FILE | journal:DIR") var source: String
+    @Option(help: "Feature definition (TOML).") var features: String
+    @Option(help: "Output CSV ('-' for stdout).") var out: String
+    @Option(help: "Read at most this many source messages.") var messages: UInt64?
+
+    func run() throws {
+        let definition = try loadDefinition(features)
+        let engine = FeatureEngine(definition: definition)
+        let text = try TextOut(out)
+        text.write((["sequence", "exchange_time", "instrument"] + definition.names).joined(separator: ",") + "\n")
+        var rows = 0
+        try OfflineTable.run(spec: source, engine: engine, limit: messages ?? .max) { sequence, time, instrument in
+            var line = "\(sequence),\(time),\(instrument)"
+            for i in 0..<engine.count { line += ","; line += tableNumber(engine.values[i]) }
+            line += "\n"
+            text.write(line)
+            rows += 1
+        }
+        text.close()
+        warn("features: \(rows) rows, \(engine.count) features")
+    }
 }
 
 struct StrategyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "strategy", abstract: "Not built yet (issue 5).", shouldDisplay: false)
-    func run() throws { throw ValidationError("'strategy' is not built yet (issue 5)") }
+    static let configuration = CommandConfiguration(
+        commandName: "strategy",
+        abstract: "Poll ring market, update features, evaluate the model, publish decisions into decisions.<name>.")
+
+    @Option(help: "Bus name.") var bus: String
+    @Option(help: "Feature definition (TOML).") var features: String
+    @Option(help: "Live model (LightGBM text, XGBoost JSON, linear JSON, ONNX).") var model: String
+    @Option(help: "Shadow model, evaluated on the same features and recorded beside the live one.") var shadow: String?
+    @Option(help: "Strategy name: publishes ring decisions.<name>.") var name: String
+    @Option(help: "CPU to pin to (sched_setaffinity).") var cpu: Int32
+    @Option(name: .customLong("numa-node"), help: "NUMA node for memory (default: the CPU's node).") var numaNode: Int32?
+    @Option(help: "Decisions ring capacity in slots (a power of two).") var capacity: Int = 1 << 16
+    @Flag(help: "Read market as a gating reader (the feed waits for this strategy: lossless).") var gating = false
+    @Option(help: "Idle strategy: spin | yield | backoff.") var idle: String = "backoff"
+    @Option(name: .customLong("attach-timeout"), help: "Seconds to wait for ring market to exist.") var attachTimeout: Double = 10
+
+    func run() throws {
+        tb_install_stop_signals()
+        guard let idleStrategy = IdleStrategy(name: idle) else { throw ValidationError("--idle must be spin, yield or backoff") }
+        let placement: Placement.Report
+        do { placement = try Placement.apply(cpu: cpu, node: numaNode) } catch { throw ValidationError("\(error)") }
+        // Contract line: where the strategy actually runs.
+        print("strategy \(name): placement cpu=\(placement.cpu) node=\(placement.node) requested_cpu=\(cpu) requested_node=\(numaNode.map(String.init) ?? "auto")")
+        flushOut()
+        guard placement.cpu == cpu else { throw ValidationError("running on CPU \(placement.cpu), not \(cpu)") }
+
+        let definition = try loadDefinition(features)
+        let live: LoadedModel, shadowModel: LoadedModel?
+        do {
+            live = try Model.load(path: model)
+            shadowModel = try shadow.map { (p: String) throws(ModelError) -> LoadedModel in try Model.load(path: p) }
+        } catch { throw ValidationError("\(error)") }
+        let engine = FeatureEngine(definition: definition)
+        let loop: StrategyLoop
+        do { loop = try StrategyLoop(engine: engine, live: live, shadow: shadowModel, slotSize: DecisionLayout.defaultSlotSize) } catch {
+            throw ValidationError("\(error)")
+        }
+        var producer = try RingProducer(bus: bus, ring: "decisions.\(name)", schema: .decisions, slotSize: DecisionLayout.defaultSlotSize,
+                                        capacity: capacity)
+        let deadline = tb_monotonic_ns() + UInt64(max(0, attachTimeout) * 1e9)
+        var reader: RingReader
+        while true {
+            do {
+                reader = try RingReader(bus: bus, ring: "market", name: "strategy-\(name)", mode: gating ? .gating : .live, from: .start,
+                                        idle: idleStrategy, expecting: .market)
+                break
+            } catch {
+                if tb_monotonic_ns() >= deadline || tb_stop_requested() != 0 { producer.close(); throw ValidationError("\(error)") }
+                usleep(5000)
+            }
+        }
+        warn("strategy \(name): model \(live.model.kindName) id=\(String(live.id, radix: 16))\(shadowModel.map { " shadow \($0.model.kindName) id=\(String($0.id, radix: 16))" } ?? ""), \(engine.count) features, decisions.\(name)")
+        let summary = loop.run(reader: &reader, producer: &producer, idle: idleStrategy, stop: { tb_stop_requested() != 0 })
+        producer.heartbeat()
+        producer.close()
+        print("strategy \(name): messages=\(summary.messages) decisions=\(summary.decisions) lost=\(summary.lost) gaps=\(summary.gaps) eos=\(summary.endOfSession)")
+        flushOut()
+    }
 }
 
 struct ModelBenchCommand: ParsableCommand {

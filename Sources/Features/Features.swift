@@ -1,1 +1,0 @@
-// The Features module: see Docs/ARCHITECTURE-NOTES.md.

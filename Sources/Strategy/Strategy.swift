@@ -1,1 +1,0 @@
-// The Strategy module: see Docs/ARCHITECTURE-NOTES.md.

@@ -1,0 +1,165 @@
+import CTickBus
+import Features
+import Models
+import TickBusCore
+
+/// The scalar a decision records from a model's outputs: the single output, or for a
+/// multiclass model P(last class) − P(first class) (e.g. up − down for down/flat/up labels).
+@inlinable @inline(__always)
+func _decisionScalar(_ out: UnsafePointer<Double>, _ n: Int) -> Double {
+    n == 1 ? out[0] : out[n - 1] - out[0]
+}
+
+/// What a strategy run saw.
+public struct StrategySummary: Sendable {
+    public var messages: UInt64 = 0
+    public var decisions: UInt64 = 0
+    public var lost: UInt64 = 0
+    public var gaps: UInt64 = 0
+    public var endOfSession = false
+    public init() {}
+}
+
+/// Placement: pins the calling thread to a CPU and binds memory to a NUMA node, then reports
+/// where the thread actually runs.
+public enum Placement {
+    public struct Report: Sendable, Equatable {
+        public var cpu: Int32
+        public var node: Int32
+    }
+
+    /// Pins to `cpu` (sched_setaffinity) and, when given or when libnuma is available, binds memory
+    /// to `node` (default: the CPU's node). Throws a message when the kernel refuses.
+    public static func apply(cpu: Int32, node: Int32?) throws(StrategyError) -> Report {
+        if tb_pin_to_cpu(cpu) != 0 { throw .placement("cannot pin to CPU \(cpu) (sched_setaffinity failed)") }
+        let target = node ?? (tb_numa_available() != 0 ? tb_numa_node_of_cpu(cpu) : -1)
+        if target >= 0, tb_numa_available() != 0, tb_numa_bind(target) != 0 {
+            throw .placement("cannot bind memory to NUMA node \(target)")
+        }
+        if let node, tb_numa_available() == 0, node != 0 { throw .placement("libnuma unavailable: cannot bind to node \(node)") }
+        let now = tb_current_cpu()
+        return Report(cpu: now, node: tb_numa_available() != 0 ? tb_numa_node_of_cpu(now) : 0)
+    }
+}
+
+public enum StrategyError: Error, CustomStringConvertible {
+    case placement(String)
+    case configuration(String)
+    public var description: String {
+        switch self {
+        case .placement(let s): return "placement: \(s)"
+        case .configuration(let s): return s
+        }
+    }
+}
+
+/// The strategy loop: polls `market`, updates features, evaluates the live (and shadow) model at
+/// each decision point, and publishes one decision record per decision point into `decisions.<name>`.
+///
+/// Per message: one poll, one feature update, one or two model evaluations, one publish — no
+/// allocation, no lock, no syscall (the monotonic clock is a vDSO read), no existential.
+public struct StrategyLoop: ~Copyable {
+    public let engine: FeatureEngine
+    public let live: LoadedModel
+    public let shadow: LoadedModel?
+    /// Invariant: holds `max(live outputs, shadow outputs)` doubles, owned here.
+    @usableFromInline let out: UnsafeMutablePointer<Double>
+
+    public init(engine: FeatureEngine, live: LoadedModel, shadow: LoadedModel?, slotSize: Int) throws(StrategyError) {
+        let n = engine.count
+        guard n <= DecisionLayout.maxFeatures(slotSize: slotSize) else {
+            throw .configuration("\(n) features do not fit a \(slotSize)-byte decision slot (at most \(DecisionLayout.maxFeatures(slotSize: slotSize)))")
+        }
+        do {
+            try live.model.check(featureCount: n)
+            try shadow?.model.check(featureCount: n)
+        } catch {
+            throw .configuration("\(error)")
+        }
+        self.engine = engine
+        self.live = live
+        self.shadow = shadow
+        out = .allocate(capacity: max(live.model.numOutputs, shadow?.model.numOutputs ?? 1, 1))
+    }
+
+    deinit { out.deallocate() }
+
+    /// Evaluates the models for the engine's current values and publishes a decision record.
+    @inlinable
+    public func decide(_ m: MarketMessageView, into producer: inout RingProducer) {
+        let x = UnsafePointer(engine.values)
+        let n = engine.count
+        live.model.predict(x, into: out)
+        let livePrediction = _decisionScalar(out, live.model.numOutputs)
+        var shadowPrediction = Double.nan
+        if let shadow {
+            shadow.model.predict(x, into: out)
+            shadowPrediction = _decisionScalar(out, shadow.model.numOutputs)
+        }
+        let signal = engine.definition.signal(livePrediction)
+        let liveId = live.id, shadowId = shadow?.id ?? 0
+        let hasShadow: UInt16 = shadow != nil ? 1 : 0
+        let instrument = engine.instrument
+        _ = producer.publish { p in
+            p.storeBytes(of: DecisionLayout.kindValue, toByteOffset: DecisionLayout.kind, as: UInt16.self)
+            p.storeBytes(of: hasShadow, toByteOffset: DecisionLayout.flags, as: UInt16.self)
+            p.storeBytes(of: UInt16(n), toByteOffset: DecisionLayout.featureCount, as: UInt16.self)
+            p.storeBytes(of: signal, toByteOffset: DecisionLayout.signal, as: Int8.self)
+            p.storeBytes(of: m.sequence, toByteOffset: DecisionLayout.marketSequence, as: UInt64.self)
+            p.storeBytes(of: m.exchangeTime, toByteOffset: DecisionLayout.exchangeTime, as: Int64.self)
+            p.storeBytes(of: instrument, toByteOffset: DecisionLayout.instrument, as: UInt32.self)
+            p.storeBytes(of: m.receiveTime, toByteOffset: DecisionLayout.receiveTime, as: Int64.self)
+            p.storeBytes(of: livePrediction, toByteOffset: DecisionLayout.livePrediction, as: Double.self)
+            p.storeBytes(of: shadowPrediction, toByteOffset: DecisionLayout.shadowPrediction, as: Double.self)
+            p.storeBytes(of: liveId, toByteOffset: DecisionLayout.modelId, as: UInt64.self)
+            p.storeBytes(of: shadowId, toByteOffset: DecisionLayout.shadowModelId, as: UInt64.self)
+            for i in 0..<n { p.storeBytes(of: x[i], toByteOffset: DecisionLayout.features + 8 * i, as: Double.self) }
+            // Last: the publish time, as close to the release store as the record allows.
+            p.storeBytes(of: Int64(bitPattern: tb_monotonic_ns()), toByteOffset: DecisionLayout.publishTime, as: Int64.self)
+        }
+    }
+
+    /// Runs until end-of-session, the producer closing or dying, or `stop()`.
+    public func run(reader: inout RingReader, producer: inout RingProducer, idle: IdleStrategy, stop: () -> Bool) -> StrategySummary {
+        var summary = StrategySummary()
+        var idler = Idler(idle)
+        var lastCheck = tb_monotonic_ns()
+        while true {
+            switch reader.poll() {
+            case .message(let bytes):
+                idler.reset()
+                let m = bytes.market
+                summary.messages &+= 1
+                if m.rawKind == MessageKind.endOfSession.rawValue {
+                    summary.endOfSession = true
+                    return summary
+                }
+                if engine.update(m) {
+                    decide(m, into: &producer)
+                    summary.decisions &+= 1
+                }
+                if summary.messages & 4095 == 0 {
+                    reader.heartbeat()
+                    producer.housekeeping()
+                    if stop() { return summary }
+                }
+            case .gap(_, let count):
+                summary.lost &+= count
+                summary.gaps &+= 1
+            case .empty:
+                idler.idle()
+                let now = tb_monotonic_ns()
+                if now &- lastCheck < 50_000_000 { continue }
+                lastCheck = now
+                reader.heartbeat(now: now)
+                producer.heartbeat(now: now)
+                if stop() { return summary }
+                switch reader.producerStatus() {
+                case .running: continue
+                case .closed, .dead: if reader.caughtUp { return summary }
+                case .replaced: return summary
+                }
+            }
+        }
+    }
+}

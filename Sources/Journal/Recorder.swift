@@ -120,9 +120,11 @@ public enum Recorder {
         }
     }
 
-    /// Reads up to 1024 messages from one ring into its journal. Returns how many entries it handled.
+    /// Reads up to 1024 messages from one ring into its journal (gaps become gap records; a market
+    /// ring's end-of-session sets `done`). Returns how many entries it handled. The loop `run` uses;
+    /// public for `tickbus bench record`.
     @inline(__always)
-    static func recordBatch(_ reader: inout RingReader, _ writer: inout JournalWriter, isMarket: Bool, delayMicros: UInt32,
+    public static func recordBatch(_ reader: inout RingReader, _ writer: inout JournalWriter, isMarket: Bool, delayMicros: UInt32,
                             done: inout SealReason?) throws(JournalError) -> Int {
         var n = 0
         while n < 1024 {

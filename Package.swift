@@ -69,6 +69,8 @@ let package = Package(
         .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport", "tickbus"], exclude: ["Fixtures"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Book", "TickBusCore"]),
+        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "CTickBus", "Feed", "TestSupport", "tickbus"]),
     ],

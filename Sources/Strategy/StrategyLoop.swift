@@ -31,12 +31,13 @@ public enum Placement {
     /// Pins to `cpu` (sched_setaffinity) and, when given or when libnuma is available, binds memory
     /// to `node` (default: the CPU's node). Throws a message when the kernel refuses.
     public static func apply(cpu: Int32, node: Int32?) throws(StrategyError) -> Report {
-        if tb_pin_to_cpu(cpu) != 0 { throw .placement("cannot pin to CPU \(cpu) (sched_setaffinity failed)") }
+        // NUMA first: binding runs the thread on all CPUs of the node, which would undo a pin made before it.
         let target = node ?? (tb_numa_available() != 0 ? tb_numa_node_of_cpu(cpu) : -1)
         if target >= 0, tb_numa_available() != 0, tb_numa_bind(target) != 0 {
             throw .placement("cannot bind memory to NUMA node \(target)")
         }
         if let node, tb_numa_available() == 0, node != 0 { throw .placement("libnuma unavailable: cannot bind to node \(node)") }
+        if tb_pin_to_cpu(cpu) != 0 { throw .placement("cannot pin to CPU \(cpu) (sched_setaffinity failed)") }
         let now = tb_current_cpu()
         return Report(cpu: now, node: tb_numa_available() != 0 ? tb_numa_node_of_cpu(now) : 0)
     }

@@ -213,6 +213,12 @@ struct StrategyCommand: ParsableCommand {
 
     func run() throws {
         tb_install_stop_signals()
+        // A parent may spawn us with SIGINT/SIGTERM blocked (the mask is inherited); we must hear them.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         guard let idleStrategy = IdleStrategy(name: idle) else { throw ValidationError("--idle must be spin, yield or backoff") }
         let placement: Placement.Report
         do { placement = try Placement.apply(cpu: cpu, node: numaNode) } catch { throw ValidationError("\(error)") }

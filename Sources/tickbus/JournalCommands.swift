@@ -3,8 +3,11 @@ import CMallocCounter
 import CTickBus
 import Dispatch
 import Foundation
+import Features
 import Feed
 import Journal
+import Models
+import Strategy
 import TickBusCore
 #if canImport(Glibc)
 import Glibc
@@ -290,9 +293,19 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for --wait-readers.") var waitTimeout: Double = 30
     @Option(help: "Ring capacity in slots (a power of two).") var capacity: Int = 1 << 16
     @Option(help: "The journal's ring to replay.") var ring: String = "market"
+    @Flag(name: .customLong("verify-decisions"), help: "Re-run the strategy in-process over the recorded market ring and compare every decision with the recorded one.") var verifyDecisions = false
+    @Option(help: "Feature definition (TOML), with --verify-decisions.") var features: String?
+    @Option(help: "Live model, with --verify-decisions.") var model: String?
+    @Option(help: "Shadow model, with --verify-decisions (if the live strategy had one).") var shadow: String?
+    @Option(help: "Recorded decisions ring (default: the only decisions.* ring of the journal).") var decisions: String?
 
     func run() throws {
         tb_install_stop_signals()
+        if verifyDecisions {
+            guard let features, let model else { throw ValidationError("--verify-decisions needs --features and --model") }
+            try DecisionVerifier.run(dir: dir, market: ring, decisions: decisions, features: features, model: model, shadow: shadow)
+            return
+        }
         guard let bus else { throw ValidationError("--bus is required") }
         let pace: Double?
         switch speed {
@@ -329,6 +342,117 @@ struct ReplayCommand: ParsableCommand {
         if let e = source.reader.stopError { warn("replay: the journal stops early: \(e)") }
         print("replayed=\(source.report.messagesIn) published=\(summary.published) seconds=\(format3(summary.seconds)) "
               + "journal_gaps=\(source.reader.gapRecords) complete=\(source.reader.stopError == nil)")
+        flushOut()
+    }
+}
+
+/// `replay --verify-decisions`: feeds the recorded market ring, record by record (the exact slot
+/// bytes the live strategy read), through the same `StrategyLoop.decide` into a private ring, and
+/// compares each decision with the recorded one field by field. Publish time (a clock read) is the
+/// one field not compared; everything else must be equal bit for bit.
+enum DecisionVerifier {
+    static let fields: [(name: String, offset: Int, size: Int)] = [
+        ("sequence", 0, 8), ("kind", 8, 2), ("flags", 10, 2), ("feature_count", 12, 2), ("signal", 14, 1), ("pad15", 15, 1),
+        ("market_sequence", 16, 8), ("exchange_time", 24, 8), ("instrument", 32, 4), ("pad36", 36, 4), ("receive_time", 40, 8),
+        ("live_prediction", 56, 8), ("shadow_prediction", 64, 8), ("model_id", 72, 8), ("shadow_model_id", 80, 8), ("pad88", 88, 8),
+    ]
+
+    static func fieldValue(_ p: UnsafeRawPointer, _ f: (name: String, offset: Int, size: Int)) -> String {
+        switch f.name {
+        case "live_prediction", "shadow_prediction":
+            let v = p.load(fromByteOffset: f.offset, as: Double.self)
+            return "\(v) (0x\(String(v.bitPattern, radix: 16)))"
+        default:
+            var v: UInt64 = 0
+            for i in 0..<f.size { v |= UInt64(p.load(fromByteOffset: f.offset + i, as: UInt8.self)) << (8 * UInt64(i)) }
+            return "\(v)"
+        }
+    }
+
+    static func run(dir: String, market: String, decisions: String?, features: String, model: String, shadow: String?) throws {
+        let decisionRing: String
+        if let decisions { decisionRing = decisions } else {
+            let found = try JournalDirectory.rings(dir).map(\.ring).filter { $0.hasPrefix("decisions.") }
+            guard found.count == 1 else {
+                throw ValidationError("\(dir): \(found.isEmpty ? "no decisions.* ring" : "several decisions rings (\(found.joined(separator: ",")))"); name one with --decisions")
+            }
+            decisionRing = found[0]
+        }
+        let marketReader = try JournalReader(directory: dir, ring: market)
+        let recorded = try JournalReader(directory: dir, ring: decisionRing)
+        guard marketReader.schema == .market, recorded.schema == .decisions else {
+            throw ValidationError("\(dir): \(market) must be a market ring and \(decisionRing) a decisions ring")
+        }
+        let definition = try loadDefinition(features)
+        let live: LoadedModel, shadowModel: LoadedModel?
+        do {
+            live = try Model.load(path: model)
+            shadowModel = try shadow.map { (p: String) throws(ModelError) -> LoadedModel in try Model.load(path: p) }
+        } catch { throw ValidationError("\(error)") }
+        let engine = FeatureEngine(definition: definition)
+        let slotSize = recorded.slotSize
+        let loop: StrategyLoop
+        do { loop = try StrategyLoop(engine: engine, live: live, shadow: shadowModel, slotSize: slotSize) } catch { throw ValidationError("\(error)") }
+
+        let bus = "verify-\(getpid())"
+        defer { try? Segment.removeBus(bus) }
+        var producer = try RingProducer(bus: bus, ring: "decisions.verify", schema: .decisions, slotSize: slotSize, capacity: 1024)
+        var reader = try RingReader(bus: bus, ring: "decisions.verify", name: "verify", mode: .live, from: .start, idle: .backoff)
+        let features = engine.count
+        var marketCount: UInt64 = 0, compared: UInt64 = 0
+        var failure: String?
+
+        loop: while let e = marketReader.next() {
+            guard case .record(let p) = e else {
+                warn("replay: the market journal has a gap; the live strategy saw it too only if it read the same ring lossless")
+                continue
+            }
+            let m = MarketMessageView(p)
+            marketCount += 1
+            if m.rawKind == MessageKind.endOfSession.rawValue { break }
+            guard engine.update(m) else { continue }
+            loop.decide(m, into: &producer)
+            guard case .message(let mine) = reader.poll() else { failure = "internal: the verification ring returned nothing"; break }
+            var rec: UnsafeRawPointer?
+            while rec == nil {
+                switch recorded.next() {
+                case .record(let q)?: rec = q
+                case .gap(let from, let count)?:
+                    failure = "the recorded decisions have a gap of \(count) from sequence \(from): nothing to compare with"
+                    break loop
+                case nil:
+                    failure = "replay made decision \(compared) (market sequence \(m.sequence)) but the recording has only \(compared) decisions"
+                        + (recorded.stopError.map { " (the decisions journal stops early: \($0))" } ?? "")
+                    break loop
+                }
+            }
+            let q = rec!
+            for f in fields where memcmp(mine.base + f.offset, q + f.offset, f.size) != 0 {
+                failure = "decision \(compared) (market sequence \(m.sequence)): field \(f.name) differs: recorded \(fieldValue(q, f)), replayed \(fieldValue(mine.base, f))"
+                break loop
+            }
+            for i in 0..<((slotSize - DecisionLayout.features) / 8) {
+                let o = DecisionLayout.features + 8 * i
+                if memcmp(mine.base + o, q + o, 8) != 0 {
+                    let a = q.load(fromByteOffset: o, as: Double.self), b = mine.base.load(fromByteOffset: o, as: Double.self)
+                    let what = i < features ? "feature \(i) (\(definition.features[i].name))" : "bytes \(o)..<\(o + 8) after the features"
+                    failure = "decision \(compared) (market sequence \(m.sequence)): \(what) differs: recorded \(a) (0x\(String(a.bitPattern, radix: 16))), replayed \(b) (0x\(String(b.bitPattern, radix: 16)))"
+                    break loop
+                }
+            }
+            compared += 1
+        }
+        if failure == nil, case .record? = recorded.next() {
+            failure = "the recording has more decisions than the replay made (\(compared) reproduced)"
+        }
+        if failure == nil, let e = marketReader.stopError { warn("replay: the market journal stops early: \(e)") }
+        if let failure {
+            print("first difference: \(failure)")
+            print("verified market=\(marketCount) decisions=\(compared) identical=false")
+            flushOut()
+            throw ExitCode(1)
+        }
+        print("verified market=\(marketCount) decisions=\(compared) identical=true")
         flushOut()
     }
 }

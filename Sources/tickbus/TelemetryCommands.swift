@@ -132,7 +132,7 @@ struct StatCommand: ParsableCommand {
                 // Home, clear, frame: one write per refresh.
                 print("\u{1B}[H\u{1B}[2J" + StatView.render(s, width: width) + "(refresh \(interval) s; Ctrl-C quits)", terminator: "")
             }
-            flushOut()
+            if fflush(nil) != 0 { return }  // the terminal went away
             let end = tb_monotonic_ns() + UInt64(max(0.05, interval) * 1e9)
             while tb_monotonic_ns() < end && tb_stop_requested() == 0 { usleep(20_000) }
         }

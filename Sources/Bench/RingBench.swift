@@ -241,3 +241,45 @@ public enum HotPath {
         reader.poll()
     }
 }
+
+/// Single-thread publish-then-poll loops over the TickBus ring and the C ring, for instruction
+/// counts under callgrind (`Tools/callgrind-ring`): a figure that does not depend on what else
+/// the machine is doing.
+public enum RingInstructions {
+    @inline(never)
+    public static func loopSwift(_ producer: inout RingProducer, _ reader: inout RingReader, messages: UInt64) -> UInt64 {
+        var check: UInt64 = 0
+        for s in 0..<messages {
+            _ = producer.publish { slot in
+                slot.storeBytes(of: UInt64(1), toByteOffset: 8, as: UInt64.self)
+                slot.storeBytes(of: s, toByteOffset: 16, as: UInt64.self)
+                slot.storeBytes(of: s, toByteOffset: 24, as: UInt64.self)
+                slot.storeBytes(of: s, toByteOffset: 32, as: UInt64.self)
+                slot.storeBytes(of: UInt64(0), toByteOffset: 40, as: UInt64.self)
+                slot.storeBytes(of: UInt64(0), toByteOffset: 48, as: UInt64.self)
+                slot.storeBytes(of: UInt64(0), toByteOffset: 56, as: UInt64.self)
+            }
+            if case .message(let bytes) = reader.poll() { check &+= bytes.base.load(fromByteOffset: 24, as: UInt64.self) }
+        }
+        return check
+    }
+
+    @inline(never)
+    public static func loopC(_ ring: RingBench._CRing, messages: UInt64) -> UInt64 {
+        let h = ring.header, slots = ring.slots
+        var limit: UInt64 = 0
+        var check: UInt64 = 0
+        var payload: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &payload) { raw in
+            let words = raw.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            for s in 0..<messages {
+                tb_c_publish_gated(h, slots, s, s, &limit)
+                if tb_c_poll(h, slots, s, words) == 1 {
+                    check &+= words[2]
+                    tb_store_release_u64(&h.pointee.reader_position, s &+ 1)
+                }
+            }
+        }
+        return check
+    }
+}

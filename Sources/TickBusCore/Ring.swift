@@ -268,11 +268,20 @@ public struct RingReader: ~Copyable {
         let slot = UnsafeRawPointer(slots + Int(truncatingIfNeeded: s & mask) &* slotSize)
         let word = tb_load_acquire_u64(slot)
         if word == s {
-            // Safe: `copy` and the slot are both slotSize bytes; slot words are 8-byte aligned.
-            var offset = 0
-            while offset < slotSize {
-                copy.storeBytes(of: slot.load(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
-                offset &+= 8
+            if slotSize == 64 {
+                // Safe: market slots and `copy` are 64 bytes, 64-byte aligned (slots are page
+                // aligned, slot sizes multiples of 64): four aligned 16-byte moves.
+                copy.storeBytes(of: slot.load(fromByteOffset: 0, as: SIMD2<UInt64>.self), toByteOffset: 0, as: SIMD2<UInt64>.self)
+                copy.storeBytes(of: slot.load(fromByteOffset: 16, as: SIMD2<UInt64>.self), toByteOffset: 16, as: SIMD2<UInt64>.self)
+                copy.storeBytes(of: slot.load(fromByteOffset: 32, as: SIMD2<UInt64>.self), toByteOffset: 32, as: SIMD2<UInt64>.self)
+                copy.storeBytes(of: slot.load(fromByteOffset: 48, as: SIMD2<UInt64>.self), toByteOffset: 48, as: SIMD2<UInt64>.self)
+            } else {
+                // Safe: `copy` and the slot are both slotSize bytes, 16-byte aligned.
+                var offset = 0
+                while offset < slotSize {
+                    copy.storeBytes(of: slot.load(fromByteOffset: offset, as: SIMD2<UInt64>.self), toByteOffset: offset, as: SIMD2<UInt64>.self)
+                    offset &+= 16
+                }
             }
             tb_fence_acquire()
             if tb_load_relaxed_u64(slot) == s {

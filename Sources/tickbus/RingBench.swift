@@ -134,6 +134,24 @@ struct RingBenchChild: ParsableCommand {
     }
 }
 
+/// Both rings in one thread, publish then poll, for `Tools/callgrind-ring`.
+struct RingInstructionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ring-instructions", abstract: "Single-thread ring loops for callgrind.", shouldDisplay: false)
+    @Option var messages: UInt64 = 1_000_000
+
+    func run() throws {
+        let bus = "bench-ins-\(getpid())"
+        defer { try? Segment.removeBus(bus) }
+        var producer = try RingProducer(bus: bus, ring: "bench", schema: .market, slotSize: 64, capacity: RingBench.ringCapacity)
+        var reader = try RingReader(bus: bus, ring: "bench", name: "ins", mode: .gating, from: .start, idle: .busySpin)
+        let a = RingInstructions.loopSwift(&producer, &reader, messages: messages)
+        let ring = try RingBench._CRing(path: BusPaths.ring(bus: bus, ring: "cbaseline"), create: true)
+        let b = RingInstructions.loopC(ring, messages: messages)
+        print("messages=\(messages) check_swift=\(a) check_c=\(b)")
+        if a != b { throw ExitCode(1) }
+    }
+}
+
 /// A benchmark child process (the reader), its stdout captured.
 final class BenchChild {
     let process = Process()

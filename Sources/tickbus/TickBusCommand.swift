@@ -22,7 +22,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against a baseline measured in the same run.",
-        subcommands: [RingBenchCommand.self, RingBenchChild.self, FeedBenchCommand.self, ModelBenchCommand.self,
+        subcommands: [RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self, ModelBenchCommand.self,
                       StrategyBenchCommand.self, RecordBenchCommand.self]
     )
 }

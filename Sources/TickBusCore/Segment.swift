@@ -98,6 +98,12 @@ public enum Segment {
         let dirMode: mode_t = access == .owner ? 0o700 : 0o770
         try makeDirectory(BusPaths.root, mode: 0o1777)
         try makeDirectory(BusPaths.busDirectory(bus), mode: dirMode)
+        if case .group(let gid) = access {
+            // The group must be able to reach the ring through the bus directory too.
+            let dir = BusPaths.busDirectory(bus)
+            if chown(dir, uid_t.max, gid) != 0 && errno != EPERM { throw .system(call: "chown", path: dir, errno: errno) }
+            chmod(dir, dirMode)
+        }
         let path = BusPaths.ring(bus: bus, ring: ring)
 
         var generation: UInt64 = 1

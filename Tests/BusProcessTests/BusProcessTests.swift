@@ -239,3 +239,33 @@ struct BusProcessTests {
 func ringInfoInt(_ bus: String, _ key: String) -> Int {
     Int((try? ringInfo(bus))?[key] ?? "") ?? -1
 }
+
+/// Another user: only meaningful when the tests run as root (as CI does), which can switch users.
+@Suite("Segment permissions across users", .serialized, .enabled(if: getuid() == 0, "needs root to run a reader as another user"))
+struct CrossUserTests {
+    /// Runs `tickbus ARGS` as uid/gid 65534 with the given supplementary groups.
+    func runAsNobody(_ args: [String], groups: [UInt32]) throws -> Child.Result {
+        let setpriv = ["--reuid=65534", "--regid=65534"] + (groups.isEmpty ? ["--clear-groups"] : ["--groups=" + groups.map(String.init).joined(separator: ",")])
+        let child = try Child(setpriv + [TickBusTest.binary] + args, executable: "/usr/bin/setpriv")
+        return child.wait(timeout: 30)
+    }
+
+    @Test("a reader of another user is refused a 0600 segment with a clear error; a reader in the group may attach a 0660 one")
+    func otherUser() throws {
+        let bus = TickBusTest.uniqueBus("perm")
+        defer { TickBusTest.removeBus(bus) }
+        _ = try TickBusTest.run(["feed", "--bus", bus, "--source", "synthetic:1", "--messages", "10"])
+        let refused = try runAsNobody(["tap", "--bus", bus], groups: [])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("permission denied"), "\(refused.stderr)")
+
+        let shared = TickBusTest.uniqueBus("permg")
+        defer { TickBusTest.removeBus(shared) }
+        let gid: UInt32 = 54321
+        _ = try TickBusTest.run(["feed", "--bus", shared, "--source", "synthetic:1", "--messages", "10", "--group", "\(gid)"])
+        let member = try runAsNobody(["tap", "--bus", shared], groups: [gid])
+        #expect(member.lastLine == "received=11 lost=0 gaps=0", "\(member.stdout) \(member.stderr)")
+        let outsider = try runAsNobody(["tap", "--bus", shared], groups: [])
+        #expect(outsider.status == 2 && outsider.stderr.contains("permission denied"))
+    }
+}

@@ -281,25 +281,29 @@ public struct _SideLevels {
     @inlinable
     mutating func change(price: Int64, shares: Int64, orders: Int32, bid: Bool) -> Bool {
         let n = Int(count)
-        // Scan from the best end: stop at the price or at the first level worse than it.
+        // Find the price: a few linear steps from the best end (where most activity is), then a
+        // binary search. `i` ends at the level with the price, or at the first level worse than it.
         var i = n - 1
         if let b = base {
-            while i >= 0 {
+            var steps = 0
+            while i >= 0 && steps < 4 {
                 let p = b[i].price  // Safe: 0 <= i < count.
-                if p == price {
-                    let s = b[i].shares &+ shares
-                    if s <= 0 {
-                        // Remove level i, shifting the better levels down by one.
-                        if i < n - 1 { (b + i).update(from: b + i + 1, count: n - 1 - i) }  // Safe: within count.
-                        count -= 1
-                    } else {
-                        b[i].shares = s
-                        b[i].orders = max(b[i].orders &+ orders, 1)
-                    }
-                    return i == n - 1
-                }
+                if p == price { return update(b, i, n, shares, orders) }
                 if bid ? p < price : p > price { break }
                 i -= 1
+                steps += 1
+            }
+            if steps == 4 && i >= 0 {
+                // Levels 0...i are all worse-or-equal candidates; find the last one not better than price.
+                var lo = 0
+                var hi = i + 1  // first index in lo..<hi whose price is better than `price`
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    let p = b[mid].price  // Safe: mid < i + 1 <= count.
+                    if bid ? p <= price : p >= price { lo = mid + 1 } else { hi = mid }
+                }
+                i = lo - 1
+                if i >= 0 && b[i].price == price { return update(b, i, n, shares, orders) }  // Safe: i < count.
             }
         }
         guard shares > 0 else { return false }  // Reducing a level that does not exist: nothing to do.
@@ -310,6 +314,21 @@ public struct _SideLevels {
         (b + at).initialize(to: PriceLevel(price: price, shares: shares, orders: max(orders, 1)))
         count += 1
         return at == n
+    }
+
+    /// Applies deltas to existing level `i` (removing it at zero); true when it was the best.
+    @inlinable @inline(__always)
+    mutating func update(_ b: UnsafeMutablePointer<PriceLevel>, _ i: Int, _ n: Int, _ shares: Int64, _ orders: Int32) -> Bool {
+        let s = b[i].shares &+ shares  // Safe: i < count.
+        if s <= 0 {
+            // Remove level i, shifting the better levels down by one.
+            if i < n - 1 { (b + i).update(from: b + i + 1, count: n - 1 - i) }  // Safe: within count.
+            count -= 1
+        } else {
+            b[i].shares = s
+            b[i].orders = max(b[i].orders &+ orders, 1)
+        }
+        return i == n - 1
     }
 
     @usableFromInline mutating func grow() {
@@ -370,8 +389,11 @@ public struct _OrderTable {
     func release() { slots.deallocate() }
 
     @inlinable func home(_ reference: UInt64) -> Int {
-        // Fibonacci hashing: references are sequential, the multiply spreads them over the table.
-        Int(truncatingIfNeeded: (reference &* 0x9E37_79B9_7F4A_7C15) >> 20) & mask
+        // Exchanges hand out references sequentially and most live orders are recent, so the low
+        // bits place live orders in a dense, cache-friendly window without collisions (a scattering
+        // hash costs a cache miss per lookup once the table outgrows the cache). The high half is
+        // folded in so references that differ only above the mask still spread.
+        Int(truncatingIfNeeded: reference ^ (reference >> 32)) & mask
     }
 
     @inlinable func find(_ reference: UInt64) -> Int? {

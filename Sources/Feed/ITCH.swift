@@ -127,6 +127,24 @@ public final class _InputFile {
     }
 }
 
+/// Per-type counts and per-locate symbols of an ITCH source, outside the struct so the hot path
+/// updates them without copy-on-write checks. Invariant: `counts` holds 256 and `symbols` 65,536
+/// initialised words until deinit.
+public final class _ITCHTables {
+    public let counts: UnsafeMutablePointer<UInt64>
+    public let symbols: UnsafeMutablePointer<UInt64>
+    init() {
+        counts = .allocate(capacity: 256)
+        counts.initialize(repeating: 0, count: 256)
+        symbols = .allocate(capacity: 65_536)
+        symbols.initialize(repeating: 0, count: 65_536)
+    }
+    deinit {
+        counts.deallocate()
+        symbols.deallocate()
+    }
+}
+
 /// Reads ITCH 5.0 messages from a buffer of 2-byte big-endian length-prefixed messages (NASDAQ's
 /// BinaryFILE framing), keeps the order books, and yields normalised ring messages: the event,
 /// then a top-of-book when the best bid or ask changed. Malformed messages are counted by kind and
@@ -143,10 +161,11 @@ public struct ITCHSource: MarketSource {
     @usableFromInline var offset: Int
     /// The books the source keeps (public so tools can dump them after the run).
     public let books: OrderBooks
+    @usableFromInline let tables = _ITCHTables()
     /// Messages of each type byte (valid messages only).
-    public var counts: [UInt64]
+    public var counts: [UInt64] { Array(UnsafeBufferPointer(start: tables.counts, count: 256)) }
     /// Symbol word per stock locate (from R, else from the first A/F/P/Q seen).
-    public var symbols: [UInt64]
+    public var symbols: [UInt64] { Array(UnsafeBufferPointer(start: tables.symbols, count: 65_536)) }
     @usableFromInline var pending: MarketMessage?
     public var report = FeedReport()
 
@@ -166,8 +185,6 @@ public struct ITCHSource: MarketSource {
         self.end = count
         self.offset = 0
         self.books = books
-        counts = [UInt64](repeating: 0, count: 256)
-        symbols = [UInt64](repeating: 0, count: 65_536)
     }
 
     /// Unknown order references seen so far.
@@ -189,11 +206,11 @@ public struct ITCHSource: MarketSource {
             offset = at &+ 2 &+ length
             let p = base + at + 2  // Safe: at + 2 + length <= end.
             let type = p.load(as: UInt8.self)
-            let expected = ITCH.lengths[Int(type)]
+            let expected = ITCH._lengthOf(type)
             guard expected != 0 else { report.malformed(ITCH.Malformed.unknownType, at: at); continue }
             guard expected == length else { report.malformed(ITCH.Malformed.length, at: at); continue }
             if let m = decode(p, type, at) {
-                counts[Int(type)] &+= 1
+                tables.counts[Int(type)] &+= 1
                 report.messagesIn &+= 1
                 if m.1 { pending = books.topMessage(instrument: m.0.instrument, exchangeTime: m.0.exchangeTime) }
                 return m.0
@@ -217,13 +234,13 @@ public struct ITCHSource: MarketSource {
             guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 20)
-            if symbols[Int(locate)] == 0 { symbols[Int(locate)] = ITCH.symbolWord(p, 24) }
+            if tables.symbols[Int(locate)] == 0 { tables.symbols[Int(locate)] = ITCH.symbolWord(p, 24) }
             let changed = books.add(instrument: locate, orderId: ref, side: side, price: Int64(price), shares: shares)
             return (.orderEvent(.add, instrument: locate, exchangeTime: time, orderId: ref, price: Int64(price), quantity: shares, side: side), changed)
         case 0x45:  // E: executed
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
-            guard let r = books.reduce(orderId: ref, shares: shares) else { counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
+            guard let r = books.reduce(orderId: ref, shares: shares) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
             return (.orderEvent(.execute, instrument: locate, exchangeTime: time, orderId: ref, price: r.info.price, quantity: shares,
                                 side: r.info.side, match: ITCH.u64(p, 23)), r.topChanged)
         case 0x43:  // C: executed with price
@@ -231,7 +248,7 @@ public struct ITCHSource: MarketSource {
             guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
-            guard let r = books.reduce(orderId: ref, shares: shares) else { counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
+            guard let r = books.reduce(orderId: ref, shares: shares) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
             var m = MarketMessage.orderEvent(.execute, instrument: locate, exchangeTime: time, orderId: ref, price: Int64(price),
                                              quantity: shares, side: r.info.side, match: ITCH.u64(p, 23))
             m.flags = MarketFlags.executionPrice
@@ -239,12 +256,12 @@ public struct ITCHSource: MarketSource {
         case 0x58:  // X: cancel
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
-            guard let r = books.reduce(orderId: ref, shares: shares) else { counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
+            guard let r = books.reduce(orderId: ref, shares: shares) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
             return (.orderEvent(.cancel, instrument: locate, exchangeTime: time, orderId: ref, price: r.info.price, quantity: shares,
                                 side: r.info.side), r.topChanged)
         case 0x44:  // D: delete
             let ref = ITCH.u64(p, 11)
-            guard let r = books.delete(orderId: ref) else { counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
+            guard let r = books.delete(orderId: ref) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
             return (.orderEvent(.delete, instrument: locate, exchangeTime: time, orderId: ref, price: r.info.price,
                                 quantity: r.info.remaining, side: r.info.side), r.topChanged)
         case 0x55:  // U: replace
@@ -254,7 +271,7 @@ public struct ITCHSource: MarketSource {
             let new = ITCH.u64(p, 19)
             let shares = ITCH.u32(p, 27)
             guard let r = books.replace(oldOrderId: old, newOrderId: new, price: Int64(price), shares: shares) else {
-                counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil
+                tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil
             }
             return (.replace(instrument: locate, exchangeTime: time, oldOrderId: old, newOrderId: new, price: Int64(price),
                              quantity: shares, side: r.info.side), r.topChanged)
@@ -263,20 +280,20 @@ public struct ITCHSource: MarketSource {
             guard let side = Side(rawValue: sideByte) else { report.malformed(ITCH.Malformed.side, at: at); return nil }
             let price = ITCH.u32(p, 32)
             guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
-            if symbols[Int(locate)] == 0 { symbols[Int(locate)] = ITCH.symbolWord(p, 24) }
+            if tables.symbols[Int(locate)] == 0 { tables.symbols[Int(locate)] = ITCH.symbolWord(p, 24) }
             return (.orderEvent(.trade, instrument: locate, exchangeTime: time, orderId: ITCH.u64(p, 11), price: Int64(price),
                                 quantity: ITCH.u32(p, 20), side: side, match: ITCH.u64(p, 36)), false)
         case 0x51:  // Q: cross trade
             let price = ITCH.u32(p, 27)
             guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
-            if symbols[Int(locate)] == 0 { symbols[Int(locate)] = ITCH.symbolWord(p, 19) }
+            if tables.symbols[Int(locate)] == 0 { tables.symbols[Int(locate)] = ITCH.symbolWord(p, 19) }
             var m = MarketMessage.orderEvent(.trade, instrument: locate, exchangeTime: time, orderId: 0, price: Int64(price),
                                              quantity: UInt32(clamping: ITCH.u64(p, 11)), side: .buy, match: ITCH.u64(p, 31))
             m.flags = MarketFlags.cross
             return (m, false)
         case 0x52:  // R: stock directory
             let word = ITCH.symbolWord(p, 11)
-            symbols[Int(locate)] = word
+            tables.symbols[Int(locate)] = word
             let lot = ITCH.u32(p, 21)
             let category = p.load(fromByteOffset: 19, as: UInt8.self)
             let financial = p.load(fromByteOffset: 20, as: UInt8.self)
@@ -288,20 +305,110 @@ public struct ITCHSource: MarketSource {
             return (.status(instrument: locate, exchangeTime: time, state: p.load(fromByteOffset: 19, as: UInt8.self),
                             reason: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 21, as: UInt32.self))), false)
         default:  // Y L V W K J h B I N: counted, no ring kind.
-            counts[Int(type)] &+= 1
+            tables.counts[Int(type)] &+= 1
             report.messagesIn &+= 1
             return nil
         }
     }
 
+    /// Decodes one message body that arrived outside the file framing (a MoldUDP64 message block):
+    /// validates its type and length like the file reader, updates the books and returns the ring
+    /// message, if any; a top-of-book that follows is returned by `takePending`. `at` is the offset
+    /// reported for malformed input.
+    @inlinable
+    public mutating func process(_ p: UnsafeRawPointer, length: Int, at: Int) -> MarketMessage? {
+        guard length > 0 else { report.malformed(ITCH.Malformed.truncated, at: at); return nil }
+        let type = p.load(as: UInt8.self)
+        let expected = ITCH._lengthOf(type)
+        guard expected != 0 else { report.malformed(ITCH.Malformed.unknownType, at: at); return nil }
+        guard expected == length else { report.malformed(ITCH.Malformed.length, at: at); return nil }
+        guard let m = decode(p, type, at) else { return nil }
+        tables.counts[Int(type)] &+= 1
+        report.messagesIn &+= 1
+        if m.1 { pending = books.topMessage(instrument: m.0.instrument, exchangeTime: m.0.exchangeTime) }
+        return m.0
+    }
+
+    /// The top-of-book message queued by the last `process`, if any.
+    @inlinable
+    public mutating func takePending() -> MarketMessage? {
+        defer { pending = nil }
+        return pending
+    }
+
     /// The symbol of an instrument (its stock locate), or "#locate" when no message named it.
     public func symbol(_ instrument: UInt32) -> String {
-        let w = symbols[Int(instrument)]
+        let w = tables.symbols[Int(instrument)]
         return w == 0 ? "#\(instrument)" : ITCH.symbol(w)
     }
 
     /// Reads the whole input (books and counts), discarding the ring messages.
     public mutating func drain() {
         while next() != nil {}
+    }
+}
+
+extension ITCH {
+    /// Parse only (the `bench feed` contender without books): walks the length prefixes, checks
+    /// each length against its type and decodes the fields of the order messages (locate, time,
+    /// reference, shares, price, side), folding them into a checksum so nothing is optimised away.
+    /// Processes messages starting at byte `from` until `to` (exclusive) or `limit` messages;
+    /// returns the offset reached, the messages parsed and the checksum.
+    @inlinable
+    public static func parseOnly(_ base: UnsafeRawPointer, from: Int, to end: Int, limit: Int) -> (offset: Int, messages: Int, checksum: UInt64) {
+        var offset = from
+        var n = 0
+        var sum: UInt64 = 0
+        while n < limit, offset &+ 2 <= end {
+            let length = Int(u16(base, offset))
+            guard offset &+ 2 &+ length <= end, length > 0 else { break }
+            let p = base + offset + 2  // Safe: offset + 2 + length <= end.
+            offset &+= 2 &+ length
+            let type = p.load(as: UInt8.self)
+            guard _lengthOf(type) == length else { continue }
+            n &+= 1
+            let head = UInt64(u16(p, 1)) &+ UInt64(bitPattern: timestamp(p))
+            switch type {
+            case 0x41, 0x46: sum &+= head &+ u64(p, 11) &+ UInt64(p.load(fromByteOffset: 19, as: UInt8.self)) &+ UInt64(u32(p, 20)) &+ UInt64(u32(p, 32))
+            case 0x45: sum &+= head &+ u64(p, 11) &+ UInt64(u32(p, 19)) &+ u64(p, 23)
+            case 0x43: sum &+= head &+ u64(p, 11) &+ UInt64(u32(p, 19)) &+ UInt64(u32(p, 32))
+            case 0x58: sum &+= head &+ u64(p, 11) &+ UInt64(u32(p, 19))
+            case 0x44: sum &+= head &+ u64(p, 11)
+            case 0x55: sum &+= head &+ u64(p, 11) &+ u64(p, 19) &+ UInt64(u32(p, 27)) &+ UInt64(u32(p, 31))
+            case 0x50: sum &+= head &+ u64(p, 11) &+ UInt64(u32(p, 20)) &+ UInt64(u32(p, 32))
+            default: sum &+= head
+            }
+        }
+        return (offset, n, sum)
+    }
+
+    /// Message length by type without touching the `lengths` array (a switch the compiler turns into a table).
+    @inlinable @inline(__always)
+    public static func _lengthOf(_ type: UInt8) -> Int {
+        switch type {
+        case 0x53: return 12  // S
+        case 0x52: return 39  // R
+        case 0x48: return 25  // H
+        case 0x59: return 20  // Y
+        case 0x4C: return 26  // L
+        case 0x56: return 35  // V
+        case 0x57: return 12  // W
+        case 0x4B: return 28  // K
+        case 0x4A: return 35  // J
+        case 0x68: return 21  // h
+        case 0x41: return 36  // A
+        case 0x46: return 40  // F
+        case 0x45: return 31  // E
+        case 0x43: return 36  // C
+        case 0x58: return 23  // X
+        case 0x44: return 19  // D
+        case 0x55: return 35  // U
+        case 0x50: return 44  // P
+        case 0x51: return 40  // Q
+        case 0x42: return 19  // B
+        case 0x49: return 50  // I
+        case 0x4E: return 20  // N
+        default: return 0
+        }
     }
 }

@@ -15,6 +15,13 @@ enum FeedSourcesExtra {
             var source: ITCHSource
             do { source = try ITCHSource(path: argument) } catch { throw ValidationError("--source itch:\(argument): \(error)") }
             return FeedPublisher.run(&source, into: &producer, pace: pace, limit: limit, stop: stop)
+        case "itch+moldudp64":  // itch+moldudp64:ADDR:PORT — requests go to PORT+1
+            var source: MoldUDP64Source
+            do { source = try MoldUDP64Source(group: argument) } catch { throw ValidationError("--source itch+moldudp64:\(argument): \(error)") }
+            defer { source.close() }
+            let summary = FeedPublisher.run(&source, into: &producer, pace: pace, limit: limit, stop: stop)
+            printError("moldudp64: packets=\(source.packets) gaps=\(source.gaps) requests=\(source.requests) messages=\(source.report.messagesIn)")
+            return summary
         case "lobster":  // lobster:MESSAGES.csv,ORDERBOOK.csv — levels from the order-book file's column count
             let parts = argument.split(separator: ",", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--source lobster:MESSAGES.csv,ORDERBOOK.csv, got '\(argument)'") }

@@ -155,6 +155,8 @@ public struct JournalWriter: ~Copyable {
         var st = JournalWriterStats()
         st.nextSequence = firstSequence
         stats = st
+        // One entry per block: 4096 cover 4 GiB of 1 MiB blocks before the array grows.
+        index.reserveCapacity(4096)
     }
 
     var registered: Bool

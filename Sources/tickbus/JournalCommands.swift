@@ -15,6 +15,17 @@ import Glibc
 
 // `tickbus record`, `tickbus journal verify|cat|info`, `tickbus replay`, `tickbus bench record`.
 
+/// Installs the stop handlers and unblocks SIGINT and SIGTERM: a process may inherit a mask that
+/// blocks them (test harnesses do), and the recorder must seal its files when asked to stop.
+func installStopSignalsUnblocked() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    tb_install_stop_signals()
+}
+
 struct RecordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
@@ -36,7 +47,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Reader name in the reader table.") var name: String = "recorder"
 
     func run() throws {
-        tb_install_stop_signals()
+        installStopSignalsUnblocked()
         guard let policy = FsyncPolicy(rawValue: fsync) else { throw ValidationError("--fsync must be never, interval or block") }
         var o = RecorderOptions()
         o.writer.fsync = policy
@@ -300,7 +311,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Recorded decisions ring (default: the only decisions.* ring of the journal).") var decisions: String?
 
     func run() throws {
-        tb_install_stop_signals()
+        installStopSignalsUnblocked()
         if verifyDecisions {
             guard let features, let model else { throw ValidationError("--verify-decisions needs --features and --model") }
             try DecisionVerifier.run(dir: dir, market: ring, decisions: decisions, features: features, model: model, shadow: shadow)
@@ -500,7 +511,8 @@ struct RecordBenchCommand: ParsableCommand {
         var latencies = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: messages)
         defer { latencies.deallocate() }
 
-        var pwriteRates: [Double] = [], recordRates: [Double] = []
+        var pwriteRates: [Double] = [], recordRates: [Double] = [], pollRates: [Double] = []
+        var pollLost: UInt64 = 0
         var aloneP50: [Double] = [], aloneP99: [Double] = [], aloneP999: [Double] = []
         var withP50: [Double] = [], withP99: [Double] = [], withP999: [Double] = []
         var recorded: UInt64 = 0, lostTotal: UInt64 = 0, recorderMallocs: UInt64 = 0, producerMallocs: UInt64 = 0
@@ -509,7 +521,7 @@ struct RecordBenchCommand: ParsableCommand {
         defer { try? Segment.removeBus(bus); _ = try? FileManager.default.removeItem(atPath: journalDir) }
 
         for round in 0..<rounds {
-            let order = round % 2 == 0 ? [0, 1, 2] : [2, 1, 0]
+            let order = round % 2 == 0 ? [0, 1, 2, 3] : [3, 2, 1, 0]
             for contender in order {
                 switch contender {
                 case 0:
@@ -521,6 +533,11 @@ struct RecordBenchCommand: ParsableCommand {
                     latencies.sort()
                     aloneP50.append(Self.percentile(latencies, 50)); aloneP99.append(Self.percentile(latencies, 99))
                     aloneP999.append(Self.percentile(latencies, 99.9))
+                case 3:
+                    let shared = Shared()
+                    _ = try publishRound(bus: bus, pool: pool, latencies: latencies, recorder: (journalDir, shared), pollOnly: true)
+                    if let e = shared.recorderError { throw ValidationError("bench record: poll-only reader: \(e)") }
+                    if let r = shared.recorderResult { pollRates.append(Double(r.records) / (Double(r.ns) / 1e9)); pollLost += r.lost }
                 default:
                     _ = try? FileManager.default.removeItem(atPath: journalDir)
                     let shared = Shared()
@@ -550,10 +567,12 @@ struct RecordBenchCommand: ParsableCommand {
         ]
         let baseline: [String: Any] = [
             "pwrite_messages_per_s": pwMsgs, "pwrite_mb_per_s": pwMsgs * mb,
+            "poll_only_messages_per_s": Self.median(pollRates), "poll_only_lost": pollLost,
             "publish_p50_ns": Self.median(aloneP50), "publish_p99_ns": Self.median(aloneP99), "publish_p999_ns": Self.median(aloneP999),
         ]
         let ratio: [String: Any] = [
             "throughput": pwMsgs > 0 ? recMsgs / pwMsgs : 0,
+            "throughput_vs_poll_only": Self.median(pollRates) > 0 ? recMsgs / Self.median(pollRates) : 0,
             "publish_p99": Self.median(aloneP99) > 0 ? Self.median(withP99) / Self.median(aloneP99) : 0,
         ]
         if json {
@@ -563,6 +582,7 @@ struct RecordBenchCommand: ParsableCommand {
         } else {
             print("recorder: \(Int(recMsgs)) msg/s \(format3(recMsgs * mb)) MB/s (median of \(rounds) rounds; records=\(recorded) lost=\(lostTotal))")
             print("pwrite:   \(Int(pwMsgs)) msg/s \(format3(pwMsgs * mb)) MB/s (same bytes, 1 MiB pwrite calls)")
+            print("poll-only reader (no journal): \(Int(Self.median(pollRates))) msg/s (lost=\(pollLost)): the ring read limit at full producer speed")
             print("throughput ratio recorder/pwrite = \(format3(recMsgs / max(pwMsgs, 1)))")
             print("publish ns alone:         p50=\(Self.median(aloneP50)) p99=\(Self.median(aloneP99)) p99.9=\(Self.median(aloneP999))")
             print("publish ns with recorder: p50=\(Self.median(withP50)) p99=\(Self.median(withP99)) p99.9=\(Self.median(withP999))")
@@ -602,12 +622,12 @@ struct RecordBenchCommand: ParsableCommand {
 
     /// One producer round; with a recorder thread when asked. Returns the producer's mallocs.
     func publishRound(bus: String, pool: [MarketMessage], latencies: UnsafeMutableBufferPointer<UInt64>,
-                      recorder: (dir: String, shared: Shared)?) throws -> UInt64 {
+                      recorder: (dir: String, shared: Shared)?, pollOnly: Bool = false) throws -> UInt64 {
         var producer = try RingProducer(bus: bus, ring: "market", schema: .market, slotSize: 64, capacity: capacity)
         let done = DispatchSemaphore(value: 0)
         if let (dir, shared) = recorder {
             Thread.detachNewThread {
-                Self.recorderThread(bus: bus, dir: dir, shared: shared)
+                if pollOnly { Self.pollOnlyThread(bus: bus, shared: shared) } else { Self.recorderThread(bus: bus, dir: dir, shared: shared) }
                 done.signal()
             }
             // Wait for the recorder to attach.
@@ -631,6 +651,39 @@ struct RecordBenchCommand: ParsableCommand {
         producer.close()
         if recorder != nil { done.wait() }
         return mallocs
+    }
+
+    /// A reader that only polls (no journal): how fast the ring itself can be read at full
+    /// producer speed on this machine, to put the recorder's figure in context.
+    static func pollOnlyThread(bus: String, shared: Shared) {
+        do {
+            var reader = try RingReader(bus: bus, ring: "market", name: "bench-poll", mode: .live, from: .start, idle: .busySpin)
+            var start: UInt64 = 0
+            var records: UInt64 = 0, lost: UInt64 = 0, gaps: UInt64 = 0
+            var checksum: UInt64 = 0
+            loop: while true {
+                switch reader.poll() {
+                case .message(let b):
+                    if start == 0 { start = tb_monotonic_ns() }
+                    records &+= 1
+                    checksum &+= b.base.load(fromByteOffset: 16, as: UInt64.self)
+                    if b.market.rawKind == MessageKind.endOfSession.rawValue { break loop }
+                case .gap(_, let c):
+                    lost &+= c
+                    gaps &+= 1
+                case .empty:
+                    tb_cpu_relax()
+                }
+            }
+            let ns = tb_monotonic_ns() - start
+            shared.lock.lock()
+            shared.recorderResult = (records, lost, gaps, ns, checksum & 1, 0)
+            shared.lock.unlock()
+        } catch {
+            shared.lock.lock()
+            shared.recorderError = "\(error)"
+            shared.lock.unlock()
+        }
     }
 
     static func recorderThread(bus: String, dir: String, shared: Shared) {

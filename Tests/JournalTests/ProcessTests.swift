@@ -61,7 +61,7 @@ import TickBusCore
         recorder.signal(SIGKILL)
         let r = recorder.wait(timeout: 10)
         #expect(r.status == SIGKILL || r.status != 0)
-        feed.signal(SIGTERM)
+        feed.signal(SIGKILL)  // (the harness's children may inherit a mask blocking SIGTERM)
         _ = feed.wait(timeout: 20)
 
         // The CLI: every file checked, the stop reported with file, offset and reason.
@@ -81,6 +81,33 @@ import TickBusCore
         #expect(kv["lost"] == "\(lost)")
         #expect(reader.stopError != nil)
         #expect(reader.stopError?.location?.offset == UInt64(kv["offset"] ?? ""))
+    }
+
+    @Test(arguments: [SIGINT, SIGTERM])
+    func stopSignalFlushesAndSeals(signal: Int32) throws {
+        let bus = TickBusTest.uniqueBus("jstop")
+        let dir = temporaryDirectory("stop")
+        defer { TickBusTest.removeBus(bus); removeDirectory(dir) }
+        let recorder = try Child(["record", "--bus", bus, "--rings", "market", "--dir", dir, "--attach-timeout", "20"])
+        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:9", "--messages", "20000000", "--rate", "20000",
+                              "--wait-readers", "1", "--wait-timeout", "20"])
+        #expect(recorder.waitFor(timeout: 30) { $0.contains("record: recording") })
+        usleep(500_000)
+        recorder.signal(signal)
+        let r = recorder.wait(timeout: 30)
+        feed.signal(SIGKILL)  // (the harness's children may inherit a mask blocking SIGTERM)
+        _ = feed.wait(timeout: 20)
+        #expect(r.status == 0 && !r.timedOut, "\(r.stderr)")
+        let ringKV = keyValues(r.stdout.split(separator: "\n").first { $0.hasPrefix("ring=market") }.map(String.init) ?? "")
+        #expect(ringKV["reason"] == "stop-signal", "\(r.stdout)")
+        let v = try TickBusTest.run(["journal", "verify", dir], timeout: 60)
+        #expect(v.status == 0, "\(v.stdout)")
+        #expect(v.stdout.contains("status=sealed reason=stop-signal"), "\(v.stdout)")
+        let (records, lost, reader) = try checkAgainstSynthetic(dir, seed: 9)
+        #expect(records > 0 && "\(records)" == ringKV["records"])
+        #expect(lost == 0)
+        #expect(reader.seal?.reason == .stopSignal)
+        #expect((try? JournalIndexFile.load(directory: dir, ring: "market"))?.count == Int(ringKV["blocks"] ?? "") ?? -1)
     }
 
     @Test func aSlowRecorderWritesGapRecordsForExactlyWhatItMissed() throws {

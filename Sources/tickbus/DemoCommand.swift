@@ -4,45 +4,94 @@ import Foundation
 import TickBusCore
 
 /// Runs a whole session in separate processes on a bus of its own and prints a summary:
-/// feed → ring `market` → readers. Each child has a deadline; only the demo's own children are
-/// signalled, and its bus is removed at the end.
+/// generated ITCH 5.0 data → feed (books) → ring `market` → strategy (features, model) → ring
+/// `decisions.demo`, with the recorder journaling both rings and a tap on each; then replays the
+/// journal through the strategy code and checks every decision is reproduced bit for bit.
+/// Each child has a deadline; only the demo's own children are signalled; its bus is removed.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Run feed → ring → readers in separate processes and print a summary.")
+        commandName: "demo",
+        abstract: "Run feed → strategy → recorder (and taps) in separate processes, replay, print a summary.")
 
-    @Option(help: "Synthetic seed.") var seed: UInt64 = 42
-    @Option(help: "Messages to publish.") var messages: Int = 200_000
-    @Option(help: "Feed rate in messages per second.") var rate: Double = 500_000
-    @Option(help: "Seconds before every child is killed.") var timeout: Double = 120
+    @Option(help: "Seed of the generated ITCH data.") var seed: UInt64 = 42
+    @Option(help: "ITCH messages to generate.") var messages: Int = 200_000
+    @Option(help: "Feed rate in messages per second.") var rate: Double = 250_000
+    @Option(help: "Feature definition.") var features: String = "Recordings/synthetic-5/features.toml"
+    @Option(help: "Model file.") var model: String = "Recordings/synthetic-5/model.json"
+    @Option(help: "Directory for the session's journal.") var record: String?
+    @Option(help: "Seconds before every child is killed.") var timeout: Double = 180
 
     func run() throws {
-        let bus = "demo-\(getpid())"
+        let pid = getpid()
+        let bus = "demo-\(pid)"
         defer { try? Segment.removeBus(bus) }
-        print("demo: bus \(bus), \(messages) synthetic messages (seed \(seed)) at \(Int(rate))/s")
-        let feed = try DemoChild(name: "feed", ["feed", "--bus", bus, "--source", "synthetic:\(seed)", "--messages", "\(messages)",
-                                                "--rate", "\(rate)", "--wait-readers", "2"])
-        try DemoChild.waitForRing(bus: bus, ring: "market", timeout: 30)
-        let taps = try (1...2).map { i in
-            try DemoChild(name: "tap-\(i)", ["tap", "--bus", bus, "--name", "tap-\(i)"])
+        for f in [features, model] where !FileManager.default.fileExists(atPath: f) {
+            throw ValidationError("\(f) not found (run the demo from the repository root, or pass --features/--model)")
         }
+        let journal = record ?? "Recordings/live/demo-\(pid)"
+        try FileManager.default.createDirectory(atPath: (journal as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let itch = FileManager.default.temporaryDirectory.appendingPathComponent("tickbus-demo-\(pid).itch").path
+        defer { try? FileManager.default.removeItem(atPath: itch) }
         let deadline = Date().addingTimeInterval(timeout)
-        let feedResult = feed.wait(until: deadline)
-        let tapResults = taps.map { $0.wait(until: deadline) }
+        let cpu = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? 1 : 0
 
-        var ok = feedResult.status == 0
-        let published = UInt64(keyValues(feedResult.stdout.split(separator: "\n").first { $0.hasPrefix("published=") }.map(String.init) ?? "")["published"] ?? "") ?? 0
-        print("  feed   published=\(published) (\(messages) messages + end-of-session)  status=\(feedResult.status)")
-        for (child, r) in zip(taps, tapResults) {
-            let kv = keyValues(r.lastLine)
-            let received = UInt64(kv["received"] ?? "") ?? 0
-            let lost = UInt64(kv["lost"] ?? "") ?? 0
-            ok = ok && r.status == 0 && received == published && lost == 0
-            print("  \(child.name)  received=\(received) lost=\(lost) gaps=\(kv["gaps"] ?? "?")  status=\(r.status)")
-        }
-        print(ok ? "demo: ok — every reader received every message, none lost" : "demo: FAILED")
-        if !ok {
-            for (child, r) in zip([feed] + taps, [feedResult] + tapResults) where r.status != 0 {
-                print("--- \(child.name) stderr:\n\(r.stderr)")
+        print("demo: bus \(bus); \(messages) generated ITCH 5.0 messages (seed \(seed)) at \(Int(rate))/s")
+        let synth = try DemoChild(name: "synth", ["synth", "itch", "--seed", "\(seed)", "--messages", "\(messages)", "--out", itch]).wait(until: deadline)
+        guard synth.status == 0 else { throw ValidationError("synth itch failed: \(synth.stderr)") }
+
+        // The feed waits for its three market readers (strategy, recorder, tap) before publishing.
+        let feed = try DemoChild(name: "feed", ["feed", "--bus", bus, "--source", "itch:\(itch)", "--rate", "\(rate)", "--wait-readers", "3"])
+        try DemoChild.waitForRing(bus: bus, ring: "market", timeout: 30)
+        let strategy = try DemoChild(name: "strategy", ["strategy", "--bus", bus, "--features", features, "--model", model,
+                                                        "--name", "demo", "--cpu", "\(cpu)"])
+        try DemoChild.waitForRing(bus: bus, ring: "decisions.demo", timeout: 30)
+        let tapDecisions = try DemoChild(name: "tap decisions.demo", ["tap", "--bus", bus, "--ring", "decisions.demo", "--name", "tap-decisions"])
+        let recorder = try DemoChild(name: "recorder", ["record", "--bus", bus, "--rings", "market,decisions.demo", "--dir", journal])
+        let tapMarket = try DemoChild(name: "tap market", ["tap", "--bus", bus, "--name", "tap-market"])
+
+        let rFeed = feed.wait(until: deadline)
+        let rStrategy = strategy.wait(until: deadline)
+        let rTapMarket = tapMarket.wait(until: deadline)
+        let rTapDecisions = tapDecisions.wait(until: deadline)
+        let rRecorder = recorder.wait(until: deadline)
+
+        var ok = true
+        func status(_ r: DemoChild.Result) -> String { r.status == 0 ? "" : "  (exit status \(r.status))" }
+        let published = UInt64(keyValues(rFeed.line(prefix: "published=") ?? "")["published"] ?? "") ?? 0
+        ok = ok && rFeed.status == 0 && published > 0
+        print("  feed       published=\(published) (ITCH messages, top-of-book updates, end-of-session)\(status(rFeed))")
+
+        let placement = rStrategy.line(prefix: "strategy demo: placement") ?? "placement unknown"
+        let sKV = keyValues(rStrategy.line(prefix: "strategy demo: messages=") ?? "")
+        let decisions = UInt64(sKV["decisions"] ?? "") ?? 0
+        ok = ok && rStrategy.status == 0 && sKV["messages"] == "\(published)" && sKV["lost"] == "0"
+        print("  strategy   received=\(sKV["messages"] ?? "?") lost=\(sKV["lost"] ?? "?") decisions=\(decisions)  [\(placement.replacingOccurrences(of: "strategy demo: ", with: ""))]\(status(rStrategy))")
+
+        let tm = keyValues(rTapMarket.lastLine)
+        ok = ok && rTapMarket.status == 0 && tm["received"] == "\(published)" && tm["lost"] == "0"
+        print("  tap        market:         received=\(tm["received"] ?? "?") lost=\(tm["lost"] ?? "?") gaps=\(tm["gaps"] ?? "?")\(status(rTapMarket))")
+        let td = keyValues(rTapDecisions.lastLine)
+        ok = ok && rTapDecisions.status == 0 && td["received"] == "\(decisions)" && td["lost"] == "0"
+        print("  tap        decisions.demo: received=\(td["received"] ?? "?") lost=\(td["lost"] ?? "?") gaps=\(td["gaps"] ?? "?")\(status(rTapDecisions))")
+
+        let rec = keyValues(rRecorder.lastLine)
+        ok = ok && rRecorder.status == 0 && rec["recorded"] == "\(published + decisions)" && rec["lost"] == "0"
+        print("  recorder   recorded=\(rec["recorded"] ?? "?") gaps=\(rec["gaps"] ?? "?") lost=\(rec["lost"] ?? "?") into \(journal)\(status(rRecorder))")
+
+        // Replay the journal through the same strategy code and compare every decision.
+        let verify = try DemoChild(name: "replay", ["replay", "--dir", journal, "--verify-decisions", "--features", features, "--model", model]).wait(until: deadline)
+        let v = keyValues(verify.lastLine)
+        let reproduced = verify.status == 0 && v["identical"] == "true" && v["decisions"] == "\(decisions)"
+        ok = ok && reproduced
+        print("  replay     \(verify.lastLine)\(status(verify))")
+
+        if ok {
+            print("demo: ok — no reader lost a message, and the replay reproduced all \(decisions) decisions bit for bit")
+        } else {
+            print("demo: FAILED")
+            for (name, r) in [("feed", rFeed), ("strategy", rStrategy), ("tap market", rTapMarket), ("tap decisions", rTapDecisions),
+                              ("recorder", rRecorder), ("replay", verify)] where r.status != 0 || !r.stderr.isEmpty && !ok {
+                print("--- \(name) (status \(r.status)):\n\(r.stdout.suffix(2000))\(r.stderr.suffix(2000))")
             }
             throw ExitCode(1)
         }
@@ -61,6 +110,8 @@ final class DemoChild {
         var stdout: String
         var stderr: String
         var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
+        /// The last stdout line that starts with `prefix`.
+        func line(prefix: String) -> String? { stdout.split(separator: "\n").last { $0.hasPrefix(prefix) }.map(String.init) }
     }
 
     static var executable: URL {

@@ -269,3 +269,24 @@ struct CrossUserTests {
         #expect(outsider.status == 2 && outsider.stderr.contains("permission denied"))
     }
 }
+
+@Suite("Demo", .serialized)
+struct DemoTests {
+    @Test("the demo runs feed → strategy → recorder and taps, and the replay reproduces every decision")
+    func demo() throws {
+        let root = TickBusTest.repositoryRoot
+        let dir = TickBusTest.temporaryDirectory("demo")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try TickBusTest.run([
+            "demo", "--messages", "5000", "--rate", "50000",
+            "--features", root.appendingPathComponent("Recordings/synthetic-5/features.toml").path,
+            "--model", root.appendingPathComponent("Recordings/synthetic-5/model.json").path,
+            "--record", dir.appendingPathComponent("session").path,
+        ], timeout: 170)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("demo: ok"))
+        #expect(r.stdout.contains("identical=true"))
+        let feedLine = r.stdout.split(separator: "\n").first { $0.contains("feed ") }.map(String.init) ?? ""
+        #expect(keyValues(feedLine.replacingOccurrences(of: "feed", with: ""))["published"].flatMap { Int($0) } ?? 0 > 5000)
+    }
+}

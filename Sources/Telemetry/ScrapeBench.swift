@@ -34,6 +34,10 @@ public enum ScrapeBench {
         public var subject = Side()
         public var scrapeDurations = LatencyHistogram.empty
         public var scrapeBytes = 0
+        /// StatsWriter.recordDecision: mean ns per call and mallocs over `statsCalls` calls.
+        public var statsRecordNs = 0.0
+        public var statsRecordMallocs: UInt64 = 0
+        public var statsCalls = 0
     }
 
     /// Shared between the producer and the scraper thread.
@@ -94,6 +98,15 @@ public enum ScrapeBench {
         defer { control.stop = true }
 
         var result = Result()
+        // The strategy-side writer: a tight loop of recordDecision, timed as a whole, mallocs counted.
+        result.statsCalls = 4_000_000
+        let statsMallocs = mallocCount()
+        let statsStart = tb_monotonic_ns()
+        for i in 0..<result.statsCalls {
+            stats.recordDecision(latencyNs: UInt64(truncatingIfNeeded: i &* 2654435761) & 0xFFFFF, signal: Int8(truncatingIfNeeded: i & 1), shadowSignal: 0)
+        }
+        result.statsRecordNs = Double(tb_monotonic_ns() - statsStart) / Double(result.statsCalls)
+        result.statsRecordMallocs = mallocCount() &- statsMallocs
         var message = MarketMessage(kind: .trade, instrument: 1, exchangeTime: 0)
         var sequence: Int64 = 0
         for round in 0..<(2 * o.rounds) {

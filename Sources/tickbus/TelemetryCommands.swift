@@ -81,6 +81,8 @@ struct MetricsCommand: ParsableCommand {
             result["scrape_p50_ns"] = r.scrapeDurations.percentile(50)
             result["scrape_p99_ns"] = r.scrapeDurations.percentile(99)
             result["scrape_bytes"] = r.scrapeBytes
+            result["stats_record_decision_ns"] = r.statsRecordNs
+            result["stats_record_decision_mallocs"] = r.statsRecordMallocs
             let object: [String: Any] = ["bench": "scrape", "result": result, "baseline": side(r.baseline), "ratio": ratios]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -95,6 +97,7 @@ struct MetricsCommand: ParsableCommand {
             print(String(format: "ratio subject/baseline: p50 %.3f  p99 %.3f  p99.9 %.3f  pooled-p99 %.3f",
                          ratios["publish_p50"]!, ratios["publish_p99"]!, ratios["publish_p999"]!, ratios["pooled_p99"]!))
             print("scrape: p50 \(r.scrapeDurations.percentile(50)) ns, p99 \(r.scrapeDurations.percentile(99)) ns, \(r.scrapeBytes) bytes")
+            print(String(format: "StatsWriter.recordDecision: %.1f ns per call, %d mallocs in %d calls", r.statsRecordNs, r.statsRecordMallocs, r.statsCalls))
         }
     }
 }

@@ -1,0 +1,82 @@
+import Foundation
+import TestSupport
+import Testing
+import TickBusCore
+@testable import Telemetry
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A loopback TCP port that was free a moment ago (bound to port 0, then closed).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    return ok ? Int(UInt16(bigEndian: addr.sin_port)) : 0
+}
+
+/// The first value of an instant-query answer of Prometheus's HTTP API, or nil.
+func queryValue(port: Int, _ query: String) -> String? {
+    guard let r = try? TickBusTest.run(["-s", "-G", "--max-time", "5", "--data-urlencode", "query=\(query)",
+                                        "http://127.0.0.1:\(port)/api/v1/query"], timeout: 10, executable: "/usr/bin/curl"),
+        let object = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+        let data = object["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
+        let value = result.first?["value"] as? [Any], value.count == 2
+    else { return nil }
+    return value[1] as? String
+}
+
+extension TelemetryProcessTests {
+    /// Acceptance 1 (plus): the real Prometheus server scrapes `tickbus metrics` on loopback and
+    /// answers queries about it through its HTTP API.
+    @Test func prometheusScrapesTheEndpointAndAnswersQueries() throws {
+        let bus = TickBusTest.uniqueBus("tel-prom")
+        defer { TickBusTest.removeBus(bus) }
+        let dir = TickBusTest.temporaryDirectory("prometheus")
+        defer { try? FileManager.default.removeItem(at: dir) }
+
+        let stats = try StatsWriter(bus: bus, name: "alpha", kind: .strategy, modelId: 7)
+        for i in 0..<100 { stats.recordDecision(latencyNs: UInt64(1000 + i), signal: 1) }
+        let fed = try TickBusTest.run(["feed", "--bus", bus, "--source", "synthetic:11", "--messages", "5000"], timeout: 60)
+        #expect(fed.status == 0, "feed: \(fed.stderr)")
+
+        let (metrics, port) = try startMetrics(bus: bus)
+        defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
+        let promPort = freePort()
+        let config = dir.appendingPathComponent("prometheus.yml")
+        try """
+        global:
+          scrape_interval: 1s
+          evaluation_interval: 1s
+        scrape_configs:
+          - job_name: tickbus
+            static_configs:
+              - targets: ['127.0.0.1:\(port)']
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let prometheus = try Child([
+            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("data").path)",
+            "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
+        ], executable: "/usr/bin/prometheus")
+        defer { prometheus.signal(SIGKILL); _ = prometheus.wait(timeout: 10) }
+
+        let deadline = Date().addingTimeInterval(60)
+        var published: String?
+        while Date() < deadline && prometheus.isRunning {
+            published = queryValue(port: promPort, "tickbus_ring_published_total{bus=\"\(bus)\",ring=\"market\"}")
+            if published != nil { break }
+            usleep(500_000)
+        }
+        #expect(published == "5001", "prometheus answered \(String(describing: published)); its log: \(prometheus.stderr.suffix(2000))")
+        #expect(queryValue(port: promPort, "up{job=\"tickbus\"}") == "1")
+        #expect(queryValue(port: promPort, "tickbus_strategy_tick_to_decision_seconds_count{strategy=\"alpha\"}") == "100")
+        #expect(queryValue(port: promPort, "tickbus_strategy_decisions_total{strategy=\"alpha\",model_id=\"0000000000000007\"}") == "100")
+        stats.close()
+    }
+}

@@ -69,6 +69,8 @@ public enum Recorder {
             for r in recordings where r.done == nil {
                 let n = try recordBatch(&r.reader, &r.writer, isMarket: r.isMarket, delayMicros: options.delayMicros, done: &r.done)
                 any += n
+                // A ring that ended is sealed now, not when the last ring ends.
+                if let reason = r.done { try r.writer.seal(reason: reason) }
             }
             let now = tb_monotonic_ns()
             if any == 0 {
@@ -87,7 +89,10 @@ public enum Recorder {
                         switch r.reader.producerStatus() {
                         case .running: break
                         case .closed, .dead, .replaced:
-                            if r.reader.caughtUp { r.done = .producerClosed }
+                            if r.reader.caughtUp {
+                                r.done = .producerClosed
+                                try r.writer.seal(reason: .producerClosed)
+                            }
                         }
                     }
                 }

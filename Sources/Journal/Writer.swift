@@ -202,6 +202,7 @@ public struct JournalWriter: ~Copyable {
     /// Appends a gap record: `count` messages from sequence `from` were lost to a lap.
     public mutating func appendGap(from: UInt64, count: UInt64) throws(JournalError) {
         if current < 0 || fill + slotSize > blockBytes - JournalFormat.blockHeaderSize { try _nextBlock() }
+        // Safe: as in `append`, the entry lies inside the current buffer, which this writer owns.
         let dst = buffers + current * blockBytes + JournalFormat.blockHeaderSize + fill
         memset(dst, 0, slotSize)
         dst.storeBytes(of: (JournalFormat.gapBit | from).littleEndian, as: UInt64.self)

@@ -5,6 +5,16 @@ import Foundation
 import Telemetry
 import TickBusCore
 
+/// Installs the stop handlers (SIGINT, SIGTERM) and unblocks them and SIGHUP: a process may
+/// inherit a mask that blocks them (test harnesses do), and a live view must end with its terminal.
+private func installTelemetryStopSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    tb_install_stop_signals()
+}
+
 /// `tickbus metrics --bus B --listen 127.0.0.1:PORT`: Prometheus `/metrics` over HTTP (SwiftNIO).
 /// `--once` prints one exposition to stdout; `--bench-scrape` measures what scraping every
 /// 100 ms costs a full-speed producer.
@@ -42,7 +52,7 @@ struct MetricsCommand: ParsableCommand {
             throw ValidationError("--listen '\(listen)': expected HOST:PORT, e.g. 127.0.0.1:9464")
         }
         let host = String(listen[..<colon])
-        tb_install_stop_signals()
+        installTelemetryStopSignals()
         let server: MetricsServer
         do {
             server = try MetricsServer.start(host: host, port: port, bus: bus, tracker: SnapshotTracker(retainDeadSeconds: retainDead))
@@ -126,7 +136,7 @@ struct StatCommand: ParsableCommand {
             flushOut()
             return
         }
-        tb_install_stop_signals()
+        installTelemetryStopSignals()
         while tb_stop_requested() == 0 {
             let s = tracker.take(bus: bus)
             if json {

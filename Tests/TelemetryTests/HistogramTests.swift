@@ -124,3 +124,29 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(PrometheusExposition.latencyBucketBoundsNs.last == 10_000_000_000)
     }
 }
+
+extension HistogramTests {
+    /// A strategy that dies shows as dead; its restart shows as the next generation, running.
+    @Test func aDeadStrategyShowsDeadThenItsNewGeneration() throws {
+        let bus = "t-telemetry-dead-\(getpidValue())"
+        defer { try? Segment.removeBus(bus) }
+        let w = try StatsWriter(bus: bus, name: "beta", kind: .strategy)
+        w.recordDecision(latencyNs: 1000, signal: 1)
+        #expect(BusSnapshot.take(bus: bus).strategies.first?.state == "running")
+        // Make the block look like a process that is gone: a pid that just exited.
+        let done = Process()
+        done.executableURL = URL(fileURLWithPath: "/bin/true")
+        try done.run()
+        done.waitUntilExit()
+        w.mapping.base.storeBytes(of: done.processIdentifier, toByteOffset: StatsLayout.pidOffset, as: Int32.self)
+        let dead = BusSnapshot.take(bus: bus).strategies.first
+        #expect(dead?.state == "dead" && dead?.alive == false && dead?.decisions == 1)
+        let text = PrometheusExposition.render(BusSnapshot.take(bus: bus))
+        #expect(text.contains("tickbus_strategy_alive{bus=\"\(bus)\",strategy=\"beta\""))
+        #expect(text.split(separator: "\n").contains { $0.hasPrefix("tickbus_strategy_alive{") && $0.hasSuffix(" 0") })
+        // The restart: the dead writer's file is replaced by generation 2, running, fresh counters.
+        let again = try StatsWriter(bus: bus, name: "beta", kind: .strategy)
+        let restarted = BusSnapshot.take(bus: bus).strategies.first
+        #expect(again.generation == 2 && restarted?.generation == 2 && restarted?.state == "running" && restarted?.decisions == 0)
+    }
+}

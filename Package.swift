@@ -27,6 +27,8 @@ let package = Package(
         ),
         // Counts mallocs per thread by interposing glibc's allocator; linked into the executable.
         .target(name: "CMallocCounter"),
+        // LightGBM's C API loaded with dlopen: the baseline of `tickbus bench model`.
+        .target(name: "CLightGBMBaseline", linkerSettings: [.linkedLibrary("dl")]),
         // Segments, rings, message layouts, clocks.
         .target(name: "TickBusCore", dependencies: ["CTickBus"], swiftSettings: hot),
         // Order books (order-level and price-level).
@@ -59,7 +61,7 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Telemetry", "Bench",
-                "CMallocCounter",
+                "CMallocCounter", "CLightGBMBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

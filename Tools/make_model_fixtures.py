@@ -205,4 +205,16 @@ for name, model, inp in [("mlp_binary", mlp1, "input"), ("mlp_multiclass", mlp2,
     if ort is not None:
         s = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         write_pred(os.path.join(OUT, name + ".ort.csv"), s.run(None, {inp: Xm.astype(np.float32)})[0])
+# LightGBM with a "NaN versus everything" split: threshold inf, NaN goes right (decision_type 8).
+X = features(n_train, 6, nan_frac=0.0)
+X[rng.random(n_train) < 0.3, 0] = np.nan
+y = (np.isnan(X[:, 0]) ^ (rng.random(n_train) < 0.1)).astype(int)
+Xt = features(n_test, 6, nan_frac=0.0)
+Xt[rng.random(n_test) < 0.3, 0] = np.nan
+m = lgb.train({"objective": "binary", "num_leaves": 4, "verbose": -1, "seed": 6}, lgb.Dataset(X, y, feature_name=names6), num_boost_round=5)
+m.save_model(os.path.join(OUT, "lgb_nansplit.txt"))
+write_csv(os.path.join(OUT, "lgb_nansplit.input.csv"), names6, Xt)
+write_pred(os.path.join(OUT, "lgb_nansplit.pred.csv"), m.predict(Xt))
+write_pred(os.path.join(OUT, "lgb_nansplit.raw.csv"), m.predict(Xt, raw_score=True))
+
 print("fixtures written to", os.path.abspath(OUT))

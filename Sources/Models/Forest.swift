@@ -3,8 +3,9 @@ import Glibc
 #endif
 
 /// One node of a compiled LightGBM tree, 16 bytes. Leaves are nodes that loop to themselves with
-/// threshold +inf (the expanded input never holds NaN, so `x <= +inf` always holds), which lets a
-/// walk run a fixed number of steps without asking "is this a leaf?".
+/// threshold +inf, reading feature slot 0 (variant None of feature 0, which is never NaN, so
+/// `x <= +inf` always holds), which lets a walk run a fixed number of steps without asking
+/// "is this a leaf?".
 @usableFromInline
 struct _Node {
     /// Numerical: the threshold. Categorical: the index into `catBoundaries`.
@@ -119,11 +120,14 @@ public struct LightGBMModel {
                 let isNaN = v.isNaN
                 let v0 = isNaN ? 0 : v
                 let isZero = v0 == 0
+                // "Go left" is `xe <= threshold`; thresholds may be ±inf (LightGBM writes `inf`), so a
+                // missing value that must go right becomes NaN (NaN <= t is false for every t) and one
+                // that must go left becomes -inf (-inf <= t holds for every t, -inf included).
                 xe[i] = v0                                        // missing type None: NaN -> 0
                 xe[f + i] = isZero ? -.infinity : v0              // Zero, default left
-                xe[2 * f + i] = isZero ? .infinity : v0           // Zero, default right
+                xe[2 * f + i] = isZero ? .nan : v0                // Zero, default right
                 xe[3 * f + i] = isNaN ? -.infinity : v            // NaN, default left
-                xe[4 * f + i] = isNaN ? .infinity : v             // NaN, default right
+                xe[4 * f + i] = v                                 // NaN, default right (NaN stays NaN)
             }
             nodes.withUnsafeBufferPointer { nb in
                 values.withUnsafeBufferPointer { vb in

@@ -120,8 +120,26 @@ public struct StrategyLoop: ~Copyable {
         }
     }
 
-    /// Runs until end-of-session, the producer closing or dying, or `stop()`.
-    public func run(reader: inout RingReader, producer: inout RingProducer, idle: IdleStrategy, stop: () -> Bool) -> StrategySummary {
+    /// Publishes a record for every market message with no features and no model: the baseline of
+    /// `bench strategy` (the cost of the two ring hops alone).
+    @inlinable
+    public func passThrough(_ m: MarketMessageView, into producer: inout RingProducer) {
+        _ = producer.publish { p in
+            p.storeBytes(of: DecisionLayout.kindValue, toByteOffset: DecisionLayout.kind, as: UInt16.self)
+            p.storeBytes(of: UInt16(0), toByteOffset: DecisionLayout.flags, as: UInt16.self)
+            p.storeBytes(of: UInt16(0), toByteOffset: DecisionLayout.featureCount, as: UInt16.self)
+            p.storeBytes(of: m.sequence, toByteOffset: DecisionLayout.marketSequence, as: UInt64.self)
+            p.storeBytes(of: m.exchangeTime, toByteOffset: DecisionLayout.exchangeTime, as: Int64.self)
+            p.storeBytes(of: m.instrument, toByteOffset: DecisionLayout.instrument, as: UInt32.self)
+            p.storeBytes(of: m.receiveTime, toByteOffset: DecisionLayout.receiveTime, as: Int64.self)
+            p.storeBytes(of: Int64(bitPattern: tb_monotonic_ns()), toByteOffset: DecisionLayout.publishTime, as: Int64.self)
+        }
+    }
+
+    /// Runs until end-of-session, the producer closing or dying, or `stop()`. With `passThrough`,
+    /// every market message gets a bare record instead (no features, no model).
+    public func run(reader: inout RingReader, producer: inout RingProducer, idle: IdleStrategy, passThrough: Bool = false,
+                    stop: () -> Bool) -> StrategySummary {
         var summary = StrategySummary()
         var idler = Idler(idle)
         var lastCheck = tb_monotonic_ns()
@@ -135,7 +153,9 @@ public struct StrategyLoop: ~Copyable {
                     summary.endOfSession = true
                     return summary
                 }
-                if engine.update(m) {
+                if passThrough {
+                    if m.kind != nil { self.passThrough(m, into: &producer); summary.decisions &+= 1 }
+                } else if engine.update(m) {
                     decide(m, into: &producer)
                     summary.decisions &+= 1
                 }

@@ -42,7 +42,7 @@ enum Fixtures {
 @Suite("Model predictions equal the libraries' own")
 struct ModelFixtureTests {
     static let cases: [(String, String, Double)] = [
-        ("lgb_binary", "txt", 1e-12), ("lgb_regression", "txt", 1e-12), ("lgb_multiclass", "txt", 1e-12), ("lgb_rf", "txt", 1e-12),
+        ("lgb_binary", "txt", 1e-12), ("lgb_regression", "txt", 1e-12), ("lgb_multiclass", "txt", 1e-12), ("lgb_rf", "txt", 1e-12), ("lgb_nansplit", "txt", 1e-12),
         ("xgb_regression", "json", 1e-6), ("xgb_binary", "json", 1e-6), ("xgb_multiclass", "json", 1e-6),
         ("linear", "json", 1e-12), ("mlp_binary", "onnx", 1e-6), ("mlp_multiclass", "onnx", 1e-6),
     ]
@@ -74,6 +74,8 @@ struct ModelFixtureTests {
         let zeroTyped = regression.split(separator: "\n").filter { $0.hasPrefix("decision_type=") }
             .flatMap { $0.dropFirst(14).split(separator: " ") }.contains { (Int($0)! >> 2) & 3 == 1 }
         #expect(zeroTyped)
+        // A "NaN versus everything" split: threshold inf with NaN going right.
+        #expect(try String(contentsOfFile: Fixtures.path("lgb_nansplit.txt"), encoding: .utf8).contains("threshold=inf "))
         if case .lightgbm(let m) = try Model.load(path: Fixtures.path("lgb_binary.txt")).model { #expect(m.hasCategorical) } else { Issue.record("not lightgbm") }
     }
 

@@ -70,12 +70,22 @@ extension TelemetryProcessTests {
         let stats = try StatsWriter(bus: bus, name: "alpha", kind: .strategy, modelId: 0xcafe_f00d)
         for i in 0..<500 { stats.recordDecision(latencyNs: UInt64(2000 + i * 10), signal: i % 2 == 0 ? 1 : 0, shadowSignal: i % 10 == 0 ? -1 : nil) }
 
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:3", "--rate", "2000", "--messages", "100000000", "--wait-readers", "2"])
+        // A feed, a real strategy (the bundled synthetic-5 features and model), a recorder of both
+        // rings, and two taps: one to check counts against, one to kill.
+        let journal = TickBusTest.temporaryDirectory("tel-tmux-journal")
+        defer { try? FileManager.default.removeItem(at: journal) }
+        let recording = TickBusTest.repositoryRoot.appendingPathComponent("Recordings/synthetic-5")
+        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:3", "--rate", "2000", "--messages", "100000000", "--wait-readers", "4"])
+        let strategy = try Child(["strategy", "--bus", bus, "--features", recording.appendingPathComponent("features.toml").path,
+                                  "--model", recording.appendingPathComponent("model.json").path, "--name", "S", "--cpu", "0",
+                                  "--attach-timeout", "20"])
+        #expect(strategy.waitFor(timeout: 30) { $0.contains("decisions.S") }, "strategy: \(strategy.stderr)")
+        let recorder = try Child(["record", "--bus", bus, "--rings", "market,decisions.S", "--dir", journal.path, "--attach-timeout", "20"])
         let keeper = try Child(["tap", "--bus", bus, "--name", "keeper", "--attach-timeout", "20"])
         let victim = try Child(["tap", "--bus", bus, "--name", "victim", "--attach-timeout", "20"])
         var feed2: Child?
         defer {
-            for c in [feed, keeper, victim] + (feed2.map { [$0] } ?? []) { c.signal(SIGCONT); c.signal(SIGKILL) }
+            for c in [feed, strategy, recorder, keeper, victim] + (feed2.map { [$0] } ?? []) { c.signal(SIGCONT); c.signal(SIGKILL) }
         }
         let tmux = TmuxSession(command: "'\(TickBusTest.binary)' stat --bus \(bus)")
         defer { tmux.kill() }
@@ -88,28 +98,38 @@ extension TelemetryProcessTests {
         kill(feed.pid, SIGSTOP)
         while processState(feed.pid) != "T" && Date() < deadline { usleep(1000) }
         let cursor = mapping.cursor
+        let decisionsRing = try Segment.attach(bus: bus, ring: "decisions.S", expecting: .decisions)
         deadline = Date().addingTimeInterval(30)
         while Date() < deadline, ReaderTable.snapshot(mapping).contains(where: { $0.position != cursor }) { usleep(10_000) }
+        // The strategy has read everything: its decisions ring is still now; wait for the recorder there too.
+        let decisions = decisionsRing.cursor
+        while Date() < deadline, ReaderTable.snapshot(decisionsRing).contains(where: { $0.position != decisions }) { usleep(10_000) }
+        #expect(decisions > 0, "the strategy made no decision on \(cursor) messages")
 
         let screen = tmux.waitFor(20) { s in
             columns(s, "market")?[3] == "\(cursor)" && columns(s, "market/victim")?[4] == "\(cursor)"
-                && columns(s, "market/keeper")?[4] == "\(cursor)"
+                && columns(s, "market/keeper")?[4] == "\(cursor)" && columns(s, "market/recorder")?[4] == "\(cursor)"
+                && columns(s, "market/strategy-S")?[4] == "\(cursor)" && columns(s, "decisions.S/recorder")?[4] == "\(decisions)"
         }
         let ring = columns(screen, "market")
-        #expect(ring?[1] == "1" && ring?[2] == "running" && ring?[3] == "\(cursor)" && ring?[5] == "65536" && ring?[6] == "2",
+        #expect(ring?[1] == "1" && ring?[2] == "running" && ring?[3] == "\(cursor)" && ring?[5] == "65536" && ring?[6] == "4",
                 "ring row: \(String(describing: ring))\n\(screen)")
-        for (name, child) in [("keeper", keeper), ("victim", victim)] {
-            let row = columns(screen, "market/\(name)")
+        let dring = columns(screen, "decisions.S")
+        #expect(dring?[1] == "1" && dring?[2] == "running" && dring?[3] == "\(decisions)" && dring?[6] == "1" && dring?[7] == "\(strategy.pid)",
+                "decisions ring row: \(String(describing: dring))\n\(screen)")
+        for (name, child, n) in [("market/keeper", keeper, cursor), ("market/victim", victim, cursor), ("market/strategy-S", strategy, cursor),
+                                 ("market/recorder", recorder, cursor), ("decisions.S/recorder", recorder, decisions)] {
+            let row = columns(screen, name)
             // RING/READER PID MODE STAT POSITION LAG LAG/CAP LOST LAPS HB
-            #expect(row?[1] == "\(child.pid)" && row?[2] == "live" && row?[3] == "live" && row?[4] == "\(cursor)"
+            #expect(row?[1] == "\(child.pid)" && row?[2] == "live" && row?[3] == "live" && row?[4] == "\(n)"
                     && row?[5] == "0" && row?[7] == "0" && row?[8] == "0", "\(name) row: \(String(describing: row))\n\(screen)")
         }
-        let strategy = columns(screen, "alpha")
+        let alpha = columns(screen, "alpha")
         // STRATEGY GEN STATE MODEL DECISIONS SIGNALS DISAGREE DEC/S P50 P99 P99.9
-        #expect(strategy?[1] == "1" && strategy?[2] == "running" && strategy?[3] == "cafef00d" && strategy?[4] == "500"
-                && strategy?[5] == "250" && strategy?[6] == "50", "strategy row: \(String(describing: strategy))\n\(screen)")
+        #expect(alpha?[1] == "1" && alpha?[2] == "running" && alpha?[3] == "cafef00d" && alpha?[4] == "500"
+                && alpha?[5] == "250" && alpha?[6] == "50", "strategy row: \(String(describing: alpha))\n\(screen)")
         // p50 of 2000 + 10 i for i < 500 is 4490 ns (exact rank 250): shown as 4.5us.
-        #expect(strategy?[8] == "4.5us", "\(screen)")
+        #expect(alpha?[8] == "4.5us", "\(screen)")
         #expect(screen.split(separator: "\n").allSatisfy { $0.count <= 100 })
 
         // A killed reader shows as dead (its entry stays: the stopped producer cannot reclaim it).
@@ -127,6 +147,10 @@ extension TelemetryProcessTests {
         let kept = keeper.wait(timeout: 20)
         #expect(keyValues(kept.lastLine)["received"] == "\(cursor)", "keeper: status \(kept.status) timedOut \(kept.timedOut) out \(kept.stdout) err \(kept.stderr)")
         #expect(keyValues(kept.lastLine)["lost"] == "0")
+        // The strategy's own summary: what it read and the decisions it published, as on screen.
+        let ran = strategy.wait(timeout: 20)
+        let summary = keyValues(ran.lastLine)
+        #expect(summary["messages"] == "\(cursor)" && summary["decisions"] == "\(decisions)", "strategy: \(ran.lastLine) \(ran.stderr)")
         let deadFeed = tmux.waitFor(20) { columns($0, "market")?[2] == "dead" }
         #expect(columns(deadFeed, "market")?[2] == "dead", "\(deadFeed)")
         feed2 = try Child(["feed", "--bus", bus, "--source", "synthetic:4", "--messages", "1000"])

@@ -27,6 +27,7 @@ public struct RecordedRing: Sendable {
     public var reason: SealReason
     public var readerLost: UInt64
     public var readerGaps: UInt64
+    public var buffersRegistered: Bool
 }
 
 /// One ring being recorded: its reader and its writer. A class so that rings of different
@@ -104,7 +105,8 @@ public enum Recorder {
             let reason = r.done ?? (stopped ? .stopSignal : .closed)
             do { try r.writer.seal(reason: reason) } catch { if firstError == nil { firstError = error } }
             out.append(RecordedRing(ring: r.writer.ring, stats: r.writer.stats, reason: reason,
-                                    readerLost: r.reader.lost, readerGaps: r.reader.gaps))
+                                    readerLost: r.reader.lost, readerGaps: r.reader.gaps,
+                                    buffersRegistered: r.writer.buffersRegistered))
         }
         if let e = firstError { throw e }
         return out

@@ -177,6 +177,9 @@ public struct JournalWriter: ~Copyable {
 
     /// The file being written.
     public var currentPath: String { path }
+    /// Whether the block buffers are registered with io_uring (fixed-buffer writes). Registration
+    /// pins memory under RLIMIT_MEMLOCK; when it is refused the writer uses plain io_uring writes.
+    public var buffersRegistered: Bool { registered }
 
     // MARK: appending
 

@@ -79,7 +79,7 @@ struct RecordCommand: ParsableCommand {
         for r in result {
             let s = r.stats
             print("ring=\(r.ring) records=\(s.records) gaps=\(s.gapRecords) lost=\(s.lost) blocks=\(s.blocks) bytes=\(s.bytes) "
-                  + "segments=\(s.segments) next_sequence=\(s.nextSequence) reason=\(r.reason) reader_lost=\(r.readerLost)")
+                  + "segments=\(s.segments) next_sequence=\(s.nextSequence) reason=\(r.reason) reader_lost=\(r.readerLost) registered_buffers=\(r.buffersRegistered)")
             total.records += s.records
             total.gapRecords += s.gapRecords
             total.lost += s.lost

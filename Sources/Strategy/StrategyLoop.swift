@@ -65,8 +65,11 @@ public struct StrategyLoop: ~Copyable {
     public let shadow: LoadedModel?
     /// Invariant: holds `max(live outputs, shadow outputs)` doubles, owned here.
     @usableFromInline let out: UnsafeMutablePointer<Double>
+    /// Telemetry (Docs/TELEMETRY.md): messages, decisions, signals, live/shadow disagreement and
+    /// tick-to-decision latency in this strategy's shared-memory stats block; nil records nothing.
+    public let stats: StatsWriter?
 
-    public init(engine: FeatureEngine, live: LoadedModel, shadow: LoadedModel?, slotSize: Int) throws(StrategyError) {
+    public init(engine: FeatureEngine, live: LoadedModel, shadow: LoadedModel?, slotSize: Int, stats: StatsWriter? = nil) throws(StrategyError) {
         let n = engine.count
         guard n <= DecisionLayout.maxFeatures(slotSize: slotSize) else {
             throw .configuration("\(n) features do not fit a \(slotSize)-byte decision slot (at most \(DecisionLayout.maxFeatures(slotSize: slotSize)))")
@@ -80,6 +83,7 @@ public struct StrategyLoop: ~Copyable {
         self.engine = engine
         self.live = live
         self.shadow = shadow
+        self.stats = stats
         out = .allocate(capacity: max(live.model.numOutputs, shadow?.model.numOutputs ?? 1, 1))
     }
 
@@ -101,6 +105,7 @@ public struct StrategyLoop: ~Copyable {
         let liveId = live.id, shadowId = shadow?.id ?? 0
         let hasShadow: UInt16 = shadow != nil ? 1 : 0
         let instrument = engine.instrument
+        var publishTime: Int64 = 0
         _ = producer.publish { p in
             p.storeBytes(of: DecisionLayout.kindValue, toByteOffset: DecisionLayout.kind, as: UInt16.self)
             p.storeBytes(of: hasShadow, toByteOffset: DecisionLayout.flags, as: UInt16.self)
@@ -116,8 +121,12 @@ public struct StrategyLoop: ~Copyable {
             p.storeBytes(of: shadowId, toByteOffset: DecisionLayout.shadowModelId, as: UInt64.self)
             for i in 0..<n { p.storeBytes(of: x[i], toByteOffset: DecisionLayout.features + 8 * i, as: Double.self) }
             // Last: the publish time, as close to the release store as the record allows.
-            p.storeBytes(of: Int64(bitPattern: tb_monotonic_ns()), toByteOffset: DecisionLayout.publishTime, as: Int64.self)
+            publishTime = Int64(bitPattern: tb_monotonic_ns())
+            p.storeBytes(of: publishTime, toByteOffset: DecisionLayout.publishTime, as: Int64.self)
         }
+        // Relaxed stores into the stats block: no syscall, lock or allocation.
+        stats?.recordDecision(latencyNs: UInt64(clamping: publishTime &- m.receiveTime), signal: signal,
+                              shadowSignal: shadow != nil ? engine.definition.signal(shadowPrediction) : nil)
     }
 
     /// Publishes a record for every market message with no features and no model: the baseline of
@@ -149,6 +158,7 @@ public struct StrategyLoop: ~Copyable {
                 idler.reset()
                 let m = bytes.market
                 summary.messages &+= 1
+                stats?.count(.messages)
                 if m.rawKind == MessageKind.endOfSession.rawValue {
                     summary.endOfSession = true
                     return summary
@@ -161,12 +171,15 @@ public struct StrategyLoop: ~Copyable {
                 }
                 if summary.messages & 4095 == 0 {
                     reader.heartbeat()
+                    stats?.heartbeat()
                     producer.housekeeping()
                     if stop() { return summary }
                 }
             case .gap(_, let count):
                 summary.lost &+= count
                 summary.gaps &+= 1
+                stats?.count(.gaps)
+                stats?.count(.lost, by: count)
             case .empty:
                 idler.idle()
                 let now = tb_monotonic_ns()
@@ -174,6 +187,7 @@ public struct StrategyLoop: ~Copyable {
                 lastCheck = now
                 reader.heartbeat(now: now)
                 producer.heartbeat(now: now)
+                stats?.heartbeat(now: now)
                 if stop() { return summary }
                 switch reader.producerStatus() {
                 case .running: continue

@@ -238,7 +238,13 @@ struct StrategyCommand: ParsableCommand {
         } catch { throw ValidationError("\(error)") }
         let engine = FeatureEngine(definition: definition)
         let loop: StrategyLoop
-        do { loop = try StrategyLoop(engine: engine, live: live, shadow: shadowModel, slotSize: DecisionLayout.defaultSlotSize) } catch {
+        // Telemetry: this strategy's stats block (stats.<name>), read by `tickbus metrics` and `stat`.
+        let stats: StatsWriter?
+        do { stats = try StatsWriter(bus: bus, name: name, kind: .strategy, modelId: live.id, shadowModelId: shadowModel?.id ?? 0) } catch {
+            warn("strategy \(name): no telemetry: \(error)")
+            stats = nil
+        }
+        do { loop = try StrategyLoop(engine: engine, live: live, shadow: shadowModel, slotSize: DecisionLayout.defaultSlotSize, stats: stats) } catch {
             throw ValidationError("\(error)")
         }
         var producer = try RingProducer(bus: bus, ring: "decisions.\(name)", schema: .decisions, slotSize: DecisionLayout.defaultSlotSize,
@@ -260,6 +266,7 @@ struct StrategyCommand: ParsableCommand {
                                stop: { tb_stop_requested() != 0 })
         producer.heartbeat()
         producer.close()
+        stats?.close()
         print("strategy \(name): messages=\(summary.messages) decisions=\(summary.decisions) lost=\(summary.lost) gaps=\(summary.gaps) eos=\(summary.endOfSession)")
         flushOut()
     }

@@ -124,6 +124,12 @@ extension TelemetryProcessTests {
             #expect(row?[1] == "\(child.pid)" && row?[2] == "live" && row?[3] == "live" && row?[4] == "\(n)"
                     && row?[5] == "0" && row?[7] == "0" && row?[8] == "0", "\(name) row: \(String(describing: row))\n\(screen)")
         }
+        // The real strategy's stats block: every decision it published, each with a latency.
+        let real = columns(screen, "S")
+        #expect(real?[1] == "1" && real?[2] == "running" && real?[4] == "\(decisions)", "strategy S row: \(String(describing: real))\n\(screen)")
+        let realStats = BusSnapshot.take(bus: bus).strategies.first { $0.name == "S" }
+        #expect(realStats?.decisions == decisions && realStats?.latency.count == decisions && realStats?.messages == cursor)
+        #expect(realStats?.pid == strategy.pid && realStats?.kind == "strategy")
         let alpha = columns(screen, "alpha")
         // STRATEGY GEN STATE MODEL DECISIONS SIGNALS DISAGREE DEC/S P50 P99 P99.9
         #expect(alpha?[1] == "1" && alpha?[2] == "running" && alpha?[3] == "cafef00d" && alpha?[4] == "500"

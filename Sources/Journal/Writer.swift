@@ -380,10 +380,14 @@ public struct JournalWriter: ~Copyable {
     mutating func openSegment(_ n: UInt32) throws(JournalError) {
         segment = n
         path = directory + "/" + JournalFormat.segmentFileName(ring: ring, segment: n)
-        var flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+        // O_EXCL: a journal is never overwritten (a second recording needs its own directory).
+        var flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
         if options.direct { flags |= _oDirect }
         fd = open(path, flags, 0o644)
-        if fd < 0 { throw .system(call: "open", path: path, errno: errno) }
+        if fd < 0 {
+            if errno == EEXIST { throw .invalidParameter("\(path) already exists: \(directory) holds a journal of ring '\(ring)'; record into a new directory") }
+            throw .system(call: "open", path: path, errno: errno)
+        }
         let h = small
         memset(h, 0, JournalFormat.headerSize)
         h.storeBytes(of: JournalFormat.fileMagic.littleEndian, toByteOffset: JournalFormat.Header.magic, as: UInt64.self)

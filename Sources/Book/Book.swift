@@ -294,15 +294,26 @@ public struct _SideLevels {
                 steps += 1
             }
             if steps == 4 && i >= 0 {
-                // Levels 0...i are all worse-or-equal candidates; find the last one not better than price.
-                var lo = 0
-                var hi = i + 1  // first index in lo..<hi whose price is better than `price`
-                while lo < hi {
-                    let mid = (lo + hi) >> 1
-                    let p = b[mid].price  // Safe: mid < i + 1 <= count.
-                    if bid ? p <= price : p >= price { lo = mid + 1 } else { hi = mid }
+                // Levels 0...i: count those not better than `price` (a prefix) with a branch-free
+                // binary search (conditional moves; the loop length depends only on the count).
+                var first = 0
+                var len = i + 1
+                if bid {
+                    while len > 1 {
+                        let half = len >> 1
+                        first = b[first + half - 1].price <= price ? first + half : first  // Safe: < i + 1.
+                        len -= half
+                    }
+                    first += b[first].price <= price ? 1 : 0  // Safe: first <= i.
+                } else {
+                    while len > 1 {
+                        let half = len >> 1
+                        first = b[first + half - 1].price >= price ? first + half : first  // Safe: < i + 1.
+                        len -= half
+                    }
+                    first += b[first].price >= price ? 1 : 0  // Safe: first <= i.
                 }
-                i = lo - 1
+                i = first - 1
                 if i >= 0 && b[i].price == price { return update(b, i, n, shares, orders) }  // Safe: i < count.
             }
         }

@@ -1,0 +1,119 @@
+import Book
+import Feed
+import Testing
+import TickBusCore
+
+/// OrderBooks against a plain dictionary model under random operations: small tables (growth,
+/// wrap-around probe runs, backward-shift deletion), references that collide in the low bits,
+/// deep levels (binary search path) and unknown references.
+@Suite("Order books")
+struct BookTests {
+    struct Model {
+        var orders: [UInt64: (inst: UInt32, side: Side, price: Int64, shares: UInt32)] = [:]
+        func levels(_ inst: UInt32, _ side: Side) -> [PriceLevel] {
+            var byPrice: [Int64: (Int64, Int32)] = [:]
+            for o in orders.values where o.inst == inst && o.side == side {
+                let c = byPrice[o.price] ?? (0, 0)
+                byPrice[o.price] = (c.0 + Int64(o.shares), c.1 + 1)
+            }
+            let prices = side == .buy ? byPrice.keys.sorted(by: >) : byPrice.keys.sorted()
+            return prices.map { PriceLevel(price: $0, shares: byPrice[$0]!.0, orders: byPrice[$0]!.1) }
+        }
+    }
+
+    @Test func randomOperationsMatchAModel() {
+        var rng = SplitMix64(seed: 99)
+        let books = OrderBooks(maxInstruments: 4, orderCapacity: 16)
+        var model = Model()
+        var live: [UInt64] = []
+        var nextRef: UInt64 = 1
+        var unknown: UInt64 = 0
+        var topChanges = 0
+        for step in 0..<60_000 {
+            let roll = rng.below(100)
+            if live.isEmpty || roll < 45 {
+                // References jump by 2^32 now and then, so low bits collide.
+                let ref = rng.below(8) == 0 ? nextRef | (rng.below(4) + 1) << 32 : nextRef
+                nextRef += 1
+                let inst = UInt32(1 + rng.below(3))
+                let side: Side = rng.below(2) == 0 ? .buy : .sell
+                let price = Int64(10_000 + 100 * Int64(rng.below(80)))
+                let shares = UInt32(1 + rng.below(500))
+                let before = books.top(instrument: inst)
+                let changed = books.add(instrument: inst, orderId: ref, side: side, price: price, shares: shares)
+                #expect(changed == (books.top(instrument: inst) != before))
+                if changed { topChanges += 1 }
+                model.orders[ref] = (inst, side, price, shares)
+                live.append(ref)
+            } else if roll < 70 {
+                let k = Int(rng.below(UInt64(live.count)))
+                let ref = live[k]
+                let o = model.orders[ref]!
+                let cut = UInt32(1 + rng.below(UInt64(o.shares)))
+                let r = books.reduce(orderId: ref, shares: cut)
+                #expect(r?.info.price == o.price && r?.info.remaining == o.shares - cut)
+                if cut == o.shares {
+                    model.orders[ref] = nil
+                    live.swapAt(k, live.count - 1)
+                    live.removeLast()
+                } else {
+                    model.orders[ref]!.shares -= cut
+                }
+            } else if roll < 85 {
+                let k = Int(rng.below(UInt64(live.count)))
+                let ref = live[k]
+                #expect(books.delete(orderId: ref)?.info.remaining == model.orders[ref]!.shares)
+                model.orders[ref] = nil
+                live.swapAt(k, live.count - 1)
+                live.removeLast()
+            } else if roll < 95 {
+                let k = Int(rng.below(UInt64(live.count)))
+                let old = live[k]
+                let new = nextRef
+                nextRef += 1
+                let price = Int64(10_000 + 100 * Int64(rng.below(80)))
+                #expect(books.replace(oldOrderId: old, newOrderId: new, price: price, shares: 100) != nil)
+                let o = model.orders.removeValue(forKey: old)!
+                model.orders[new] = (o.inst, o.side, price, 100)
+                live[k] = new
+            } else {
+                #expect(books.delete(orderId: nextRef + 1_000_000) == nil)
+                unknown += 1
+            }
+            if step % 997 == 0 {
+                for inst in UInt32(1)...3 {
+                    for side in [Side.buy, .sell] {
+                        let want = model.levels(inst, side)
+                        #expect(books.levelCount(instrument: inst, side: side) == want.count)
+                        for (d, lv) in want.enumerated() { #expect(books.level(instrument: inst, side: side, depth: d) == lv) }
+                        #expect(books.level(instrument: inst, side: side, depth: want.count) == nil)
+                    }
+                }
+            }
+        }
+        #expect(books.orderCount == model.orders.count)
+        #expect(books.unknownReferences == unknown)
+        for ref in live { #expect(books.order(ref)?.shares == model.orders[ref]!.shares) }
+        #expect(topChanges > 100)
+    }
+
+    @Test func topAndDepthAPI() {
+        let books = OrderBooks(maxInstruments: 8, orderCapacity: 16)
+        #expect(books.top(instrument: 3) == .empty)
+        books.add(instrument: 3, orderId: 1, side: .buy, price: 100_0000, shares: 100)
+        books.add(instrument: 3, orderId: 2, side: .buy, price: 100_0100, shares: 200)
+        books.add(instrument: 3, orderId: 3, side: .buy, price: 100_0100, shares: 50)
+        books.add(instrument: 3, orderId: 4, side: .sell, price: 100_0300, shares: 70)
+        let t = books.top(instrument: 3)
+        #expect(t.bid == PriceLevel(price: 100_0100, shares: 250, orders: 2))
+        #expect(t.ask == PriceLevel(price: 100_0300, shares: 70, orders: 1))
+        #expect(books.level(instrument: 3, side: .buy, depth: 1) == PriceLevel(price: 100_0000, shares: 100, orders: 1))
+        #expect(books.levelCount(instrument: 3, side: .buy) == 2)
+        // Out of range instrument: rejected, never a crash.
+        #expect(books.add(instrument: 99, orderId: 5, side: .buy, price: 1, shares: 1) == false)
+        #expect(books.rejected == 1)
+        #expect(books.add(instrument: 3, orderId: 4, side: .buy, price: 1, shares: 1) == false)  // duplicate reference
+        #expect(books.reduce(orderId: 12345, shares: 1) == nil)
+        #expect(books.unknownReferences == 1)
+    }
+}

@@ -80,3 +80,42 @@ extension TelemetryProcessTests {
         stats.close()
     }
 }
+
+extension TelemetryProcessTests {
+    /// The scrape-overhead benchmark runs, scrapes only in subject rounds, and allocates nothing
+    /// in the publish loop or in StatsWriter.recordDecision (figures are not checked: wall clock).
+    @Test func scrapeBenchReportsBothSidesWithoutAllocating() throws {
+        let r = try TickBusTest.run(["metrics", "--bench-scrape", "--rounds", "1", "--round-seconds", "0.3", "--json"], timeout: 120)
+        #expect(r.status == 0, "bench: \(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.lastLine.utf8)) as? [String: Any]
+        #expect(object?["bench"] as? String == "scrape")
+        let result = object?["result"] as? [String: Any], baseline = object?["baseline"] as? [String: Any]
+        #expect((result?["scrapes"] as? Int ?? 0) >= 1 && baseline?["scrapes"] as? Int == 0)
+        #expect((result?["messages"] as? Int ?? 0) > 0 && (baseline?["messages"] as? Int ?? 0) > 0)
+        #expect(result?["mallocs_in_publish_loop"] as? Int == 0 && baseline?["mallocs_in_publish_loop"] as? Int == 0)
+        #expect(result?["stats_record_decision_mallocs"] as? Int == 0)
+        #expect((object?["ratio"] as? [String: Any])?["publish_p99"] != nil)
+    }
+
+    /// The endpoint answers `/` and refuses other paths with 404.
+    @Test func endpointServesOnlyMetrics() throws {
+        let bus = TickBusTest.uniqueBus("tel-http")
+        defer { TickBusTest.removeBus(bus) }
+        let (metrics, port) = try startMetrics(bus: bus)
+        defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
+        func status(_ path: String) -> String {
+            (try? TickBusTest.run(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"],
+                                  timeout: 15, executable: "/usr/bin/curl").stdout) ?? ""
+        }
+        #expect(status("/metrics") == "200")
+        #expect(status("/") == "200")
+        #expect(status("/nope") == "404")
+        // An empty bus still gives a valid exposition.
+        let check = try promtool(fetch("http://127.0.0.1:\(port)/metrics"))
+        #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
+        // SIGTERM stops it (the stop signals are unblocked even when the parent blocked them).
+        metrics.signal(SIGTERM)
+        let ended = metrics.wait(timeout: 10)
+        #expect(!ended.timedOut && ended.status == 0)
+    }
+}

@@ -2,6 +2,7 @@
 #include "CTickBus.h"
 #include <errno.h>
 #include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,13 @@ static volatile sig_atomic_t tb_stop_signal = 0;
 static void tb_on_stop(int sig) { tb_stop_signal = sig; }
 
 void tb_install_stop_signals(void) {
+    // A parent may have left these blocked (Foundation's Process does): unblock them, or a
+    // SIGINT/SIGTERM would never reach the handler and the process would not seal its output.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = tb_on_stop;

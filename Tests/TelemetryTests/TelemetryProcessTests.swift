@@ -104,12 +104,23 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
         #expect(port > 0)
 
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:7", "--messages", "\(n)", "--capacity", "\(capacity)", "--wait-readers", "1"])
+        // A real strategy too (gating, so it decides on every message): its stats block must hold
+        // one latency per decision it published.
+        let recording = TickBusTest.repositoryRoot.appendingPathComponent("Recordings/synthetic-5")
+        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:7", "--messages", "\(n)", "--capacity", "\(capacity)", "--wait-readers", "2"])
+        let strategy = try Child(["strategy", "--bus", bus, "--features", recording.appendingPathComponent("features.toml").path,
+                                  "--model", recording.appendingPathComponent("model.json").path, "--name", "S", "--cpu", "0",
+                                  "--gating", "--attach-timeout", "20"])
         let tap = try Child(["tap", "--bus", bus, "--name", "slow", "--delay-us", "500", "--attach-timeout", "20"])
-        defer { tap.signal(SIGKILL); feed.signal(SIGKILL) }
+        defer { tap.signal(SIGKILL); feed.signal(SIGKILL); strategy.signal(SIGKILL) }
         let fed = feed.wait(timeout: 120)
         #expect(fed.status == 0 && !fed.timedOut, "feed failed: \(fed.stderr)")
         #expect(fed.stdout.contains("published=\(n + 1) "), "feed said: \(fed.stdout)")
+        let decided = strategy.wait(timeout: 60)
+        let strategySummary = keyValues(decided.lastLine)
+        let decisions = UInt64(strategySummary["decisions"] ?? "") ?? 0
+        #expect(decided.status == 0 && decisions > 0 && strategySummary["messages"] == "\(n + 1)" && strategySummary["lost"] == "0",
+                "strategy: \(decided.lastLine) \(decided.stderr)")
 
         // Once the reader is within a ring of the (stopped) cursor it can lose nothing more: freeze
         // it there (SIGSTOP keeps its reader entry) so the figures hold still while we look.
@@ -171,6 +182,16 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         let le1us = UInt64(sample(text, "tickbus_strategy_tick_to_decision_seconds_bucket", strat.merging(["le": "0.000001"]) { $1 }) ?? "") ?? 0
         let exact1us = UInt64(latencies.filter { $0 <= 1000 }.count)
         #expect(le1us >= exact1us && le1us <= UInt64(latencies.filter { $0 <= 1008 }.count))
+
+        // The real strategy: decisions, messages and one latency per decision; its ring holds them all.
+        let real = ["bus": bus, "strategy": "S"]
+        #expect(sample(text, "tickbus_strategy_decisions_total", real) == "\(decisions)")
+        #expect(sample(text, "tickbus_strategy_messages_total", real) == "\(n + 1)")
+        #expect(sample(text, "tickbus_strategy_tick_to_decision_seconds_count", real) == "\(decisions)")
+        #expect(sample(text, "tickbus_strategy_alive", real) == "0")
+        #expect(sample(text, "tickbus_ring_published_total", ["bus": bus, "ring": "decisions.S"]) == "\(decisions)")
+        let realJSON = snap.strategies.first { $0.name == "S" }
+        #expect(realJSON?.decisions == decisions && realJSON?.latency.count == decisions && realJSON?.state == "closed")
 
         // stat --json: the same figures.
         let jr = snap.rings.first { $0.name == "market" }

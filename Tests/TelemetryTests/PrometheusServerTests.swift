@@ -119,3 +119,45 @@ extension TelemetryProcessTests {
         #expect(!ended.timedOut && ended.status == 0)
     }
 }
+
+extension TelemetryProcessTests {
+    /// A reader killed while its producer runs: the producer reclaims its entry (~ every 4096
+    /// messages), yet `/metrics` keeps it, with `tickbus_reader_alive 0` and its last figures.
+    @Test func aReclaimedDeadReaderStaysListedAsDead() throws {
+        let bus = TickBusTest.uniqueBus("tel-reclaim")
+        defer { TickBusTest.removeBus(bus) }
+        let (metrics, port) = try startMetrics(bus: bus)
+        defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
+        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:9", "--rate", "20000", "--messages", "100000000", "--wait-readers", "1"])
+        let victim = try Child(["tap", "--bus", bus, "--name", "victim", "--attach-timeout", "20"])
+        defer { victim.signal(SIGKILL); feed.signal(SIGKILL) }
+        let labels = ["bus": bus, "ring": "market", "reader": "victim", "pid": "\(victim.pid)"]
+        var deadline = Date().addingTimeInterval(30)
+        var text = ""
+        while Date() < deadline {
+            text = fetch("http://127.0.0.1:\(port)/metrics")
+            if sample(text, "tickbus_reader_alive", labels) == "1" { break }
+            usleep(100_000)
+        }
+        #expect(sample(text, "tickbus_reader_alive", labels) == "1", "\(text)")
+        kill(victim.pid, SIGKILL)
+        _ = victim.wait(timeout: 10)
+        deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            text = fetch("http://127.0.0.1:\(port)/metrics")
+            if sample(text, "tickbus_ring_readers_reclaimed_total", ["bus": bus, "ring": "market"]) == "1" { break }
+            usleep(300_000)
+        }
+        #expect(sample(text, "tickbus_ring_readers_reclaimed_total", ["bus": bus, "ring": "market"]) == "1", "never reclaimed")
+        // Reclaimed: not in the reader table any more, still listed as dead, its lag growing.
+        let table = ReaderTable.snapshot(try Segment.attach(bus: bus, ring: "market", expecting: .market))
+        #expect(!table.contains { $0.name == "victim" })
+        #expect(sample(text, "tickbus_reader_alive", labels) == "0", "\(text)")
+        #expect(sample(text, "tickbus_ring_readers", ["bus": bus, "ring": "market"]) == "0")
+        usleep(300_000)
+        let later = fetch("http://127.0.0.1:\(port)/metrics")
+        let lag0 = UInt64(sample(text, "tickbus_reader_lag_messages", labels) ?? "") ?? 0
+        let lag1 = UInt64(sample(later, "tickbus_reader_lag_messages", labels) ?? "") ?? 0
+        #expect(lag1 > lag0, "a dead reader falls further behind: \(lag0) then \(lag1)")
+    }
+}

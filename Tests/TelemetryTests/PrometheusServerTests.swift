@@ -24,9 +24,11 @@ func freePort() -> Int {
 
 /// The first value of an instant-query answer of Prometheus's HTTP API, or nil.
 func queryValue(port: Int, _ query: String) -> String? {
-    guard let r = try? TickBusTest.run(["-s", "-G", "--max-time", "5", "--data-urlencode", "query=\(query)",
-                                        "http://127.0.0.1:\(port)/api/v1/query"], timeout: 10, executable: "/usr/bin/curl"),
-        let object = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+    var allowed = CharacterSet.alphanumerics
+    allowed.insert(charactersIn: "-._~")
+    guard let encoded = query.addingPercentEncoding(withAllowedCharacters: allowed) else { return nil }
+    let r = httpGet(port: port, path: "/api/v1/query?query=\(encoded)")
+    guard r.status == 200, let object = try? JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any],
         let data = object["data"] as? [String: Any], let result = data["result"] as? [[String: Any]],
         let value = result.first?["value"] as? [Any], value.count == 2
     else { return nil }
@@ -103,10 +105,7 @@ extension TelemetryProcessTests {
         defer { TickBusTest.removeBus(bus) }
         let (metrics, port) = try startMetrics(bus: bus)
         defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
-        func status(_ path: String) -> String {
-            (try? TickBusTest.run(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"],
-                                  timeout: 15, executable: "/usr/bin/curl").stdout) ?? ""
-        }
+        func status(_ path: String) -> String { "\(httpGet(port: port, path: path).status)" }
         #expect(status("/metrics") == "200")
         #expect(status("/") == "200")
         #expect(status("/nope") == "404")

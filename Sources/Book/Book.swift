@@ -343,7 +343,8 @@ public struct _SideLevels {
     }
 
     @usableFromInline mutating func grow() {
-        let newCapacity = max(16, Int(capacity) * 2)
+        // 64 levels first: most sides never grow again, so steady state allocates nothing.
+        let newCapacity = max(64, Int(capacity) * 2)
         let fresh = UnsafeMutablePointer<PriceLevel>.allocate(capacity: newCapacity)
         if let b = base {
             fresh.moveInitialize(from: b, count: Int(count))

@@ -11,7 +11,15 @@ public enum ScrapeBench {
         public var roundSeconds = 1.0
         public var scrapeMs = 100.0
         public var capacity = 1 << 16
+        /// Where the scraper runs: a thread of this process rendering directly, or a separate
+        /// `tickbus metrics` process (this executable) scraped over HTTP on loopback.
+        public var scraper: Scraper = .process
         public init() {}
+    }
+
+    public enum Scraper: String, Sendable, CaseIterable {
+        case thread
+        case process
     }
 
     public struct Side: Sendable {
@@ -75,12 +83,43 @@ public enum ScrapeBench {
         for i in 0..<100_000 { stats.recordDecision(latencyNs: UInt64(1000 + i % 50_000), signal: Int8(i % 3) - 1) }
 
         let control = Control()
+        // A separate telemetry process, as in production: it maps the same segments and serves HTTP.
+        var server: Process?
+        var port = 0
+        if o.scraper == .process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+            p.arguments = ["metrics", "--bus", bus, "--listen", "127.0.0.1:0"]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            server = p
+            var line = ""
+            while !line.contains("\n") {
+                let data = pipe.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                line += String(decoding: data, as: UTF8.self)
+            }
+            port = Int(line.split(separator: "\n").first?.split(separator: ":").last ?? "") ?? 0
+            guard port > 0 else {
+                p.terminate()
+                throw SegmentError.invalidParameter("bench scrape: the metrics process did not start (said '\(line)')")
+            }
+        }
+        defer {
+            if let server, server.isRunning {
+                kill(server.processIdentifier, SIGKILL)
+                server.waitUntilExit()
+            }
+        }
+        let serverPort = port
         let scraper = Thread {
             let tracker = SnapshotTracker()
             while !control.stop {
                 if control.scraping {
                     let t0 = tb_monotonic_ns()
-                    let text = PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                    let text = serverPort > 0 ? loopbackGet(port: serverPort, path: "/metrics") : PrometheusExposition.scrape(bus: bus, tracker: tracker)
                     let dt = tb_monotonic_ns() - t0
                     control.lock.lock()
                     control.durations.record(dt)
@@ -169,4 +208,33 @@ public enum ScrapeBench {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
+}
+
+/// A blocking HTTP/1.0 GET on loopback; the body, or "" on failure (10 s socket timeouts).
+private func loopbackGet(port: Int, path: String) -> String {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+    guard connected else { return "" }
+    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return "" }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        response += buffer[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let end = text.range(of: "\r\n\r\n") else { return "" }
+    return String(text[end.upperBound...])
 }

@@ -35,6 +35,8 @@ struct MetricsCommand: ParsableCommand {
     @Option(name: .customLong("scrape-ms"), help: "Benchmark: scrape interval in ms.") var scrapeMs: Double = 100
     @Option(help: "Benchmark: rounds per side (baseline and subject alternate).") var rounds: Int = 6
     @Option(name: .customLong("round-seconds"), help: "Benchmark: seconds per round.") var roundSeconds: Double = 1
+    @Option(help: "Benchmark: the scraper is a separate `tickbus metrics` process over HTTP (process) or a thread rendering in this process (thread).")
+    var scraper: String = "process"
     @Flag(help: "Benchmark: print one JSON object.") var json: Bool = false
 
     func validate() throws {
@@ -71,6 +73,8 @@ struct MetricsCommand: ParsableCommand {
         o.rounds = rounds
         o.roundSeconds = roundSeconds
         o.scrapeMs = scrapeMs
+        guard let kind = ScrapeBench.Scraper(rawValue: scraper) else { throw ValidationError("--scraper must be process or thread") }
+        o.scraper = kind
         let r = try ScrapeBench.run(o, mallocCount: { UInt64(tb_thread_malloc_count()) })
         func side(_ s: ScrapeBench.Side) -> [String: Any] {
             ["publish_p50_ns": s.medianP50, "publish_p99_ns": s.medianP99, "publish_p999_ns": s.medianP999,
@@ -88,6 +92,7 @@ struct MetricsCommand: ParsableCommand {
         if json {
             var result = side(r.subject)
             result["scrape_ms"] = scrapeMs
+            result["scraper"] = scraper
             result["scrape_p50_ns"] = r.scrapeDurations.percentile(50)
             result["scrape_p99_ns"] = r.scrapeDurations.percentile(99)
             result["scrape_bytes"] = r.scrapeBytes
@@ -97,7 +102,7 @@ struct MetricsCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("bench scrape: producer publish latency (ns, each publish timed), \(rounds) interleaved rounds x \(roundSeconds) s per side")
+            print("bench scrape: producer publish latency (ns, each publish timed), \(rounds) interleaved rounds x \(roundSeconds) s per side, scraper: \(scraper)")
             print("                      p50   p99  p99.9  pooled-p99  messages     scrapes  mallocs")
             for (label, s) in [("baseline (no scrape)", r.baseline), ("scrape every \(Int(scrapeMs)) ms", r.subject)] {
                 print(label.padding(toLength: 20, withPad: " ", startingAt: 0)

@@ -73,14 +73,18 @@ public struct LightGBMModel {
     @usableFromInline let catBits: [UInt32]
     @usableFromInline let expanded: _Scratch<Double>
     @usableFromInline let treeOut: _Scratch<Double>
+    /// The binned 16-wide walk (numerical models); nil for models with categorical splits.
+    @usableFromInline let binned: _BinnedForest?
 
     @usableFromInline static let group = 8
+
+
     /// LightGBM's kZeroThreshold (1e-35f): smaller magnitudes are zero (and dropped as sparse).
     @usableFromInline static let zeroThreshold = Double(Float(1e-35))
 
     init(numFeatures: Int, numOutputs: Int, featureNames: [String], transform: LightGBMTransform, averageOutput: Bool,
          treesPerIteration: Int, nodes: [_Node], values: [Double], treeBase: [Int32], treeDepth: [Int],
-         catBoundaries: [Int32], catBits: [UInt32], hasCategorical: Bool) {
+         catBoundaries: [Int32], catBits: [UInt32], hasCategorical: Bool, options: LightGBMOptions = .default) {
         self.numFeatures = numFeatures
         self.numOutputs = numOutputs
         self.featureNames = featureNames
@@ -102,7 +106,11 @@ public struct LightGBMModel {
         self.catBits = catBits
         self.hasCategorical = hasCategorical
         self.expanded = _Scratch(count: 5 * numFeatures, value: 0)
-        self.treeOut = _Scratch(count: gd.count * Self.group, value: 0)
+        self.treeOut = _Scratch(count: gd.count * Self.group + 1, value: 0)
+        self.binned = hasCategorical ? nil
+            : _BinnedForest(features: numFeatures, nodes: nodes, values: values, treeBase: treeBase, treeDepth: treeDepth,
+                            padIndex: treeBase.count > treeDepth.count ? treeBase[treeDepth.count] : Int32(nodes.count - 1),
+                            options: options)
     }
 
     /// Raw scores (one per class; for `average_output` the sum, as LightGBM's raw score) into `out[0..<numOutputs]`. `x` holds `numFeatures` values, NaN = missing.
@@ -111,7 +119,9 @@ public struct LightGBMModel {
     public func predictRaw(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
         let f = numFeatures
         let hasCat = hasCategorical
-        do {
+        if let binned {
+            binned.walk(x, out: treeOut.pointer)
+        } else {
             // Safe: expanded has 5 * numFeatures elements.
             let xe = expanded.pointer
             for i in 0..<f {
@@ -146,14 +156,19 @@ public struct LightGBMModel {
             }
         }
         let k = numOutputs
-        for c in 0..<k { out[c] = 0 }
-        do {
-            let ob = treeOut.pointer
-            var t = 0
-            let n = numTrees
-            while t < n {
-                for c in 0..<k { out[c] += ob[t + c] }
-                t += k
+        let ob = treeOut.pointer
+        let n = numTrees
+        if k == 1 {
+            // A local accumulator: summing through `out` would store and reload it for every tree.
+            var sum = 0.0
+            for t in 0..<n { sum += ob[t] }
+            out[0] = sum
+        } else {
+            for c in 0..<k {
+                var sum = 0.0
+                var t = c
+                while t < n { sum += ob[t]; t += k }
+                out[c] = sum
             }
         }
     }

@@ -18,7 +18,7 @@ public enum LightGBMText {
         return head.hasPrefix("tree\n") || head.hasPrefix("tree\r\n") || head.contains("\nversion=v") && head.contains("num_class=")
     }
 
-    public static func load(_ bytes: [UInt8]) throws(ModelError) -> LightGBMModel {
+    public static func load(_ bytes: [UInt8], options: LightGBMOptions = .default) throws(ModelError) -> LightGBMModel {
         let text = String(decoding: bytes, as: UTF8.self)
         var lines: [Line] = []
         var number = 0
@@ -111,7 +111,7 @@ public enum LightGBMText {
         return LightGBMModel(numFeatures: numFeatures, numOutputs: perIteration, featureNames: names, transform: transform,
                              averageOutput: averageOutput, treesPerIteration: perIteration, nodes: nodes, values: values,
                              treeBase: bases, treeDepth: depths, catBoundaries: catBoundaries, catBits: catBits,
-                             hasCategorical: hasCategorical)
+                             hasCategorical: hasCategorical, options: options)
     }
 
     static func objective(_ line: Line?, numClass: Int) throws(ModelError) -> LightGBMTransform {

@@ -7,14 +7,14 @@ public enum Model {
     case mlp(MLPModel)
 
     /// Loads and compiles a model file: LightGBM text, XGBoost JSON, linear JSON or ONNX.
-    public static func load(path: String) throws(ModelError) -> LoadedModel {
+    public static func load(path: String, lightgbm options: LightGBMOptions = .default) throws(ModelError) -> LoadedModel {
         let bytes = try ModelFile.read(path)
-        return LoadedModel(model: try load(bytes: bytes), id: ModelFile.contentHash(bytes), path: path)
+        return LoadedModel(model: try load(bytes: bytes, lightgbm: options), id: ModelFile.contentHash(bytes), path: path)
     }
 
-    public static func load(bytes: [UInt8]) throws(ModelError) -> Model {
+    public static func load(bytes: [UInt8], lightgbm options: LightGBMOptions = .default) throws(ModelError) -> Model {
         guard !bytes.isEmpty else { throw .unknownFormat("empty file") }
-        if LightGBMText.detect(bytes) { return .lightgbm(try LightGBMText.load(bytes)) }
+        if LightGBMText.detect(bytes) { return .lightgbm(try LightGBMText.load(bytes, options: options)) }
         var k = 0
         while k < bytes.count, bytes[k] == 32 || bytes[k] == 10 || bytes[k] == 13 || bytes[k] == 9 { k += 1 }
         if k < bytes.count, bytes[k] == UInt8(ascii: "{") {

@@ -20,8 +20,13 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(help: "Rounds (baseline and ours alternate every round).") var rounds: Int = 21
     @Option(help: "Calls per round, each on a different row.") var calls: Int = 4000
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(name: .customLong("evaluator"), help: "walk (16-wide binned walk) | quickscorer") var evaluator: String = "walk"
+    @Option(help: "Trees walked together: 8 or 16.") var width: Int = 8
+    @Option(name: .customLong("fixed-steps"), help: "Branch-free steps of the walk before per-tree finishing.") var fixedSteps: Int?
 
     func run() throws {
+        let options = LightGBMOptions(width: width, fixedSteps: fixedSteps ?? LightGBMOptions.default.fixedSteps,
+                                      quickScorer: evaluator == "quickscorer")
         let modelPath = dir + "/lgb500.txt", rowsPath = dir + "/rows.f64", libPath = dir + "/lightgbm.txt"
         if !FileManager.default.fileExists(atPath: modelPath) || !FileManager.default.fileExists(atPath: rowsPath) {
             warn("bench model: training the bench model into \(dir) (once; a few minutes)")
@@ -34,7 +39,7 @@ struct ModelBenchCommand: ParsableCommand {
         }
         let so = try lib ?? String(contentsOfFile: libPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let loaded: LoadedModel
-        do { loaded = try Model.load(path: modelPath) } catch { throw ValidationError("\(error)") }
+        do { loaded = try Model.load(path: modelPath, lightgbm: options) } catch { throw ValidationError("\(error)") }
         guard case .lightgbm(let lgbm) = loaded.model else { throw ValidationError("\(modelPath) is not a LightGBM model") }
         let f = lgbm.numFeatures
         let data = try Data(contentsOf: URL(fileURLWithPath: rowsPath))

@@ -63,6 +63,21 @@ struct ModelFixtureTests {
         }
     }
 
+    @Test("every LightGBM evaluator configuration gives LightGBM's result bit for bit",
+          arguments: [LightGBMOptions(), LightGBMOptions(width: 16), LightGBMOptions(fixedSteps: 0), LightGBMOptions(width: 16, fixedSteps: 3),
+                      LightGBMOptions(fixedSteps: 64), LightGBMOptions(quickScorer: true)])
+    func evaluators(_ options: LightGBMOptions) throws {
+        for name in ["lgb_regression", "lgb_multiclass", "lgb_rf", "lgb_nansplit"] {
+            let model = try Model.load(path: Fixtures.path("\(name).txt"), lightgbm: options).model
+            let input = try Fixtures.csv("\(name).input.csv", header: true)
+            for raw in [false, true] {
+                let want = try Fixtures.csv("\(name).\(raw ? "raw" : "pred").csv", header: false)
+                let got = Fixtures.predictAll(model, input, raw: raw)
+                #expect(got == want, "\(name) raw=\(raw) with \(options)")
+            }
+        }
+    }
+
     @Test("LightGBM fixtures exercise missing values and categorical splits")
     func coverage() throws {
         let binary = try String(contentsOfFile: Fixtures.path("lgb_binary.txt"), encoding: .utf8)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bench
+import CMallocCounter
 import CTickBus
 import Features
 import Feed
@@ -262,12 +263,15 @@ struct StrategyCommand: ParsableCommand {
             }
         }
         warn("strategy \(name): model \(live.model.kindName) id=\(String(live.id, radix: 16))\(shadowModel.map { " shadow \($0.model.kindName) id=\(String($0.id, radix: 16))" } ?? ""), \(engine.count) features, decisions.\(name)")
+        let mallocsBefore = tb_thread_malloc_count()
         let summary = loop.run(reader: &reader, producer: &producer, idle: idleStrategy, passThrough: passThrough,
                                stop: { tb_stop_requested() != 0 })
+        // Allocations in the loop: the order book's level arrays grow (by doubling) while it warms up; nothing else allocates.
+        let mallocs = tb_thread_malloc_count() &- mallocsBefore
         producer.heartbeat()
         producer.close()
         stats?.close()
-        print("strategy \(name): messages=\(summary.messages) decisions=\(summary.decisions) lost=\(summary.lost) gaps=\(summary.gaps) eos=\(summary.endOfSession)")
+        print("strategy \(name): messages=\(summary.messages) decisions=\(summary.decisions) lost=\(summary.lost) gaps=\(summary.gaps) eos=\(summary.endOfSession) mallocs=\(mallocs)")
         flushOut()
     }
 }
@@ -307,7 +311,14 @@ struct StrategyBenchCommand: ParsableCommand {
         var args = ["strategy", "--bus", bus, "--features", features, "--model", model, "--name", "bench", "--cpu", "\(strategyCpu)",
                     "--gating", "--idle", "spin", "--capacity", "\(capacity)", "--attach-timeout", "30"]
         if passThrough { args.append("--pass-through") }
-        let strategy = try spawn(args)
+        let outURL = URL(fileURLWithPath: NSTemporaryDirectory() + "\(bus).out")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outURL) }
+        let strategy = Process()
+        strategy.executableURL = URL(fileURLWithPath: exe)
+        strategy.arguments = args
+        strategy.standardOutput = try FileHandle(forWritingTo: outURL)
+        try strategy.run()
         let feed = Process()
         feed.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
         feed.arguments = ["-c", "\(feedCpu)", exe, "feed", "--bus", bus, "--source", source, "--rate", "\(Int(rate))", "--messages", "\(messages)",
@@ -320,6 +331,9 @@ struct StrategyBenchCommand: ParsableCommand {
         guard feed.terminationStatus == 0, strategy.terminationStatus == 0 else {
             throw ValidationError("bench strategy: feed exited \(feed.terminationStatus), strategy \(strategy.terminationStatus)")
         }
+        let summaryLine = (try? String(contentsOf: outURL, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
+        var mallocs: UInt64 = 0
+        for part in summaryLine.split(separator: " ") where part.hasPrefix("mallocs=") { mallocs = UInt64(part.dropFirst(8)) ?? 0 }
         var reader = try RingReader(bus: bus, ring: "decisions.bench", name: "bench-\(getpid())", mode: .live, from: .start, expecting: .decisions)
         var samples: [UInt64] = []
         samples.reserveCapacity(messages)
@@ -335,17 +349,16 @@ struct StrategyBenchCommand: ParsableCommand {
             case .empty: break loop
             }
         }
-        let n = UInt64(samples.count)
-        return (Percentiles(sorting: &samples), count, n)
+        return (Percentiles(sorting: &samples), count, mallocs)
     }
 
     func run() throws {
         var full: [Percentiles] = [], base: [Percentiles] = []
-        var decisions: UInt64 = 0
+        var decisions: UInt64 = 0, mallocs: UInt64 = 0
         for r in 0..<rounds {
             for pass in (r % 2 == 0 ? [false, true] : [true, false]) {
-                let (p, c, _) = try round(passThrough: pass)
-                if pass { base.append(p) } else { full.append(p); decisions = c }
+                let (p, c, m) = try round(passThrough: pass)
+                if pass { base.append(p) } else { full.append(p); decisions = c; mallocs = m }
             }
         }
         let f = Percentiles.median(full), b = Percentiles.median(base)
@@ -353,7 +366,7 @@ struct StrategyBenchCommand: ParsableCommand {
         func f3(_ v: Double) -> String { String(format: "%.3f", v) }
         if json {
             print("{\"bench\": \"strategy\", \"result\": {\"p50_ns\": \(f1(f.p50)), \"p99_ns\": \(f1(f.p99)), \"p999_ns\": \(f1(f.p999)), "
-                  + "\"decisions\": \(decisions), \"rate\": \(Int(rate))}, "
+                  + "\"decisions\": \(decisions), \"rate\": \(Int(rate)), \"mallocs_in_loop\": \(mallocs)}, "
                   + "\"baseline\": {\"name\": \"pass-through strategy\", \"p50_ns\": \(f1(b.p50)), \"p99_ns\": \(f1(b.p99)), \"p999_ns\": \(f1(b.p999))}, "
                   + "\"ratio\": {\"p50\": \(f3(f.p50 / b.p50)), \"p99\": \(f3(f.p99 / b.p99)), \"p999\": \(f3(f.p999 / b.p999))}}")
         } else {
@@ -361,7 +374,8 @@ struct StrategyBenchCommand: ParsableCommand {
             print("  tick-to-decision (feed publish -> decision publish), medians over rounds (ns)      p50        p99      p99.9")
             print("  strategy (\(features), \(model))".padding(toLength: 80, withPad: " ", startingAt: 0) + [f.p50, f.p99, f.p999].map { f1($0).leftPadded(11) }.joined())
             print("  pass-through strategy (ring hops only)".padding(toLength: 80, withPad: " ", startingAt: 0) + [b.p50, b.p99, b.p999].map { f1($0).leftPadded(11) }.joined())
-            print("  ratio: p50 \(f3(f.p50 / b.p50)), p99 \(f3(f.p99 / b.p99)), p99.9 \(f3(f.p999 / b.p999))")
+            print("  ratio: p50 \(f3(f.p50 / b.p50)), p99 \(f3(f.p99 / b.p99)), p99.9 \(f3(f.p999 / b.p999)); "
+                  + "mallocs in the strategy loop: \(mallocs) over \(messages) messages (order-book warm-up)")
         }
     }
 }

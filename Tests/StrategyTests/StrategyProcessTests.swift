@@ -127,6 +127,8 @@ struct StrategyProcessTests {
         let summary = keyValues(s.lastLine)
         #expect(summary["lost"] == "0")
         #expect(summary["eos"] == "true")
+        // The loop allocates only while the order book's level arrays grow (a handful of times), never per message.
+        #expect((Int(summary["mallocs"] ?? "") ?? .max) <= 64, "\(s.lastLine)")
         let online = try StrategyFixture.readDecisions(bus: bus, name: "s1")
 
         let table = dir.appendingPathComponent("table.csv")

@@ -286,14 +286,14 @@ public struct _SideLevels {
         var i = n - 1
         if let b = base {
             var steps = 0
-            while i >= 0 && steps < 4 {
+            while i >= 0 && steps < 48 {
                 let p = b[i].price  // Safe: 0 <= i < count.
                 if p == price { return update(b, i, n, shares, orders) }
                 if bid ? p < price : p > price { break }
                 i -= 1
                 steps += 1
             }
-            if steps == 4 && i >= 0 {
+            if steps == 48 && i >= 0 {
                 // Levels 0...i: count those not better than `price` (a prefix) with a branch-free
                 // binary search (conditional moves; the loop length depends only on the count).
                 var first = 0

@@ -222,7 +222,7 @@ public struct ITCHSource: MarketSource {
 
     /// Decodes one message of a known type and correct length. Returns nil when nothing is to be
     /// published (counted types that have no ring kind are counted here; malformed ones are not).
-    @inlinable @inline(__always)
+    @usableFromInline @_transparent
     mutating func decode(_ p: UnsafeRawPointer, _ type: UInt8, _ at: Int) -> (MarketMessage, Bool)? {
         let locate = UInt32(ITCH.u16(p, 1))
         let time = ITCH.timestamp(p)

@@ -68,8 +68,11 @@ public enum FeedPublisher {
                 let due = start &+ UInt64(Double(count) * interval)
                 var now = tb_monotonic_ns()
                 if due > now &+ 2_000_000 { producer.housekeeping(now: now) }
+                // Sleep when more than 20 µs ahead (the due times are absolute, so a late wake-up
+                // is caught up with a short burst and the average rate holds); spin only for the
+                // last few microseconds of fast rates.
                 while now < due {
-                    if due - now > 200_000 { _sleepMicros(UInt32((due - now) / 2000)) } else { tb_cpu_relax() }
+                    if due - now > 20_000 { _sleepMicros(UInt32((due - now) / 1000 / 2)) } else { tb_cpu_relax() }
                     now = tb_monotonic_ns()
                 }
             }

@@ -109,7 +109,6 @@ struct _BinnedForest {
         }
         self.groupWidth = width
         self.fixedSteps = max(0, options.fixedSteps)
-        self.useQuickScorer = options.quickScorer
         self.features = f
         self.thresholds = thresholds
         self.thresholdStart = starts
@@ -120,8 +119,10 @@ struct _BinnedForest {
         self.groupTree = gt
         self.groupDepth = gd
         self.bins = _Scratch(count: 5 * f, value: 0)
-        self.quickScorer = options.quickScorer
+        let qs = options.quickScorer
             ? _QuickScorer(features: f, binnedNodes: nodes, values: values, treeBase: treeBase, trees: trees) : nil
+        self.quickScorer = qs
+        self.useQuickScorer = qs != nil
     }
 
     /// Writes each tree's leaf value to `out[tree]` (`out` has a slot per tree plus one scratch slot).
@@ -161,8 +162,8 @@ struct _BinnedForest {
                 }
             }
         }
-        if let quickScorer, useQuickScorer {
-            quickScorer.score(bins: UnsafePointer(b), out: out)
+        if useQuickScorer {  // set only when quickScorer was built; `?.` borrows it instead of copying
+            quickScorer?.score(bins: UnsafePointer(b), out: out)
             return
         }
         nodes.withUnsafeBufferPointer { nb in

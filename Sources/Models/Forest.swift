@@ -50,12 +50,13 @@ public enum LightGBMTransform: Equatable, Sendable {
     case log1pExp             // cross_entropy_lambda
 }
 
+/// (A final class, so that a `Model` enum holds one reference and evaluating through it copies no arrays.)
 /// A LightGBM model compiled into flat arrays: nodes of all trees back to back, leaf values
 /// beside them, evaluated by walking 8 trees at once without data-dependent branches.
 ///
 /// Exactness: each tree's leaf value is written to `treeOut[tree]` and summed per class in
 /// LightGBM's tree order in double, so the raw score equals LightGBM's bit for bit.
-public struct LightGBMModel {
+public final class LightGBMModel {
     public let numFeatures: Int
     public let numOutputs: Int
     public let featureNames: [String]
@@ -75,6 +76,7 @@ public struct LightGBMModel {
     @usableFromInline let treeOut: _Scratch<Double>
     /// The binned 16-wide walk (numerical models); nil for models with categorical splits.
     @usableFromInline let binned: _BinnedForest?
+    @usableFromInline let hasBinned: Bool
 
     @usableFromInline static let group = 8
 
@@ -111,6 +113,7 @@ public struct LightGBMModel {
             : _BinnedForest(features: numFeatures, nodes: nodes, values: values, treeBase: treeBase, treeDepth: treeDepth,
                             padIndex: treeBase.count > treeDepth.count ? treeBase[treeDepth.count] : Int32(nodes.count - 1),
                             options: options)
+        self.hasBinned = binned != nil
     }
 
     /// Raw scores (one per class; for `average_output` the sum, as LightGBM's raw score) into `out[0..<numOutputs]`. `x` holds `numFeatures` values, NaN = missing.
@@ -119,8 +122,9 @@ public struct LightGBMModel {
     public func predictRaw(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
         let f = numFeatures
         let hasCat = hasCategorical
-        if let binned {
-            binned.walk(x, out: treeOut.pointer)
+        if hasBinned {
+            // Optional chaining borrows the stored forest; `if let` would copy it (a retain per array).
+            binned?.walk(x, out: treeOut.pointer)
         } else {
             // Safe: expanded has 5 * numFeatures elements.
             let xe = expanded.pointer

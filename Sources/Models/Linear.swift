@@ -8,12 +8,19 @@ import Glibc
 /// ```json
 /// {"type": "linear", "feature_names": ["f0", "f1"], "coefficients": [0.5, -1.25], "intercept": 0.1, "link": "identity"}
 /// ```
-public struct LinearModel {
+public final class LinearModel {
     public let featureNames: [String]
     public let coefficients: [Double]
     public let intercept: Double
     public let logistic: Bool
     public var numFeatures: Int { coefficients.count }
+
+    public init(featureNames: [String], coefficients: [Double], intercept: Double, logistic: Bool) {
+        self.featureNames = featureNames
+        self.coefficients = coefficients
+        self.intercept = intercept
+        self.logistic = logistic
+    }
 
     @inlinable
     public func predictRaw(_ x: UnsafePointer<Double>) -> Double {

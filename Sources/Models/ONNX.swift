@@ -70,7 +70,7 @@ struct _Proto {
 /// scratch buffer. The float32 weights are widened to double and the whole forward pass runs in
 /// double (the numpy float64 forward pass of the same weights, to ~1e-15; onnxruntime's float32
 /// result differs from both by its own rounding, ~1e-7 relative).
-public struct MLPModel {
+public final class MLPModel {
     public let numFeatures: Int
     public let numOutputs: Int
     public let featureNames: [String]
@@ -91,11 +91,22 @@ public struct MLPModel {
     @usableFromInline let outputOffset: Int
     @usableFromInline let scratch: _Scratch<Double>
 
+    init(numFeatures: Int, numOutputs: Int, featureNames: [String], steps: [Step], params: [Double], outputOffset: Int,
+         scratch: _Scratch<Double>) {
+        self.numFeatures = numFeatures
+        self.numOutputs = numOutputs
+        self.featureNames = featureNames
+        self.steps = steps
+        self.params = params
+        self.outputOffset = outputOffset
+        self.scratch = scratch
+    }
+
     /// Forward pass for one row; `out[0..<numOutputs]`. Allocates nothing.
     @inlinable
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
         let nf = numFeatures, no = numOutputs, oo = outputOffset
-        let steps = self.steps
+        steps.withUnsafeBufferPointer { steps in
         params.withUnsafeBufferPointer { pb in
             do {
                 // Safe: offsets and lengths were checked against both buffers at load.
@@ -132,6 +143,7 @@ public struct MLPModel {
                 }
                 for o in 0..<no { out[o] = s[oo + o] }
             }
+        }
         }
     }
 }

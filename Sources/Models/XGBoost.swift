@@ -27,7 +27,7 @@ public enum XGBoostObjective: String, Sendable {
 /// An XGBoost gbtree model compiled into one flat node array. Arithmetic is float32 as in
 /// XGBoost's CPU predictor: inputs are rounded to float, `x < split` goes left, NaN follows the
 /// default direction, and each class's margin starts at the base margin and adds leaves in tree order.
-public struct XGBoostModel {
+public final class XGBoostModel {
     public let numFeatures: Int
     public let numOutputs: Int
     public let featureNames: [String]
@@ -38,6 +38,19 @@ public struct XGBoostModel {
     @usableFromInline let treeRoot: [Int32]
     @usableFromInline let treeClass: [Int32]
     @usableFromInline let margins: _Scratch<Float>
+
+    init(numFeatures: Int, numOutputs: Int, featureNames: [String], objective: XGBoostObjective, baseMargin: [Float], nodes: [_XNode],
+         treeRoot: [Int32], treeClass: [Int32], margins: _Scratch<Float>) {
+        self.numFeatures = numFeatures
+        self.numOutputs = numOutputs
+        self.featureNames = featureNames
+        self.objective = objective
+        self.baseMargin = baseMargin
+        self.nodes = nodes
+        self.treeRoot = treeRoot
+        self.treeClass = treeClass
+        self.margins = margins
+    }
 
     /// Raw margins into `out[0..<numOutputs]` (what `predict(output_margin=True)` gives).
     @inlinable

@@ -110,7 +110,7 @@ public final class _InputFile {
         }
         count = Int(st.st_size)
         if count == 0 {
-            base = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 8))
+            base = UnsafeRawPointer(malloc(1)!)  // freed with free() in deinit, like the gzip buffer
             mapped = false
             return
         }

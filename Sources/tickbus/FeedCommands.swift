@@ -88,7 +88,13 @@ struct BookLOBSTERCommand: ParsableCommand {
 
     func run() throws {
         var source: LOBSTERSource
-        do { source = try LOBSTERSource(messages: messages, orderbook: orderbook, levels: levels) } catch { throw ValidationError(error.description) }
+        do {
+            let columns = try LOBSTERSource.levels(orderbook: orderbook)
+            guard columns == levels else {
+                throw ValidationError("--levels \(levels) but \(orderbook) has \(columns) levels (\(4 * columns) columns)")
+            }
+            source = try LOBSTERSource(messages: messages, orderbook: orderbook, levels: levels)
+        } catch let e as FeedError { throw ValidationError(e.description) }
         var out = _Out()
         while source.step() {
             source.appendRow(to: &out.buffer)

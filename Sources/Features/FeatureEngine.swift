@@ -149,14 +149,19 @@ public final class FeatureEngine {
         // Top of book now and before.
         ip[Self.prevBidPx] = ip[Self.bidPx]; ip[Self.prevAskPx] = ip[Self.askPx]
         ip[Self.prevBidSz] = ip[Self.bidSz]; ip[Self.prevAskSz] = ip[Self.askSz]
-        if topMessage {
-            ip[Self.topFed] = 1
-            ip[Self.bidPx] = m.bidPrice; ip[Self.askPx] = m.askPrice
-            ip[Self.bidSz] = Int64(m.bidSize); ip[Self.askSz] = Int64(m.askSize)
-        } else if ip[Self.topFed] == 0 {
+        // The book built from order events is authoritative; a top-of-book message is used only for
+        // an instrument the book knows nothing about (a feed that publishes tops alone). Feeds that
+        // publish both (ITCH, LOBSTER) add a top message after each top change: same values.
+        let bookLevels = books.levelCount(instrument: inst, side: .buy) + books.levelCount(instrument: inst, side: .sell)
+        if bookLevels > 0 || (!topMessage && ip[Self.topFed] == 0) {
+            ip[Self.topFed] = 0
             let t = books.top(instrument: inst)
             ip[Self.bidPx] = t.bid.price; ip[Self.askPx] = t.ask.price
             ip[Self.bidSz] = t.bid.shares; ip[Self.askSz] = t.ask.shares
+        } else if topMessage {
+            ip[Self.topFed] = 1
+            ip[Self.bidPx] = m.bidPrice; ip[Self.askPx] = m.askPrice
+            ip[Self.bidSz] = Int64(m.bidSize); ip[Self.askSz] = Int64(m.askSize)
         }
         let bidPx = ip[Self.bidPx], askPx = ip[Self.askPx], bidSz = ip[Self.bidSz], askSz = ip[Self.askSz]
         let topChanged = bidPx != ip[Self.prevBidPx] || askPx != ip[Self.prevAskPx] || bidSz != ip[Self.prevBidSz]

@@ -215,3 +215,82 @@ struct StrategyProcessTests {
         #expect(r.stderr.contains("model expects 6 features but the feature definition has 13"))
     }
 }
+
+@Suite("Features against LOBSTER's own order-book file")
+struct LOBSTERFeatureReferenceTests {
+    /// LOBSTER's time (seconds after midnight, up to 9 decimals) in ns, digit by digit (no rounding).
+    static func nanoseconds(_ s: Substring) -> Int64 {
+        let parts = s.split(separator: ".", maxSplits: 1)
+        var frac = parts.count > 1 ? String(parts[1]) : ""
+        frac = String((frac + "000000000").prefix(9))
+        return Int64(parts[0])! * 1_000_000_000 + Int64(frac)!
+    }
+
+    @Test("mid, spread, level-1 and depth-weighted imbalance equal values computed from the order-book file")
+    func bookFeatures() throws {
+        let msg = try TickBusTest.sharedData("lobster/GOOG_2012-06-21_34200000_57600000_message_5.csv")
+        let book = try TickBusTest.sharedData("lobster/GOOG_2012-06-21_34200000_57600000_orderbook_5.csv")
+        let dir = TickBusTest.temporaryDirectory("lobster-ref")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let def = dir.appendingPathComponent("f.toml")
+        try """
+            instrument = 1
+            [[feature]]
+            name = "mid"
+            kind = "mid"
+            [[feature]]
+            name = "spread"
+            kind = "spread"
+            [[feature]]
+            name = "imb"
+            kind = "imbalance"
+            [[feature]]
+            name = "dimb"
+            kind = "depth_imbalance"
+            levels = 5
+            """.write(to: def, atomically: true, encoding: .utf8)
+        let table = dir.appendingPathComponent("t.csv")
+        let r = try TickBusTest.run(["features", "--source", "lobster:\(msg),\(book)", "--features", def.path, "--out", table.path], timeout: 300)
+        #expect(r.status == 0, "\(r.stderr)")
+        // The state after the last message of each timestamp, from the table ...
+        var ours: [Int64: [Double]] = [:]
+        for line in try String(contentsOf: table, encoding: .utf8).split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",")
+            ours[Int64(f[1])!] = f.dropFirst(3).map { $0 == "nan" ? Double.nan : Double($0)! }
+        }
+        // ... and from LOBSTER's files: the order-book row after the last message row of each timestamp.
+        let times = try String(contentsOfFile: msg, encoding: .utf8).split(separator: "\n").map { Self.nanoseconds($0.prefix { $0 != "," }) }
+        let rows = try String(contentsOfFile: book, encoding: .utf8).split(separator: "\n")
+        #expect(times.count == rows.count)
+        var reference: [Int64: [Double]] = [:]
+        for (t, row) in zip(times, rows) {
+            let v = row.split(separator: ",").map { Int64($0)! }  // ask px, ask size, bid px, bid size per level
+            let askPx = v[0], askSz = v[1], bidPx = v[2], bidSz = v[3]
+            let both = askSz > 0 && bidSz > 0
+            let bid = Double(bidPx) / 1e4, ask = Double(askPx) / 1e4
+            let total = bidSz + askSz
+            var num = 0.0, den = 0.0
+            for l in 0..<5 {
+                let w = 1.0 / Double(l + 1)
+                let b = Double(v[4 * l + 3]), a = Double(v[4 * l + 1])
+                num += w * (b - a)
+                den += w * (b + a)
+            }
+            reference[t] = [both ? (bid + ask) / 2 : .nan, both ? ask - bid : .nan, total > 0 ? Double(bidSz - askSz) / Double(total) : .nan,
+                            den > 0 ? num / den : .nan]
+        }
+        #expect(reference.count > 50_000)
+        var compared = 0, mismatches = 0
+        for (t, want) in reference {
+            guard let got = ours[t] else { continue }
+            compared += 1
+            let same = zip(got, want).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+            if !same {
+                mismatches += 1
+                if mismatches <= 5 { Issue.record("t=\(t): table \(got), order-book file \(want)") }
+            }
+        }
+        #expect(compared == reference.count, "timestamps without a table row: \(reference.count - compared)")
+        #expect(mismatches == 0)
+    }
+}

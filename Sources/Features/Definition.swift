@@ -94,6 +94,20 @@ public enum DecisionTrigger: String, Sendable {
 /// kind = "return_time"
 /// window_ns = 1_000_000_000
 /// ```
+/// Buy above one threshold, sell below another, else flat.
+public struct SignalRule: Sendable, Equatable {
+    public var buyAbove: Double
+    public var sellBelow: Double
+    @inlinable public init(buyAbove: Double, sellBelow: Double) {
+        self.buyAbove = buyAbove
+        self.sellBelow = sellBelow
+    }
+    /// +1, −1 or 0.
+    @inlinable public func signal(_ prediction: Double) -> Int8 {
+        prediction > buyAbove ? 1 : prediction < sellBelow ? -1 : 0
+    }
+}
+
 public struct FeatureDefinition: Sendable, Equatable {
     public var features: [FeatureSpec]
     public var instrument: UInt32?
@@ -111,8 +125,11 @@ public struct FeatureDefinition: Sendable, Equatable {
 
     /// +1, −1 or 0 from the thresholds.
     @inlinable public func signal(_ prediction: Double) -> Int8 {
-        prediction > buyAbove ? 1 : prediction < sellBelow ? -1 : 0
+        signalRule.signal(prediction)
     }
+
+    /// The thresholds as a plain value, for a hot loop that must not copy the whole definition.
+    public var signalRule: SignalRule { SignalRule(buyAbove: buyAbove, sellBelow: sellBelow) }
 
     public static func load(path: String) throws(FeatureError) -> FeatureDefinition {
         guard let f = fopen(path, "rb") else { throw .io(path: path, reason: String(cString: strerror(errno))) }

@@ -69,6 +69,18 @@ public struct StrategyLoop: ~Copyable {
     /// tick-to-decision latency in this strategy's shared-memory stats block; nil records nothing.
     public let stats: StatsWriter?
 
+    // Resolved once at init so that `decide` copies nothing reference-counted: unretained model
+    // references (kept alive by `live` and `shadow`), output counts, thresholds, ids.
+    @usableFromInline let liveEvaluator: _Evaluator
+    @usableFromInline let shadowEvaluator: _Evaluator?
+    @usableFromInline let liveOutputs: Int
+    @usableFromInline let shadowOutputs: Int
+    @usableFromInline let rule: SignalRule
+    @usableFromInline let liveId: UInt64
+    @usableFromInline let shadowId: UInt64
+    @usableFromInline let featureValues: UnsafeMutablePointer<Double>
+    @usableFromInline let featureCount: Int
+
     public init(engine: FeatureEngine, live: LoadedModel, shadow: LoadedModel?, slotSize: Int, stats: StatsWriter? = nil) throws(StrategyError) {
         let n = engine.count
         guard n <= DecisionLayout.maxFeatures(slotSize: slotSize) else {
@@ -85,26 +97,39 @@ public struct StrategyLoop: ~Copyable {
         self.shadow = shadow
         self.stats = stats
         out = .allocate(capacity: max(live.model.numOutputs, shadow?.model.numOutputs ?? 1, 1))
+        liveEvaluator = _Evaluator(live.model)
+        shadowEvaluator = shadow.map { _Evaluator($0.model) }
+        liveOutputs = live.model.numOutputs
+        shadowOutputs = shadow?.model.numOutputs ?? 1
+        rule = engine.definition.signalRule
+        liveId = live.id
+        shadowId = shadow?.id ?? 0
+        featureValues = engine.values
+        featureCount = n
+
     }
 
     deinit { out.deallocate() }
 
     /// Evaluates the models for the engine's current values and publishes a decision record.
+    /// Reads only values resolved at init (no retain/release, no copy of the definition).
     @inlinable
     public func decide(_ m: MarketMessageView, into producer: inout RingProducer) {
-        let x = UnsafePointer(engine.values)
-        let n = engine.count
-        live.model.predict(x, into: out)
-        let livePrediction = _decisionScalar(out, live.model.numOutputs)
+        let x = UnsafePointer(featureValues)
+        let n = featureCount
+        liveEvaluator.predict(x, into: out)
+        let livePrediction = _decisionScalar(out, liveOutputs)
         var shadowPrediction = Double.nan
-        if let shadow {
-            shadow.model.predict(x, into: out)
-            shadowPrediction = _decisionScalar(out, shadow.model.numOutputs)
+        var shadowSignal: Int8? = nil
+        if let shadowEvaluator {
+            shadowEvaluator.predict(x, into: out)
+            shadowPrediction = _decisionScalar(out, shadowOutputs)
+            shadowSignal = rule.signal(shadowPrediction)
         }
-        let signal = engine.definition.signal(livePrediction)
-        let liveId = live.id, shadowId = shadow?.id ?? 0
-        let hasShadow: UInt16 = shadow != nil ? 1 : 0
-        let instrument = engine.instrument
+        let signal = rule.signal(livePrediction)
+        let liveId = liveId, shadowId = shadowId
+        let hasShadow: UInt16 = shadowEvaluator != nil ? 1 : 0
+        let instrument = engine.instrument  // the instrument of this decision point (set by update)
         var publishTime: Int64 = 0
         _ = producer.publish { p in
             p.storeBytes(of: DecisionLayout.kindValue, toByteOffset: DecisionLayout.kind, as: UInt16.self)
@@ -125,8 +150,7 @@ public struct StrategyLoop: ~Copyable {
             p.storeBytes(of: publishTime, toByteOffset: DecisionLayout.publishTime, as: Int64.self)
         }
         // Relaxed stores into the stats block: no syscall, lock or allocation.
-        stats?.recordDecision(latencyNs: UInt64(clamping: publishTime &- m.receiveTime), signal: signal,
-                              shadowSignal: shadow != nil ? engine.definition.signal(shadowPrediction) : nil)
+        stats?.recordDecision(latencyNs: UInt64(clamping: publishTime &- m.receiveTime), signal: signal, shadowSignal: shadowSignal)
     }
 
     /// Publishes a record for every market message with no features and no model: the baseline of
@@ -195,6 +219,38 @@ public struct StrategyLoop: ~Copyable {
                 case .replaced: return summary
                 }
             }
+        }
+    }
+}
+
+
+/// A model as an unretained reference to its compiled evaluator. Invariant: the `LoadedModel` it
+/// was made from outlives it (both are stored in the same `StrategyLoop`).
+@usableFromInline
+enum _Evaluator {
+    case lightgbm(Unmanaged<LightGBMModel>)
+    case xgboost(Unmanaged<XGBoostModel>)
+    case linear(Unmanaged<LinearModel>)
+    case mlp(Unmanaged<MLPModel>)
+
+    init(_ model: Model) {
+        switch model {
+        case .lightgbm(let m): self = .lightgbm(.passUnretained(m))
+        case .xgboost(let m): self = .xgboost(.passUnretained(m))
+        case .linear(let m): self = .linear(.passUnretained(m))
+        case .mlp(let m): self = .mlp(.passUnretained(m))
+        }
+    }
+
+    /// The same as `Model.predict(_:into:raw: false)`, without retaining the model.
+    @inlinable @inline(__always)
+    func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        // Safe: the models are alive for the loop's lifetime (see the invariant above).
+        switch self {
+        case .lightgbm(let u): u._withUnsafeGuaranteedRef { $0.predict(x, into: out) }
+        case .xgboost(let u): u._withUnsafeGuaranteedRef { $0.predict(x, into: out) }
+        case .linear(let u): out[0] = u._withUnsafeGuaranteedRef { $0.predict(x) }
+        case .mlp(let u): u._withUnsafeGuaranteedRef { $0.predict(x, into: out) }
         }
     }
 }

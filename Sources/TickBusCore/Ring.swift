@@ -66,40 +66,78 @@ public struct RingProducer: ~Copyable {
     }
 
     /// Scans the reader table: sets how far the producer may run before it must look again, and
-    /// waits while a live gating reader is a whole ring behind. A gating reader whose process is
-    /// gone is ungated (its entry freed) so a dead reader never stalls the bus.
+    /// waits while a live gating reader is (almost) a whole ring behind. A gating reader whose
+    /// process is gone is ungated (its entry freed) so a dead reader never stalls the bus.
+    ///
+    /// The table is scanned once per call (into a bitmask of gating entries); while waiting only
+    /// those entries' positions are re-read, and publishing resumes only when at least 1/16 of
+    /// the ring is free. Without that hysteresis a producer held at the limit would re-check for
+    /// every message, bouncing the reader's position line between the cores.
     @usableFromInline mutating func _gate(_ s: UInt64) {
-        var spins = 0
-        var waited = false
-        while true {
-            var minPosition = UInt64.max
-            for i in 0..<SegmentLayout.readerEntries {
-                let e = mapping.readerEntry(i)
-                guard tb_load_acquire_u32(e + ReaderEntryLayout.state) == ReaderEntryLayout.active,
-                    tb_load_acquire_u32(e + ReaderEntryLayout.mode) == ReaderMode.gating.rawValue
-                else { continue }
-                minPosition = min(minPosition, tb_load_acquire_u64(e + ReaderEntryLayout.position))
-            }
-            if minPosition == .max {
-                gateLimit = s &+ capacity
-                break
-            }
+        var (gating, minPosition) = scanGating()
+        if gating == 0 {
+            gateLimit = s &+ capacity
+            return
+        }
+        let slack = capacity / 16
+        if s &+ slack < minPosition &+ capacity {
             gateLimit = minPosition &+ capacity
-            if s < gateLimit { break }
-            // A gating reader is a full ring behind: wait for it, checking that it still lives.
-            if !waited {
-                waited = true
-                tb_fetch_add_relaxed_u64(mapping.base + SegmentLayout.gateWaitsOffset, 1)
-            }
+            return
+        }
+        tb_fetch_add_relaxed_u64(mapping.base + SegmentLayout.gateWaitsOffset, 1)
+        var spins = 0
+        while true {
             spins += 1
             if spins < 256 {
                 tb_cpu_relax()
             } else {
-                if spins % 64 == 0 { ungateDeadReaders() }
+                if spins % 64 == 0 {
+                    ungateDeadReaders()
+                    (gating, minPosition) = scanGating()  // readers may have attached or left
+                    if gating == 0 { gateLimit = s &+ capacity; return }
+                }
                 heartbeat()
                 sched_yield()
             }
+            minPosition = positions(gating)
+            if minPosition == .max {  // every gating entry we knew of is gone
+                (gating, minPosition) = scanGating()
+                if gating == 0 { gateLimit = s &+ capacity; return }
+            }
+            if s &+ slack < minPosition &+ capacity {
+                gateLimit = minPosition &+ capacity
+                return
+            }
         }
+    }
+
+    /// The active gating entries as a bitmask, and their lowest position.
+    @usableFromInline func scanGating() -> (UInt64, UInt64) {
+        var mask: UInt64 = 0
+        var minPosition = UInt64.max
+        for i in 0..<SegmentLayout.readerEntries {
+            let e = mapping.readerEntry(i)
+            guard tb_load_acquire_u32(e + ReaderEntryLayout.state) == ReaderEntryLayout.active,
+                tb_load_acquire_u32(e + ReaderEntryLayout.mode) == ReaderMode.gating.rawValue
+            else { continue }
+            mask |= 1 << UInt64(i)
+            minPosition = Swift.min(minPosition, tb_load_acquire_u64(e + ReaderEntryLayout.position))
+        }
+        return (mask, minPosition)
+    }
+
+    /// The lowest position among the entries of `mask` that are still active (max if none).
+    @usableFromInline func positions(_ mask: UInt64) -> UInt64 {
+        var bits = mask
+        var minPosition = UInt64.max
+        while bits != 0 {
+            let i = bits.trailingZeroBitCount
+            bits &= bits &- 1
+            let e = mapping.readerEntry(i)
+            guard tb_load_acquire_u32(e + ReaderEntryLayout.state) == ReaderEntryLayout.active else { continue }
+            minPosition = Swift.min(minPosition, tb_load_acquire_u64(e + ReaderEntryLayout.position))
+        }
+        return minPosition
     }
 
     /// Frees entries of gating readers whose process is gone.

@@ -223,9 +223,8 @@ public struct LOBSTERSource: MarketSource {
         var fraction: Int64 = 0
         var digits = 0
         var inFraction = false
-        var value: Int64 = 0
-        var negative = false
-        var sawDigit = false
+        var sawDigit = false  // of the time field
+        var integer = _CSVInteger()
         while i < end {
             let c = b.load(fromByteOffset: i, as: UInt8.self)  // Safe: i < count.
             i += 1
@@ -255,23 +254,16 @@ public struct LOBSTERSource: MarketSource {
                 continue
             }
             if c == 0x2C {
-                if !sawDigit { ok = false }
-                store(&r, field, negative ? -value : value)
+                let (v, hadDigit) = integer.take()
+                if !hadDigit { ok = false }
+                store(&r, field, v)
                 field += 1
-                value = 0
-                negative = false
-                sawDigit = false
-            } else if c == 0x2D, !sawDigit, !negative {
-                negative = true
-            } else if c >= 0x30 && c <= 0x39 {
-                sawDigit = true
-                value = value &* 10 &+ Int64(c - 0x30)
-            } else {
+            } else if !integer.consume(c) {
                 ok = false
             }
         }
         messageOffset = i
-        if field == 5 && sawDigit { store(&r, 5, negative ? -value : value); field = 6 }
+        if field == 5 && integer.sawDigit { store(&r, 5, integer.take().value); field = 6 }
         guard ok, field == 6 else {
             report.malformed(field == 6 ? "bad number" : "row with wrong column count", at: start)
             return nil
@@ -295,9 +287,7 @@ public struct LOBSTERSource: MarketSource {
         let end = orderbook.count
         var i = bookOffset
         var field = 0
-        var value: Int64 = 0
-        var negative = false
-        var sawDigit = false
+        var integer = _CSVInteger()
         var ok = true
         let n = 4 * levels
         while i < end {
@@ -306,23 +296,16 @@ public struct LOBSTERSource: MarketSource {
             if c == 0x0A { break }
             if c == 0x0D { continue }
             if c == 0x2C {
-                if field < n { row[field] = negative ? -value : value }
-                if !sawDigit { ok = false }
+                let (v, hadDigit) = integer.take()
+                if field < n { row[field] = v }
+                if !hadDigit { ok = false }
                 field += 1
-                value = 0
-                negative = false
-                sawDigit = false
-            } else if c == 0x2D, !sawDigit, !negative {
-                negative = true
-            } else if c >= 0x30 && c <= 0x39 {
-                sawDigit = true
-                value = value &* 10 &+ Int64(c - 0x30)
-            } else {
+            } else if !integer.consume(c) {
                 ok = false
             }
         }
-        if sawDigit {
-            if field < n { row[field] = negative ? -value : value }
+        if integer.sawDigit {
+            if field < n { row[field] = integer.take().value }
             field += 1
         }
         bookOffset = i
@@ -360,5 +343,37 @@ public struct LOBSTERSource: MarketSource {
     withUnsafeMutableBytes(of: &tmp) { t in
         while m > 0 { t[n] = UInt8(m % 10) + 0x30; m /= 10; n += 1 }
         while n > 0 { n -= 1; out.append(t[n]) }
+    }
+}
+
+/// One comma-separated signed decimal integer, accumulated byte by byte (both LOBSTER files).
+@usableFromInline
+struct _CSVInteger {
+    @usableFromInline var value: Int64 = 0
+    @usableFromInline var negative = false
+    @usableFromInline var sawDigit = false
+
+    @inlinable init() {}
+
+    /// Takes a digit, or a minus before any digit; false for any other byte.
+    @inlinable @inline(__always)
+    mutating func consume(_ c: UInt8) -> Bool {
+        if c >= 0x30 && c <= 0x39 {
+            sawDigit = true
+            value = value &* 10 &+ Int64(c - 0x30)
+            return true
+        }
+        if c == 0x2D, !sawDigit, !negative {
+            negative = true
+            return true
+        }
+        return false
+    }
+
+    /// The field's value and whether it had a digit; starts the next field.
+    @inlinable @inline(__always)
+    mutating func take() -> (value: Int64, hadDigit: Bool) {
+        defer { self = _CSVInteger() }
+        return (negative ? -value : value, sawDigit)
     }
 }

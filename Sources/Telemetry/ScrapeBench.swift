@@ -119,7 +119,7 @@ public enum ScrapeBench {
             while !control.stop {
                 if control.scraping {
                     let t0 = tb_monotonic_ns()
-                    let text = serverPort > 0 ? loopbackGet(port: serverPort, path: "/metrics") : PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                    let text = serverPort > 0 ? LoopbackHTTP.get(port: serverPort, path: "/metrics").body : PrometheusExposition.scrape(bus: bus, tracker: tracker)
                     let dt = tb_monotonic_ns() - t0
                     control.lock.lock()
                     control.durations.record(dt)
@@ -210,31 +210,3 @@ public enum ScrapeBench {
     }
 }
 
-/// A blocking HTTP/1.0 GET on loopback; the body, or "" on failure (10 s socket timeouts).
-private func loopbackGet(port: Int, path: String) -> String {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return "" }
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 10, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = UInt16(port).bigEndian
-    let connected = withUnsafePointer(to: &addr) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-    }
-    guard connected else { return "" }
-    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return "" }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { break }
-        response += buffer[0..<n]
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    guard let end = text.range(of: "\r\n\r\n") else { return "" }
-    return String(text[end.upperBound...])
-}

@@ -7,42 +7,13 @@ import TickBusCore
 /// Record a live feed → strategy session, then `replay --verify-decisions` reproduces every
 /// decision record bit for bit (all fields but the publish-time clock read).
 @Suite(.serialized) struct ReplayDecisionTests {
-    static let definition = """
-        instrument = 1
-        decide_on = "every"
-
-        [signal]
-        buy_above = 0.05
-        sell_below = -0.05
-
-        [[feature]]
-        name = "mid"
-        kind = "mid"
-        [[feature]]
-        name = "spread"
-        kind = "spread"
-        [[feature]]
-        name = "imb"
-        kind = "imbalance"
-        [[feature]]
-        name = "ofi50"
-        kind = "ofi"
-        events = 50
-        [[feature]]
-        name = "ret1s"
-        kind = "return_time"
-        window_ns = 1_000_000_000
-        [[feature]]
-        name = "vol_ev"
-        kind = "volatility_events"
-        alpha = 0.05
-        """
+    /// The bundled session's feature definition (the same six features the golden tests use).
+    static let definitionPath = TickBusTest.repositoryRoot.appendingPathComponent("Recordings/synthetic-5/features.toml").path
     static let names = ["mid", "spread", "imb", "ofi50", "ret1s", "vol_ev"]
 
     /// Writes the feature definition and two linear models; returns their paths.
     static func fixtures(_ dir: String) throws -> (features: String, live: String, other: String) {
-        let f = dir + "/f.toml"
-        try definition.write(toFile: f, atomically: true, encoding: .utf8)
+        let f = definitionPath
         func linear(_ coef: [Double], _ name: String) throws -> String {
             let path = dir + "/" + name
             let json = "{\"type\": \"linear\", \"feature_names\": [\(names.map { "\"\($0)\"" }.joined(separator: ","))], "

@@ -18,6 +18,9 @@ public struct FeedReport: Sendable, Equatable {
     /// The first offsets of malformed input, with their kind ("offset 1234: truncated tail").
     public var malformedSamples: [String] = []
     public var unknownReferences: UInt64 = 0
+    /// The source stopped before the end of its data (a truncated tail: a length running past
+    /// the end), so whatever followed was never read; a command that ran it exits non-zero.
+    public var stoppedEarly = false
     public init() {}
 
     public mutating func malformed(_ kind: String, at offset: Int) {

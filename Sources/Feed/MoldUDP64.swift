@@ -68,6 +68,45 @@ public enum MoldUDP64 {
         p.storeBytes(of: count.bigEndian, toByteOffset: 18, as: UInt16.self)
     }
 
+    /// The fields of a packet (or request) header, as decoded from untrusted bytes.
+    public struct Header: Sendable, Equatable {
+        /// The 10 session bytes: the first 8 as a little-endian word, the last 2 likewise.
+        public var session: UInt64
+        public var sessionTail: UInt16
+        /// Sequence number of the first message (of the next one, for a heartbeat or end of session).
+        public var sequence: UInt64
+        /// Message count: 0 heartbeat, 0xFFFF end of session.
+        public var count: UInt16
+        /// The sequence after the packet's last message, or nil when `sequence + count` passes
+        /// 2^64 - 1 (no real session gets there: such a packet is malformed).
+        public var end: UInt64? { MoldUDP64.endSequence(first: sequence, count: count) }
+    }
+
+    /// Decodes the 20-byte header at `p`, or nil when the datagram is shorter than a header.
+    public static func decodeHeader(_ p: UnsafeRawPointer, length: Int) -> Header? {
+        guard length >= headerSize else { return nil }
+        // Safe: the 20 bytes read lie inside the `length >= 20` bytes at p.
+        return Header(session: p.loadUnaligned(as: UInt64.self), sessionTail: p.loadUnaligned(fromByteOffset: 8, as: UInt16.self),
+                      sequence: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 10, as: UInt64.self)),
+                      count: UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
+    }
+
+    /// `first + count` (the sequence after a packet's or a request's last message), or nil on
+    /// overflow: both numbers come from the network, so the sum is checked, never trapped on.
+    @inlinable
+    public static func endSequence(first: UInt64, count: UInt16) -> UInt64? {
+        let (sum, overflow) = first.addingReportingOverflow(UInt64(count))
+        return overflow ? nil : sum
+    }
+
+    /// Kinds of malformed packets, counted in the receiver's `FeedReport.malformed`.
+    public enum Malformed {
+        /// `sequence + count` passes 2^64 - 1.
+        public static let sequenceOverflow = "packet sequence overflows"
+        /// More message blocks than the header's count.
+        public static let extraMessages = "messages beyond the packet count"
+    }
+
     /// A session name as the 10 raw bytes of the header.
     static func sessionBytes(_ name: String) -> (UInt64, UInt16) {
         var b = Array(name.utf8.prefix(10))
@@ -88,6 +127,10 @@ public struct MoldUDP64Server {
         public var dropped: UInt64 = 0
         public var requests: UInt64 = 0
         public var retransmitted: UInt64 = 0
+        /// Zero-length frames in the file (skipped, not served).
+        public var zeroLengthFrames: UInt64 = 0
+        /// Requests whose first sequence plus count overflows (ignored).
+        public var badRequests: UInt64 = 0
     }
 
     let file: _InputFile
@@ -97,6 +140,9 @@ public struct MoldUDP64Server {
     let requestAddress: sockaddr_in
     let session: (UInt64, UInt16)
     public private(set) var stats = Stats()
+    /// Offset of a length prefix running past the end of the file: nothing after it was served,
+    /// and `moldudp64 serve` exits non-zero (nil when the file ends cleanly).
+    public let truncatedTail: Int?
 
     public init(file path: String, group: String, requestPort: UInt16?, session: String = "TICKBUS001") throws(FeedError) {
         file = try _InputFile(path: path)
@@ -108,13 +154,18 @@ public struct MoldUDP64Server {
         self.session = MoldUDP64.sessionBytes(session)
         var o: [Int] = []
         var at = 0
-        while at + 2 <= file.count {
+        var zeroLength: UInt64 = 0
+        var tail: Int? = nil
+        while at < file.count {
+            // Safe: the two length bytes are read only when at + 2 <= count.
+            guard at + 2 <= file.count, Int(ITCH.u16(file.base, at)) <= file.count - at - 2 else { tail = at; break }
             let n = Int(ITCH.u16(file.base, at))
-            guard at + 2 + n <= file.count, n > 0 else { break }
-            o.append(at)
+            if n == 0 { zeroLength += 1 } else { o.append(at) }  // a zero-length frame carries no message
             at += 2 + n
         }
         offsets = o
+        truncatedTail = tail
+        stats.zeroLengthFrames = zeroLength
     }
 
     public var messageCount: Int { offsets.count }
@@ -173,13 +224,12 @@ public struct MoldUDP64Server {
                 let n = withUnsafeMutablePointer(to: &from) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(requests, request, 65_536, 0, $0, &len) }
                 }
-                guard n >= MoldUDP64.headerSize else { return }
+                guard let h = MoldUDP64.decodeHeader(request, length: n) else { return }
                 stats.requests += 1
                 lastRequest = tb_monotonic_ns()
-                let first = UInt64(bigEndian: request.loadUnaligned(fromByteOffset: 10, as: UInt64.self))
-                let count = Int(UInt16(bigEndian: request.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
-                var s = first
-                let end = min(UInt64(offsets.count) + 1, first + UInt64(count))
+                guard let requestEnd = h.end else { stats.badRequests += 1; continue }
+                var s = h.sequence
+                let end = min(UInt64(offsets.count) + 1, requestEnd)
                 while s >= 1 && s < end {
                     let (bytes, k) = fill(packet, first: s, limit: Int(end - s))
                     if k == 0 { break }
@@ -242,6 +292,8 @@ public struct MoldUDP64Source: MarketSource {
     var packetLength = 0
     var packetOffset = 0
     var packetSequence: UInt64 = 0
+    /// Message blocks of the current packet not yet read (the header's count bounds the walk).
+    var packetRemaining = 0
     var session: (UInt64, UInt16)?
     var endSequence: UInt64 = .max
     var lastArrival: UInt64
@@ -299,18 +351,25 @@ public struct MoldUDP64Source: MarketSource {
         while true {
             // Messages left in the current packet.
             while packetOffset + 2 <= packetLength {
+                // Sequence numbers come from the network: reported clamped, never converted with a trap.
+                guard packetRemaining > 0 else {
+                    itch.report.malformed(MoldUDP64.Malformed.extraMessages, at: Int(clamping: packetSequence))
+                    break
+                }
                 let len = Int(ITCH.u16(packet, packetOffset))
                 let at = packetOffset
                 packetOffset += 2 + len
                 let seq = packetSequence
-                packetSequence += 1
+                // Cannot wrap: the header's sequence + count was checked (receive) and this runs count times.
+                packetSequence &+= 1
+                packetRemaining -= 1
                 guard packetOffset <= packetLength else {
-                    itch.report.malformed(ITCH.Malformed.truncated, at: Int(seq))
+                    itch.report.malformed(ITCH.Malformed.truncated, at: Int(clamping: seq))
                     break
                 }
                 guard seq == expected else { continue }  // already delivered
-                expected += 1
-                if let m = itch.process(packet + at + 2, length: len, at: Int(seq)) { return m }
+                expected &+= 1  // seq == expected < seq + count <= UInt64.max
+                if let m = itch.process(packet + at + 2, length: len, at: Int(clamping: seq)) { return m }
             }
             packetLength = 0
             if finished || expected >= endSequence { finished = true; return nil }
@@ -327,14 +386,16 @@ public struct MoldUDP64Source: MarketSource {
                 if Double(now - lastArrival) / 1e9 > idleTimeout { return false }
                 // Nothing arrived: re-ask for an outstanding gap, or for the tail after end of session.
                 if requestedUpTo > expected || endSequence != .max, now - lastRequest > 50_000_000 {
-                    ask(upTo: max(requestedUpTo, endSequence == .max ? expected + 1 : endSequence))
+                    ask(upTo: max(requestedUpTo, endSequence == .max ? MoldUDP64.endSequence(first: expected, count: 1) ?? .max : endSequence))
                 }
                 continue
             }
             lastArrival = now
             packets += 1
-            let seq = UInt64(bigEndian: packet.loadUnaligned(fromByteOffset: 10, as: UInt64.self))
-            let count = UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: 18, as: UInt16.self))
+            // Safe: n >= headerSize was checked above.
+            let header = MoldUDP64.decodeHeader(packet, length: n)!
+            let seq = header.sequence
+            let count = header.count
             if session == nil { session = (packet.load(as: UInt64.self), packet.loadUnaligned(fromByteOffset: 8, as: UInt16.self)) }
             if count == MoldUDP64.endOfSession {
                 endSequence = seq
@@ -346,7 +407,10 @@ public struct MoldUDP64Source: MarketSource {
                 if seq > expected, now - lastRequest > 50_000_000 { noteGap(seq); ask(upTo: seq) }
                 continue
             }
-            let last = seq + UInt64(count)
+            guard let last = header.end else {  // sequence + count overflows: malformed, dropped
+                itch.report.malformed(MoldUDP64.Malformed.sequenceOverflow, at: Int(clamping: seq))
+                continue
+            }
             if last <= expected { continue }  // all duplicates
             if seq > expected {
                 noteGap(seq)
@@ -356,6 +420,7 @@ public struct MoldUDP64Source: MarketSource {
             packetLength = n
             packetOffset = MoldUDP64.headerSize
             packetSequence = seq
+            packetRemaining = Int(count)
             return true
         }
     }
@@ -372,6 +437,6 @@ public struct MoldUDP64Source: MarketSource {
         _ = MoldUDP64.send(fd, request, MoldUDP64.headerSize, to: server)
         requests += 1
         lastRequest = tb_monotonic_ns()
-        requestedUpTo = max(requestedUpTo, expected + UInt64(count))
+        requestedUpTo = max(requestedUpTo, expected + UInt64(count))  // count <= end - expected: no overflow
     }
 }

@@ -193,8 +193,15 @@ public final class JournalReader {
         }
     }
 
+    /// Starts reading at an index entry's block. An entry that cannot name a block of the file
+    /// (not on a block boundary, or at or past the end of a segment cut short after the index was
+    /// written) is not used: reading then starts from the beginning, verifying every block.
     func position(at e: IndexEntry) {
         guard let k = segments.firstIndex(of: e.segment), !finished, blocks == 0 else { return }
+        guard e.offset >= UInt64(JournalFormat.headerSize), e.offset % UInt64(JournalFormat.alignment) == 0 else { return }
+        var st = stat()
+        let file = directory + "/" + JournalFormat.segmentFileName(ring: ring, segment: e.segment)
+        guard stat(file, &st) == 0, st.st_size >= 0, e.offset < UInt64(st.st_size) else { return }
         do {
             if k != segmentIndex || fd < 0 {
                 if fd >= 0 { close(fd); fd = -1 }
@@ -303,6 +310,10 @@ public final class JournalReader {
     func loadBlock() throws(JournalError) {
         if fd < 0 { try openSegment(segmentIndex) }
         if offset == fileSize { throw .unsealed(file: path, offset: offset) }
+        // The offset came from the file (an extent) or the index: never subtract past the end.
+        guard offset < fileSize else {
+            throw .truncatedBlock(file: path, offset: offset, needed: UInt64(JournalFormat.blockHeaderSize), available: 0)
+        }
         let avail = fileSize - offset
         if avail < UInt64(JournalFormat.blockHeaderSize) {
             throw .truncatedBlock(file: path, offset: offset, needed: UInt64(JournalFormat.blockHeaderSize), available: avail)

@@ -48,6 +48,10 @@ struct FeedCommand: ParsableCommand {
             for s in r.malformedSamples { warn("feed: skipped \(s)") }
         }
         flushOut()
+        if r.stoppedEarly {  // a truncated tail: the data after it was never published
+            warn("feed: stopped early at a truncated tail; the rest of the input was not read")
+            throw ExitCode(1)
+        }
     }
 
     func waitForReaders(_ producer: inout RingProducer) throws {

@@ -57,6 +57,7 @@ struct BookITCHCommand: ParsableCommand {
             for (k, v) in source.report.malformed.sorted(by: { $0.key < $1.key }) { out.line("malformed.\(k.replacingOccurrences(of: " ", with: "_"))=\(v)") }
             out.flush()
             for s in source.report.malformedSamples { printError("malformed \(s)") }
+            try exitIfStoppedEarly(source.report)
             return
         }
         out.line("stock,side,price,shares,orders")
@@ -75,6 +76,14 @@ struct BookITCHCommand: ParsableCommand {
         }
         out.flush()
         for s in source.report.malformedSamples { printError("malformed \(s)") }
+        try exitIfStoppedEarly(source.report)
+    }
+
+    /// A truncated tail means the file was not read to its end: exit 1 after printing what was read.
+    func exitIfStoppedEarly(_ report: FeedReport) throws {
+        guard report.stoppedEarly else { return }
+        printError("book itch: stopped early at a truncated tail of \(file)")
+        throw ExitCode(1)
     }
 }
 
@@ -159,6 +168,11 @@ struct MoldUDP64ServeCommand: ParsableCommand {
         do { try server.run(rate: rate, drop: drop, seed: seed, linger: linger, log: printError) } catch { throw ValidationError(error.description) }
         let s = server.stats
         print("messages=\(s.messages) packets=\(s.packets) dropped=\(s.dropped) requests=\(s.requests) retransmitted=\(s.retransmitted)")
+        if s.zeroLengthFrames > 0 { printError("moldudp64 serve: skipped \(s.zeroLengthFrames) zero-length frames") }
+        if let at = server.truncatedTail {  // the messages after it were never served
+            printError("moldudp64 serve: stopped early at a truncated tail at offset \(at) of \(file)")
+            throw ExitCode(1)
+        }
     }
 }
 

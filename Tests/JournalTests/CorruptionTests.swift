@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import TestSupport
 import Testing
 import TickBusCore
 
@@ -114,5 +115,47 @@ import TickBusCore
                 #expect(all, "flip at \(q) in padding")
             }
         }
+    }
+
+    /// A segment cut short after its index was written: `journal cat --from S` whose index entry
+    /// points past the new end subtracted past the end of the file and trapped. The entry is not
+    /// used; reading verifies from the start, prints what is there and exits 1 naming the cut.
+    @Test func indexPointingPastATruncatedSegment() throws {
+        let dir = temporaryDirectory("index-past-end")
+        defer { removeDirectory(dir) }
+        _ = try writeJournal(dir, slots: syntheticSlots(seed: 5, count: 4000), options: smallBlocks())
+        let index = try JournalIndexFile.load(directory: dir, ring: "market")
+        #expect(index.count >= 10)
+        let file = dir + "/" + JournalFormat.segmentFileName(ring: "market", segment: 0)
+        // Cut in the middle of the fifth block: entries 5... now point at or past the end.
+        let cut = Int(index[4].offset) + 1000
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: file))
+        let pastEnd = index.last!.firstSequence + 1
+        let inside = index[1].firstSequence + 7
+
+        let r = try TickBusTest.run(["journal", "cat", dir, "--from", "\(pastEnd)"])
+        #expect(!r.timedOut)
+        #expect(r.status == 1, "stderr: \(r.stderr.suffix(300))")
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("journal cat: stopped:") && r.stderr.contains("truncated"), "\(r.stderr.suffix(300))")
+
+        let q = try TickBusTest.run(["journal", "cat", dir, "--from", "\(inside)"])
+        #expect(q.status == 1, "stderr: \(q.stderr.suffix(300))")
+        let lines = q.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("seq=\(inside) ") == true)
+        #expect(lines.count == Int(index[4].firstSequence - inside))  // every record of the four complete blocks from S
+
+        // The reader itself: no record past the cut, a typed error at the cut.
+        let reader = try JournalReader(directory: dir, ring: "market")
+        reader.seek(sequence: pastEnd)
+        var records = 0
+        while let e = reader.next() { if case .record = e { records += 1 } }
+        #expect(records == 0)
+        guard case .truncatedBlock(_, let offset, _, _)? = reader.stopError else {
+            Issue.record("expected a truncated block, got \(String(describing: reader.stopError))")
+            return
+        }
+        #expect(offset == index[4].offset)
     }
 }

@@ -282,7 +282,10 @@ struct JournalSource: MarketSource {
             startNs = tb_monotonic_ns()
             return
         }
-        let due = startNs &+ UInt64(max(0, Double(t - firstTime) / speed))
+        // Times come from the journal: subtract in Double (Int64 could overflow) and clamp before
+        // the conversion (a value beyond UInt64 would trap); 1e18 ns is three decades.
+        let ahead = (Double(t) - Double(firstTime)) / speed
+        let due = startNs &+ UInt64(min(max(0, ahead), 1e18))
         var now = tb_monotonic_ns()
         while now < due {
             if due - now > 200_000 { usleep(UInt32(min((due - now) / 2000, 100_000))) } else { tb_cpu_relax() }

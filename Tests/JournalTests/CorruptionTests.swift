@@ -158,4 +158,22 @@ import TickBusCore
         }
         #expect(offset == index[4].offset)
     }
+
+    /// Exchange times are untrusted too: a paced replay of records whose times are far apart
+    /// subtracted them in Int64 and trapped. Now it publishes them at once (times going back do not wait).
+    @Test func pacedReplayOfExtremeExchangeTimes() throws {
+        let dir = temporaryDirectory("extreme-times")
+        defer { removeDirectory(dir) }
+        var slots = syntheticSlots(seed: 3, count: 3)
+        for (k, t) in [Int64.max, Int64.min, 0].enumerated() {
+            withUnsafeBytes(of: t.littleEndian) { b in for i in 0..<8 { slots[k][MarketLayout.exchangeTime + i] = b[i] } }
+        }
+        _ = try writeJournal(dir, slots: slots, options: smallBlocks())
+        let bus = TickBusTest.uniqueBus("extreme-times")
+        defer { TickBusTest.removeBus(bus) }
+        let r = try TickBusTest.run(["replay", "--dir", dir, "--bus", bus, "--speed", "x1"], timeout: 30)
+        #expect(!r.timedOut)
+        #expect(r.status == 0, "stderr: \(r.stderr.suffix(300))")
+        #expect(keyValues(r.lastLine)["replayed"] == "3", "\(r.stdout)")
+    }
 }

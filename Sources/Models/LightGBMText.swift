@@ -261,6 +261,11 @@ public enum LightGBMText {
                 hasCategorical = true
                 nodes.append(_Node(threshold: Double(boundaryOffset + ci), feature: _Node.categorical | UInt32(feature), left: l, right: r))
             } else {
+                // LightGBM never writes a NaN threshold; one would compare false both ways and has
+                // no rank among the feature's thresholds.
+                guard !threshold[n].isNaN else {
+                    throw .invalidField(format: format, field: "threshold", location: location, message: "node \(n): threshold is NaN")
+                }
                 let missing = (dt >> 2) & 3
                 let defaultLeft = dt & 2 != 0
                 let variant: UInt32

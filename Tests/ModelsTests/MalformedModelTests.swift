@@ -209,6 +209,32 @@ struct MalformedModelTests {
         #expect(out == 151)
     }
 
+    /// A model wider than the binned walk's 16-bit input slots (5 × features > 65,535): building the
+    /// binned form trapped converting a node's slot; it now keeps the double walk and evaluates.
+    @Test("LightGBM model with 20,000 features loads and evaluates; a NaN threshold is refused")
+    func lightgbmWideModel() throws {
+        let n = 20_000
+        var text = lightgbm(maxFeature: n - 1, tree: ["num_leaves=2", "num_cat=0", "split_feature=\(n - 1)", "threshold=0.5",
+                                                      "decision_type=8", "left_child=-1", "right_child=-2", "leaf_value=1 2"])
+        text = text.replacingOccurrences(of: "feature_names=f0", with: "feature_names=" + (0..<n).map { "f\($0)" }.joined(separator: " "))
+        let m = try load(text)
+        #expect(m.numFeatures == n)
+        var x = [Double](repeating: 0, count: n)
+        var out = 0.0
+        x[n - 1] = 1
+        m.predict(x, into: &out)
+        #expect(out == 2)
+        x[n - 1] = .nan  // missing type NaN, default right
+        m.predict(x, into: &out)
+        #expect(out == 2)
+        x[n - 1] = 0
+        m.predict(x, into: &out)
+        #expect(out == 1)
+        do { _ = try load(text.replacingOccurrences(of: "threshold=0.5", with: "threshold=nan")); Issue.record("accepted") } catch {
+            guard case .invalidField(_, "threshold", _, _) = error else { Issue.record("\(error)"); return }
+        }
+    }
+
     @Test("XGBoost counts: num_feature, num_class, num_trees and node indices never trap or over-allocate")
     func xgboostCounts() throws {
         let text = try fixture("xgb_multiclass.json")

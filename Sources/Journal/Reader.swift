@@ -206,7 +206,7 @@ public final class JournalReader {
             if k != segmentIndex || fd < 0 {
                 if fd >= 0 { close(fd); fd = -1 }
                 segmentIndex = k
-                _ = try openSegment(k)
+                _ = try openSegment(k, seekingTo: e)
             }
             offset = e.offset
             expectedBlock = e.block
@@ -221,8 +221,10 @@ public final class JournalReader {
     // MARK: blocks
 
     /// Opens segment `k` and validates its header against the file name and the first segment.
+    /// Reading on from segment k − 1, its first sequence must be where that one ended; jumping to
+    /// an index entry, it must be at most the entry's (the segments before were not read).
     @discardableResult
-    func openSegment(_ k: Int) throws(JournalError) -> JournalFileHeader {
+    func openSegment(_ k: Int, seekingTo entry: IndexEntry? = nil) throws(JournalError) -> JournalFileHeader {
         let n = segments[k]
         segmentIndex = k
         path = directory + "/" + JournalFormat.segmentFileName(ring: ring, segment: n)
@@ -282,7 +284,13 @@ public final class JournalReader {
             if h.schema != header.schema { throw bad("schema", UInt64(rawSchema), "\(header.schema.rawValue) (as segment 0)") }
             if h.slotSize != header.slotSize { throw bad("slot_size", UInt64(slot), "\(header.slotSize) (as segment 0)") }
             if h.generation != header.generation { throw bad("generation", h.generation, "\(header.generation) (as segment 0)") }
-            if h.firstSequence != expectedSequence { throw bad("first_sequence", h.firstSequence, "\(expectedSequence) (where the previous segment ended)") }
+            if let entry {
+                if h.firstSequence > entry.firstSequence {
+                    throw bad("first_sequence", h.firstSequence, "at most \(entry.firstSequence) (the index entry's first sequence)")
+                }
+            } else if h.firstSequence != expectedSequence {
+                throw bad("first_sequence", h.firstSequence, "\(expectedSequence) (where the previous segment ended)")
+            }
         }
         if h.maxBlockBytes > bufferSize {
             buffer.deallocate()

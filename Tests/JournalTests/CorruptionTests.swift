@@ -176,4 +176,26 @@ import TickBusCore
         #expect(r.status == 0, "stderr: \(r.stderr.suffix(300))")
         #expect(keyValues(r.lastLine)["replayed"] == "3", "\(r.stdout)")
     }
+
+    /// Seeking through the index into a later segment checked that segment's first sequence against
+    /// segment 0's ("expected 0, where the previous segment ended") and stopped: `journal cat --from`
+    /// failed on every rotated journal. The entry's own sequence is the bound now.
+    @Test func seekIntoALaterSegment() throws {
+        let dir = temporaryDirectory("seek-segment")
+        defer { removeDirectory(dir) }
+        let slots = syntheticSlots(seed: 9, count: 4000)
+        _ = try writeJournal(dir, slots: slots, options: smallBlocks(segmentBytes: 64 * 1024))
+        let segments = try JournalDirectory.rings(dir).first { $0.ring == "market" }!.segments
+        #expect(segments.count >= 3)
+        let reader = try JournalReader(directory: dir, ring: "market")
+        reader.seek(sequence: 3000)
+        var got: [[UInt8]] = []
+        while let e = reader.next() { if case .record(let p) = e { got.append(Array(UnsafeRawBufferPointer(start: p, count: 64))) } }
+        #expect(reader.stopError == nil, "\(String(describing: reader.stopError))")
+        #expect(got == Array(slots[3000...]))
+        let r = try TickBusTest.run(["journal", "cat", dir, "--from", "3000"])
+        #expect(r.status == 0, "stderr: \(r.stderr.suffix(300))")
+        #expect(r.stdout.split(separator: "\n").count == 1000)
+        #expect(r.stdout.hasPrefix("seq=3000 "))
+    }
 }

@@ -206,7 +206,9 @@ public struct MoldUDP64Server {
         _ = fcntl(requests, F_SETFL, flags | O_NONBLOCK)
         log("moldudp64 serve: \(offsets.count) messages to \(MoldUDP64.describe(group)), requests on \(MoldUDP64.describe(requestAddress))")
 
-        let packet = UnsafeMutableRawPointer.allocate(byteCount: 65_536, alignment: 16)
+        // A header and one frame of the largest length a file can hold (fill always takes one):
+        // 20 + 2 + 65,535 bytes, more than 64 KiB.
+        let packet = UnsafeMutableRawPointer.allocate(byteCount: MoldUDP64.headerSize + 2 + Int(UInt16.max), alignment: 16)
         defer { packet.deallocate() }
         let request = UnsafeMutableRawPointer.allocate(byteCount: 65_536, alignment: 16)
         defer { request.deallocate() }

@@ -129,6 +129,13 @@ struct MoldUDP64Tests {
         #expect(kv["retransmitted"] == "0")
         #expect(g.stderr.contains("skipped 2 zero-length frames"))
 
+        // A frame of the largest length (65,535 bytes) went into a 64 KiB packet buffer past its end.
+        let big = dir.appendingPathComponent("big.itch")
+        try Data(bytes + [0xFF, 0xFF] + [UInt8](repeating: UInt8(ascii: "z"), count: 65_535) + bytes.prefix(21)).write(to: big)
+        let b = try TickBusTest.run(["moldudp64", "serve", "--file", big.path, "--group", "127.0.0.1:\(port)", "--linger", "0.2"])
+        #expect(b.status == 0, "serve: \(b.stderr.suffix(400))")
+        #expect(keyValues(b.lastLine)["messages"] == "1002", "\(b.stdout)")
+
         let c = try TickBusTest.run(["moldudp64", "serve", "--file", cut.path, "--group", "127.0.0.1:\(port)", "--linger", "0.2"])
         #expect(c.status == 1, "serve: \(c.stderr.suffix(400))")
         #expect(keyValues(c.lastLine)["messages"] == "1000")

@@ -104,32 +104,32 @@ struct MoldUDP64SessionTests {
     @Test("packets of another session are counted and dropped while the current session is alive")
     func otherSessionDropped() throws {
         try withReceiver { source, port in
-        let tx = MoldSender(port: port)
-        tx.send("SESSIONA", sequence: 1, times: [101, 102])
-        tx.send("SESSIONB", sequence: 1, times: [201])
-        tx.send("SESSIONA", sequence: 3, times: [103])
-        tx.send("SESSIONB", sequence: 2, times: [202])
-        tx.endOfSession("SESSIONA", sequence: 4)
-        let d = drain(&source)
-        #expect(d.yields == [.event(101), .event(102), .event(103)])
-        #expect(d.otherSession == 2)
-        #expect(d.sessionChanges == 0)
-        #expect(source.gaps == 0)
+            let tx = MoldSender(port: port)
+            tx.send("SESSIONA", sequence: 1, times: [101, 102])
+            tx.send("SESSIONB", sequence: 1, times: [201])
+            tx.send("SESSIONA", sequence: 3, times: [103])
+            tx.send("SESSIONB", sequence: 2, times: [202])
+            tx.endOfSession("SESSIONA", sequence: 4)
+            let d = drain(&source)
+            #expect(d.yields == [.event(101), .event(102), .event(103)])
+            #expect(d.otherSession == 2)
+            #expect(d.sessionChanges == 0)
+            #expect(source.gaps == 0)
         }
     }
 
     @Test("after end of session, a new session takes over with a gap record for what the old one left unrecovered")
     func newSessionAfterEnd() throws {
         try withReceiver { source, port in
-        let tx = MoldSender(port: port)
-        tx.send("SESSIONA", sequence: 1, times: [101, 102])
-        tx.endOfSession("SESSIONA", sequence: 5)  // 3 and 4 never arrive (nobody answers requests)
-        tx.send("SESSIONB", sequence: 1, times: [201, 202])
-        tx.endOfSession("SESSIONB", sequence: 3)
-        let d = drain(&source)
-        #expect(d.yields == [.event(101), .event(102), .gap(from: 3, count: 2), .event(201), .event(202)])
-        #expect(d.sessionChanges == 1)
-        #expect(d.otherSession == 0)
+            let tx = MoldSender(port: port)
+            tx.send("SESSIONA", sequence: 1, times: [101, 102])
+            tx.endOfSession("SESSIONA", sequence: 5)  // 3 and 4 never arrive (nobody answers requests)
+            tx.send("SESSIONB", sequence: 1, times: [201, 202])
+            tx.endOfSession("SESSIONB", sequence: 3)
+            let d = drain(&source)
+            #expect(d.yields == [.event(101), .event(102), .gap(from: 3, count: 2), .event(201), .event(202)])
+            #expect(d.sessionChanges == 1)
+            #expect(d.otherSession == 0)
         }
     }
 
@@ -167,16 +167,16 @@ struct MoldUDP64SessionTests {
     @Test("a pinned session is the only one accepted, even when another comes first and ends")
     func pinned() throws {
         try withReceiver(options: MoldUDP64Options(pinnedSession: "SESSIONB")) { source, port in
-        let tx = MoldSender(port: port)
-        tx.send("SESSIONA", sequence: 1, times: [101])
-        tx.endOfSession("SESSIONA", sequence: 2)
-        tx.send("SESSIONB", sequence: 1, times: [201, 202])
-        tx.send("SESSIONA", sequence: 1, times: [101])
-        tx.endOfSession("SESSIONB", sequence: 3)
-        let d = drain(&source)
-        #expect(d.yields == [.event(201), .event(202)])
-        #expect(d.otherSession == 3)
-        #expect(d.sessionChanges == 0)
+            let tx = MoldSender(port: port)
+            tx.send("SESSIONA", sequence: 1, times: [101])
+            tx.endOfSession("SESSIONA", sequence: 2)
+            tx.send("SESSIONB", sequence: 1, times: [201, 202])
+            tx.send("SESSIONA", sequence: 1, times: [101])
+            tx.endOfSession("SESSIONB", sequence: 3)
+            let d = drain(&source)
+            #expect(d.yields == [.event(201), .event(202)])
+            #expect(d.otherSession == 3)
+            #expect(d.sessionChanges == 0)
         }
     }
 

@@ -223,8 +223,8 @@ public struct BusDirectory: ~Copyable {
 
     /// Opens (and with `create`, makes) `/dev/shm/tickbus`, then checks it: a directory (not a
     /// link), owned by root or the caller, and sticky if anyone else may write to it.
-    static func openRoot(create: Bool) throws(SegmentError) -> Int32 {
-        let root = BusPaths.root
+    /// `root` is a parameter for the tests only (they cannot change the machine's shared root).
+    static func openRoot(create: Bool, path root: String = BusPaths.root) throws(SegmentError) -> Int32 {
         var made = false
         if create {
             if mkdir(root, 0o1777) == 0 { made = true } else if errno != EEXIST { throw .system(call: "mkdir", path: root, errno: errno) }

@@ -284,14 +284,6 @@ public enum Segment {
         }
     }
 
-    static func openError(path: String, errno e: Int32) -> SegmentError {
-        switch e {
-        case EACCES, EPERM: return .permissionDenied(path: path)
-        case ENOENT: return .notFound(path: path)
-        default: return .system(call: "open", path: path, errno: e)
-        }
-    }
-
     /// Names of the rings on a bus (files that are not temporaries), sorted.
     public static func list(bus: String) throws(SegmentError) -> [String] {
         let dir = try BusDirectory(bus: bus)

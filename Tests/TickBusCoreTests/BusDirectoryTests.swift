@@ -144,4 +144,35 @@ struct BusDirectoryTests {
         try Segment.removeBus(bus)
         #expect(access(BusPaths.busDirectory(bus), F_OK) != 0)
     }
+
+    @Test("the bus root is created sticky; a root that is a link, not sticky while writable, or someone else's is refused")
+    func rootChecks() throws {
+        let scratch = try victimDirectory("root")
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let root = scratch + "/tickbus"
+        let old = umask(0o022)
+        defer { umask(old) }
+        let fd = try BusDirectory.openRoot(create: true, path: root)
+        close(fd)
+        var st = stat()
+        #expect(lstat(root, &st) == 0 && st.st_mode & 0o7777 == 0o1777)
+
+        #expect(chmod(root, 0o777) == 0)
+        let notSticky = #expect(throws: SegmentError.self) { _ = try BusDirectory.openRoot(create: true, path: root) }
+        #expect("\(notSticky!)".contains("sticky bit is not set"))
+        #expect(chmod(root, 0o755) == 0)
+        close(try BusDirectory.openRoot(create: false, path: root))  // not writable by others: fine
+
+        let link = scratch + "/link"
+        #expect(symlink(root, link) == 0)
+        #expect(throws: SegmentError.self) { _ = try BusDirectory.openRoot(create: true, path: link) }
+        if geteuid() == 0 {
+            #expect(chmod(root, 0o1777) == 0 && chown(root, 65534, 65534) == 0)
+            let other = #expect(throws: SegmentError.self) { _ = try BusDirectory.openRoot(create: true, path: root) }
+            #expect("\(other!)".contains("owned by uid 65534"))
+        }
+        #expect(throws: SegmentError.notFound(path: scratch + "/missing")) {
+            _ = try BusDirectory.openRoot(create: false, path: scratch + "/missing")
+        }
+    }
 }

@@ -105,10 +105,11 @@ struct MoldUDP64SessionTests {
     func otherSessionDropped() throws {
         try withReceiver { source, port in
             let tx = MoldSender(port: port)
+            // B's sequences line up with what A is expected to send next: only the session tells them apart.
             tx.send("SESSIONA", sequence: 1, times: [101, 102])
-            tx.send("SESSIONB", sequence: 1, times: [201])
+            tx.send("SESSIONB", sequence: 3, times: [203])
             tx.send("SESSIONA", sequence: 3, times: [103])
-            tx.send("SESSIONB", sequence: 2, times: [202])
+            tx.send("SESSIONB", sequence: 4, times: [204])
             tx.endOfSession("SESSIONA", sequence: 4)
             let d = drain(&source)
             #expect(d.yields == [.event(101), .event(102), .event(103)])

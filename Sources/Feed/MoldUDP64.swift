@@ -278,13 +278,52 @@ public struct MoldUDP64Server {
     }
 }
 
+/// How a MoldUDP64 receiver follows sessions (`tickbus feed --session-timeout S --session NAME`).
+///
+/// A receiver follows one session at a time: the first it hears, or the one pinned by name.
+/// Packets of any other session are counted and dropped while the current one is alive. It moves
+/// to a new session only after the current one's end-of-session packet, or after the current
+/// session has been silent for `sessionTimeoutNs` (monotonic clock: a liveness timeout only, never
+/// data), and then publishes a gap record for what the old session left unrecovered. A pinned
+/// session is never left.
+public struct MoldUDP64Options: Sendable, Equatable {
+    /// The default silence after which another session may take over: 5 s.
+    public static let defaultSessionTimeoutNs: UInt64 = 5_000_000_000
+    /// The longest session name: the 10 bytes of the header.
+    public static let sessionLength = 10
+
+    /// Silence of the current session (ns) after which packets of another session start a new one.
+    public var sessionTimeoutNs: UInt64
+    /// The only session accepted (at most 10 printable ASCII characters, space-padded on the wire
+    /// as `moldudp64 serve --session` sends it); nil follows the first session heard.
+    public var pinnedSession: String?
+
+    public init(sessionTimeoutNs: UInt64 = MoldUDP64Options.defaultSessionTimeoutNs, pinnedSession: String? = nil) {
+        self.sessionTimeoutNs = sessionTimeoutNs
+        self.pinnedSession = pinnedSession
+    }
+
+    /// Checks the pinned session name (before any socket is opened).
+    public func validate() throws(FeedError) {
+        if let name = pinnedSession {
+            guard !name.isEmpty, name.utf8.count <= Self.sessionLength, name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+                throw .badArgument("session '\(name)': expected 1 to \(Self.sessionLength) printable ASCII characters")
+            }
+        }
+    }
+}
+
 /// `--source itch+moldudp64:ADDR:PORT`: receives MoldUDP64 packets (joining the group when it is
 /// multicast), detects gaps from the sequence numbers, asks the request server (port + 1) to
 /// retransmit, and yields every ITCH message exactly once, in sequence order, through the same
 /// decoder as the file source. Packets beyond a gap are dropped and re-requested (go-back-N),
 /// so nothing is buffered out of order. Ends at end of session once every message arrived, or
-/// when nothing arrives for `idleTimeout` seconds.
-public struct MoldUDP64Source: MarketSource {
+/// when nothing of the current session arrives for `idleTimeout` seconds. Sessions are followed
+/// as `MoldUDP64Options` says.
+///
+/// Owns its socket and packet buffers, which `deinit` releases: the source is `~Copyable`, so
+/// exactly one value frees them, once.
+public struct MoldUDP64Source: ~Copyable, MarketSource {
     @usableFromInline var itch: ITCHSource
     let fd: Int32
     let server: sockaddr_in
@@ -298,15 +337,26 @@ public struct MoldUDP64Source: MarketSource {
     var packetRemaining = 0
     var session: (UInt64, UInt16)?
     var endSequence: UInt64 = .max
+    /// Monotonic time of the last packet of the current session (idle and session liveness).
     var lastArrival: UInt64
     var lastRequest: UInt64 = 0
     var requestedUpTo: UInt64 = 0
     let idleTimeout: Double
     var finished = false
+    let options: MoldUDP64Options
+    /// The highest next sequence the current session announced (data, heartbeat, end of session).
+    var announced: UInt64 = 0
+    /// Exchange time of the last message yielded (stamped on a session-change gap record).
+    var lastExchangeTime: Int64 = 0
+    /// The gap record of a session change, yielded before the new session's first message.
+    var pendingGap: MarketMessage?
     /// Gaps detected (a jump in sequence numbers not already being recovered), requests sent, packets received.
     public private(set) var gaps: UInt64 = 0
     public private(set) var requests: UInt64 = 0
     public private(set) var packets: UInt64 = 0
+    /// Packets of another session, dropped; and moves to a new session.
+    public private(set) var otherSessionPackets: UInt64 = 0
+    public private(set) var sessionChanges: UInt64 = 0
 
     public var report: FeedReport {
         var r = itch.report
@@ -315,9 +365,14 @@ public struct MoldUDP64Source: MarketSource {
     }
     public var books: OrderBooks { itch.books }
 
-    public init(group spec: String, requestPort: UInt16? = nil, idleTimeout: Double = 10) throws(FeedError) {
+    public init(
+        group spec: String, requestPort: UInt16? = nil, idleTimeout: Double = 10, options: MoldUDP64Options = MoldUDP64Options()
+    ) throws(FeedError) {
+        try options.validate()
         let group = try MoldUDP64.address(spec)
-        fd = try MoldUDP64.udpSocket()
+        // Everything is set up in locals first: a noncopyable value is initialised all at once,
+        // after the last point where this init can throw.
+        let fd = try MoldUDP64.udpSocket()
         var local = group
         if MoldUDP64.isMulticast(group) { local.sin_addr.s_addr = INADDR_ANY }
         try MoldUDP64.bind(fd, local)
@@ -333,16 +388,18 @@ public struct MoldUDP64Source: MarketSource {
         var s = group
         if MoldUDP64.isMulticast(s) { s.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian }
         s.sin_port = (requestPort ?? (UInt16(bigEndian: group.sin_port) &+ 1)).bigEndian
+        self.fd = fd
         server = s
         packet = .allocate(byteCount: 65_536, alignment: 16)
         request = .allocate(byteCount: 64, alignment: 16)
         self.idleTimeout = idleTimeout
+        self.options = options
+        session = options.pinnedSession.map { MoldUDP64.sessionBytes($0) }
         lastArrival = tb_monotonic_ns()
         itch = ITCHSource(unowned: UnsafeRawPointer(packet), count: 0)
     }
 
-    /// Closes the socket and frees the buffers (a source is used once, by one publish loop).
-    public func close() {
+    deinit {
         Glibc.close(fd)
         packet.deallocate()
         request.deallocate()
@@ -351,6 +408,10 @@ public struct MoldUDP64Source: MarketSource {
     public mutating func next() -> MarketMessage? {
         if let p = itch.takePending() { return p }
         while true {
+            if _slowPath(pendingGap != nil) {
+                defer { pendingGap = nil }
+                return pendingGap
+            }
             // Messages left in the current packet.
             while packetOffset + 2 <= packetLength {
                 // Sequence numbers come from the network: reported clamped, never converted with a trap.
@@ -371,7 +432,10 @@ public struct MoldUDP64Source: MarketSource {
                 }
                 guard seq == expected else { continue }  // already delivered
                 expected &+= 1  // seq == expected < seq + count <= UInt64.max
-                if let m = itch.process(packet + at + 2, length: len, at: Int(clamping: seq)) { return m }
+                if let m = itch.process(packet + at + 2, length: len, at: Int(clamping: seq)) {
+                    lastExchangeTime = m.exchangeTime
+                    return m
+                }
             }
             packetLength = 0
             if finished || expected >= endSequence { finished = true; return nil }
@@ -382,6 +446,8 @@ public struct MoldUDP64Source: MarketSource {
     /// Receives the next packet in sequence into `packet` (returns false on idle timeout).
     mutating func receive() -> Bool {
         while true {
+            // A session change left a gap record to yield first.
+            if _slowPath(pendingGap != nil) { return true }
             let n = recv(fd, packet, 65_536, 0)
             let now = tb_monotonic_ns()
             if n < MoldUDP64.headerSize {
@@ -392,13 +458,17 @@ public struct MoldUDP64Source: MarketSource {
                 }
                 continue
             }
-            lastArrival = now
             packets += 1
             // Safe: n >= headerSize was checked above.
             let header = MoldUDP64.decodeHeader(packet, length: n)!
             let seq = header.sequence
             let count = header.count
-            if session == nil { session = (packet.load(as: UInt64.self), packet.loadUnaligned(fromByteOffset: 8, as: UInt16.self)) }
+            guard accept((packet.load(as: UInt64.self), packet.loadUnaligned(fromByteOffset: 8, as: UInt16.self)), now: now) else {
+                if Double(now &- lastArrival) / 1e9 > idleTimeout { return false }
+                continue
+            }
+            lastArrival = now
+            noteAnnounced(seq, count)
             if count == MoldUDP64.endOfSession {
                 endSequence = seq
                 if expected >= seq { return true }
@@ -425,6 +495,47 @@ public struct MoldUDP64Source: MarketSource {
             packetRemaining = Int(count)
             return true
         }
+    }
+
+    /// Whether a packet of `from` belongs to the session followed; moves to `from` when the
+    /// current session has ended or gone silent (never away from a pinned one).
+    mutating func accept(_ from: (UInt64, UInt16), now: UInt64) -> Bool {
+        guard let current = session else {
+            session = from
+            return true
+        }
+        if current == from { return true }
+        let ended = endSequence != .max
+        let silent = now &- lastArrival > options.sessionTimeoutNs
+        guard options.pinnedSession == nil, ended || silent else {
+            otherSessionPackets &+= 1
+            return false
+        }
+        // What the old session announced and never delivered becomes one gap record.
+        let end = ended ? endSequence : announced
+        if end > expected { pendingGap = .gap(exchangeTime: lastExchangeTime, from: expected, count: end - expected) }
+        session = from
+        sessionChanges &+= 1
+        expected = 1
+        endSequence = .max
+        announced = 0
+        requestedUpTo = 0
+        lastRequest = 0
+        packetLength = 0
+        packetOffset = 0
+        return true
+    }
+
+    /// Records the next sequence a packet of the current session announces.
+    mutating func noteAnnounced(_ seq: UInt64, _ count: UInt16) {
+        let next: UInt64
+        if count == MoldUDP64.endOfSession || count == 0 {
+            next = seq
+        } else {
+            let (sum, overflow) = seq.addingReportingOverflow(UInt64(count))
+            next = overflow ? .max : sum
+        }
+        if next > announced { announced = next }
     }
 
     mutating func noteGap(_ seq: UInt64) {

@@ -28,8 +28,18 @@ struct FeedCommand: ParsableCommand {
     @Option(help: "Create the segment 0660 for this group id (default 0600, owner only).") var group: UInt32?
     @Option(name: .customLong("wait-readers"), help: "Wait until this many readers are attached before publishing.") var waitReaders: Int = 0
     @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for --wait-readers.") var waitTimeout: Double = 30
+    @Option(name: .customLong("session-timeout"),
+            help: "itch+moldudp64: seconds of silence of the current MoldUDP64 session before another session may take over.")
+    var sessionTimeout: Double = Double(MoldUDP64Options.defaultSessionTimeoutNs) / 1e9
+    @Option(help: "itch+moldudp64: accept only this MoldUDP64 session (up to 10 characters); others are counted and dropped.")
+    var session: String?
 
     func run() throws {
+        guard sessionTimeout.isFinite, sessionTimeout > 0, sessionTimeout < 1e9 else {
+            throw ValidationError("--session-timeout must be a positive number of seconds, got \(sessionTimeout)")
+        }
+        let mold = MoldUDP64Options(sessionTimeoutNs: UInt64(sessionTimeout * 1e9), pinnedSession: session)
+        do { try mold.validate() } catch { throw ValidationError("--\(error.description)") }
         tb_install_stop_signals()
         var producer = try RingProducer(
             bus: bus, ring: "market", schema: .market, slotSize: MarketLayout.slotSize, capacity: capacity,
@@ -37,7 +47,7 @@ struct FeedCommand: ParsableCommand {
         warn("feed: ring market on bus \(bus), generation \(producer.header.generation), capacity \(capacity), pid \(getpid())")
         if waitReaders > 0 { try waitForReaders(&producer) }
         let pace: FeedPace = rate.map { .rate($0) } ?? .max
-        let summary = try FeedSources.run(source, into: &producer, pace: pace, limit: messages ?? .max)
+        let summary = try FeedSources.run(source, into: &producer, pace: pace, limit: messages ?? .max, mold: mold)
         producer.close()
         let rateText = summary.seconds > 0 ? Int(Double(summary.published) / summary.seconds) : 0
         print("published=\(summary.published) seconds=\(String(format3(summary.seconds))) rate=\(rateText)")
@@ -74,7 +84,9 @@ func format3(_ x: Double) -> String {
 
 /// Source specifications for `--source`, dispatched to a concrete generic publish loop each.
 enum FeedSources {
-    static func run(_ spec: String, into producer: inout RingProducer, pace: FeedPace, limit: UInt64) throws -> FeedPublisher.Summary {
+    static func run(
+        _ spec: String, into producer: inout RingProducer, pace: FeedPace, limit: UInt64, mold: MoldUDP64Options = MoldUDP64Options()
+    ) throws -> FeedPublisher.Summary {
         let stop = { tb_stop_requested() != 0 }
         guard let colon = spec.firstIndex(of: ":") else {
             throw ValidationError("--source '\(spec)': expected KIND:ARGUMENT, e.g. synthetic:42")
@@ -87,7 +99,7 @@ enum FeedSources {
             var source = SyntheticSource(seed: seed)
             return FeedPublisher.run(&source, into: &producer, pace: pace, limit: limit, stop: stop)
         default:
-            if let summary = try FeedSourcesExtra.run(kind: kind, argument: arg, into: &producer, pace: pace, limit: limit, stop: stop) {
+            if let summary = try FeedSourcesExtra.run(kind: kind, argument: arg, into: &producer, pace: pace, limit: limit, stop: stop, mold: mold) {
                 return summary
             }
             throw ValidationError("--source '\(spec)': unknown kind '\(kind)' (synthetic, itch, itch+moldudp64, lobster, journal)")
@@ -233,7 +245,7 @@ struct RingsCommand: ParsableCommand {
         let names = try Segment.list(bus: bus)
         for name in names {
             do {
-                let m = try Segment.attachMapping(path: BusPaths.ring(bus: bus, ring: name), expecting: nil)
+                let m = try Segment.attach(bus: bus, ring: name, expecting: nil)
                 let h = m.header
                 let c = ProducerCounters(m)
                 let alive = tb_pid_alive(h.producerPid) != 0
@@ -258,7 +270,8 @@ struct RingsCommand: ParsableCommand {
 }
 
 struct RmCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a bus and all its rings.")
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove a bus: its rings and stats blocks (files you own with a TickBus magic), then the directory.")
     @Option(help: "Bus name.") var bus: String
     func run() throws {
         try Segment.removeBus(bus)

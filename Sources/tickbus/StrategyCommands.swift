@@ -298,7 +298,7 @@ struct StrategyBenchCommand: ParsableCommand {
         let bus = "benchstrat-\(getpid())-\(passThrough ? "p" : "f")"
         let exe = CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0]
             : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0]
-        defer { try? FileManager.default.removeItem(atPath: "/dev/shm/tickbus/\(bus)") }
+        defer { try? Segment.removeBus(bus) }
         func spawn(_ args: [String]) throws -> Process {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: exe)

@@ -110,8 +110,7 @@ struct JournalCatCommand: ParsableCommand {
                 if isMarket {
                     emit("seq=\(seq) \(MarketMessageView(p).description)")
                 } else if reader.schema == .decisions {
-                    let d = DecisionRecordView(p)
-                    emit("seq=\(seq) decision mseq=\(d.marketSequence) inst=\(d.instrument) t=\(d.exchangeTime) live=\(d.livePrediction) shadow=\(d.shadowPrediction) signal=\(d.signal)")
+                    emit("seq=\(seq) \(DecisionRecordView(p))")
                 } else {
                     emit("seq=\(seq) kind=\(p.load(fromByteOffset: 8, as: UInt16.self))")
                 }

@@ -25,107 +25,32 @@ struct TapCommand: ParsableCommand {
     func run() throws {
         tb_install_stop_signals()
         guard let idleStrategy = IdleStrategy(name: idle) else { throw ValidationError("--idle must be spin, yield or backoff") }
-        let start = try startPosition(from)
-        let readerName = name ?? "tap-\(getpid())"
-        var received: UInt64 = 0, lost: UInt64 = 0, gaps: UInt64 = 0
-        var generation: UInt64 = 0
-        var exitCode: Int32 = 0
-
-        func finish() {
-            Swift.print("received=\(received) lost=\(lost) gaps=\(gaps)")
-            flushOut()
+        var o = RingTap.Options(bus: bus, name: name ?? "tap-\(getpid())")
+        o.ring = ring
+        o.from = try startPosition(from)
+        o.gating = gating
+        o.idle = idleStrategy
+        o.delayMicros = delayUs
+        o.count = count
+        o.reattachSeconds = reattach
+        o.attachTimeout = attachTimeout
+        let printing = print
+        let (counts, end) = RingTap(o).run(
+            message: { bytes, schema in
+                guard printing else { return }
+                Swift.print(schema == .market ? bytes.market.description : DecisionRecordView(bytes.base).description)
+            },
+            log: warn, stop: stopRequested)
+        switch end {
+        case .attachFailed(let error): warn("tap: \(error)")
+        case .finished, .producerGone: break
         }
-
-        var pendingStart = start
-        generationLoop: while true {
-            var reader: RingReader
-            do {
-                reader = try attach(readerName, mode: gating ? .gating : .live, from: pendingStart, idle: idleStrategy, notGeneration: generation)
-            } catch {
-                warn("tap: \(error)")
-                finish()
-                throw ExitCode(2)
-            }
-            generation = reader.header.generation
-            warn("tap: attached to \(ring) generation \(generation) as reader \(reader.entryIndex) (\(gating ? "gating" : "live"))")
-            var idler = Idler(idleStrategy)
-            let isMarket = reader.header.schema == .market
-            var lastCheck = tb_monotonic_ns()
-            while true {
-                switch reader.poll() {
-                case .message(let bytes):
-                    idler.reset()
-                    received &+= 1
-                    if isMarket {
-                        let m = bytes.market
-                        if print { Swift.print(m.description) }
-                        if m.kind == .endOfSession {
-                            finish()
-                            return
-                        }
-                    } else if print {
-                        let d = DecisionRecordView(bytes.base)
-                        Swift.print("decision mseq=\(d.marketSequence) inst=\(d.instrument) t=\(d.exchangeTime) live=\(d.livePrediction) shadow=\(d.shadowPrediction) signal=\(d.signal)")
-                    }
-                    if delayUs > 0 { usleep(delayUs) }
-                    if let count, received >= count { finish(); return }
-                    // A signal is a flag read: cheap enough every 64 messages (every one when slowed).
-                    if received & 63 == 0 || delayUs > 0 {
-                        if tb_stop_requested() != 0 { finish(); return }
-                        if received & 4095 == 0 { reader.heartbeat() }
-                    }
-                case .gap(let from, let count):
-                    lost &+= count
-                    gaps &+= 1
-                    warn("tap: gap from=\(from) count=\(count)")
-                case .empty:
-                    idler.idle()
-                    let now = tb_monotonic_ns()
-                    if now - lastCheck < 50_000_000 { continue }
-                    lastCheck = now
-                    reader.heartbeat(now: now)
-                    if tb_stop_requested() != 0 { finish(); return }
-                    let status = reader.producerStatus()
-                    switch status {
-                    case .running:
-                        continue
-                    case .closed:
-                        if !reader.caughtUp { continue }
-                        warn("tap: producer closed the ring")
-                        if reattach > 0 { pendingStart = .start; continue generationLoop }
-                        finish()
-                        return
-                    case .dead, .replaced:
-                        if case .dead = status, !reader.caughtUp { continue }
-                        warn("tap: \(status)")
-                        if reattach > 0 { pendingStart = .start; continue generationLoop }
-                        exitCode = 3
-                        finish()
-                        throw ExitCode(exitCode)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Attaches, waiting (up to --attach-timeout, or --reattach when re-attaching) for a ring
-    /// whose generation differs from `notGeneration`.
-    func attach(_ name: String, mode: ReaderMode, from: StartPosition, idle: IdleStrategy, notGeneration: UInt64) throws -> RingReader {
-        let wait = notGeneration == 0 ? attachTimeout : reattach
-        let deadline = tb_monotonic_ns() + UInt64(max(0, wait) * 1e9)
-        while true {
-            do {
-                let reader = try RingReader(bus: bus, ring: ring, name: name, mode: mode, from: from, idle: idle)
-                if reader.header.generation != notGeneration && reader.producerStatus() == .running || notGeneration == 0 {
-                    return reader
-                }
-            } catch {
-                if tb_monotonic_ns() >= deadline || tb_stop_requested() != 0 { throw error }
-            }
-            if tb_monotonic_ns() >= deadline || tb_stop_requested() != 0 {
-                throw ValidationError("no new generation of \(ring) within \(wait) s")
-            }
-            usleep(5000)
+        Swift.print(counts.line)
+        flushOut()
+        switch end {
+        case .finished: return
+        case .producerGone: throw ExitCode(3)
+        case .attachFailed: throw ExitCode(2)
         }
     }
 }

@@ -62,8 +62,9 @@ let package = Package(
         ),
         // Benchmarks behind `tickbus bench`.
         .target(name: "Bench", dependencies: ["TickBusCore", "CTickBus", "CMallocCounter", "Feed"], swiftSettings: hot),
-        // `tickbus demo`: the whole session in child processes, replayed and checked (Foundation is fine here).
-        .target(name: "Demo", dependencies: ["TickBusCore"]),
+        // `tickbus demo`: the whole session in child processes (through the tests' process harness),
+        // replayed and checked (Foundation is fine here).
+        .target(name: "Demo", dependencies: ["TickBusCore", "TestSupport"]),
         .executableTarget(
             name: "tickbus",
             dependencies: [
@@ -72,7 +73,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Process harness shared by the test targets (Foundation is fine here).
+        // Process harness shared by the test targets and the demo (Foundation is fine here).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
         .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore", "TestSupport", "tickbus"]),

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import TickBusCore
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +68,7 @@ public enum DemoSession {
         let rRecorder = recorder.wait(until: deadline)
 
         var ok = true
-        func status(_ r: DemoChild.Result) -> String { r.status == 0 ? "" : "  (exit status \(r.status))" }
+        func status(_ r: Child.Result) -> String { r.status == 0 ? "" : "  (exit status \(r.status))" }
         let published = UInt64(keyValues(rFeed.line(prefix: "published=") ?? "")["published"] ?? "") ?? 0
         ok = ok && rFeed.status == 0 && published > 0
         say("  feed       published=\(published) (ITCH messages, top-of-book updates, end-of-session)\(status(rFeed))")

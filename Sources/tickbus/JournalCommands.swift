@@ -21,19 +21,12 @@ struct JournalCommand: ParsableCommand {
         subcommands: [JournalVerifyCommand.self, JournalCatCommand.self, JournalInfoCommand.self])
 }
 
-/// Rings of a journal directory (all, or the one asked for).
+/// The rings of a journal directory (all, or the one asked for); exit 2 when there are none.
 func journalRings(_ dir: String, only: String?) throws -> [String] {
-    let all: [String]
-    do { all = try JournalDirectory.rings(dir).map(\.ring) } catch {
+    do { return try JournalInspection.rings(dir, only: only) } catch {
         warn("journal: \(error)")
         throw ExitCode(2)
     }
-    if all.isEmpty { warn("journal: \(JournalError.noJournal(directory: dir))"); throw ExitCode(2) }
-    if let only {
-        guard all.contains(only) else { warn("journal: \(JournalError.ringNotFound(directory: dir, ring: only))"); throw ExitCode(2) }
-        return [only]
-    }
-    return all
 }
 
 struct JournalVerifyCommand: ParsableCommand {
@@ -44,38 +37,7 @@ struct JournalVerifyCommand: ParsableCommand {
     @Option(help: "Only this ring.") var ring: String?
 
     func run() throws {
-        var ok = true
-        var records: UInt64 = 0, gaps: UInt64 = 0, lost: UInt64 = 0
-        let rings = try journalRings(dir, only: ring)
-        for r in rings {
-            let reader: JournalReader
-            do { reader = try JournalReader(directory: dir, ring: r) } catch {
-                ok = false
-                print("ring=\(r) status=stopped reason=\(error.reasonCode) file=\(error.location?.file ?? dir) offset=\(error.location?.offset ?? 0) records=0")
-                print("  why: \(error)")
-                continue
-            }
-            reader.readToEnd { e in
-                if case .gap(let from, let count) = e { print("gap ring=\(r) from=\(from) count=\(count)") }
-            }
-            records += reader.records
-            gaps += reader.gapRecords
-            lost += reader.lost
-            var line = "ring=\(r) schema=\(reader.schema) segments=\(reader.segments.count) blocks=\(reader.blocks) records=\(reader.records) "
-                + "gaps=\(reader.gapRecords) lost=\(reader.lost) first=\(reader.header.firstSequence) next=\(reader.nextSequence)"
-            if let e = reader.stopError {
-                ok = false
-                let loc = e.location
-                line += " status=stopped reason=\(e.reasonCode) file=\(loc?.file ?? reader.location.file) offset=\(loc?.offset ?? reader.location.offset)"
-                print(line)
-                print("  why: \(e)")
-            } else if let s = reader.seal {
-                line += " status=sealed reason=\(s.reason)"
-                if s.nextSequence != reader.nextSequence { ok = false; line += " seal_mismatch=true" }
-                print(line)
-            }
-        }
-        print("verified rings=\(rings.count) records=\(records) gaps=\(gaps) lost=\(lost) ok=\(ok)")
+        let ok = JournalInspection.verify(directory: dir, rings: try journalRings(dir, only: ring), line: { print($0) })
         flushOut()
         if !ok { throw ExitCode(1) }
     }
@@ -94,35 +56,18 @@ struct JournalCatCommand: ParsableCommand {
         let reader: JournalReader
         do { reader = try JournalReader(directory: dir, ring: ring) } catch { warn("journal cat: \(error)"); throw ExitCode(1) }
         if let from { reader.seek(sequence: from) }
-        let isMarket = reader.schema == .market
+        // Lines are gathered into ~64 KB writes: a large ring prints millions of them.
         var out = ""
         out.reserveCapacity(1 << 16)
-        func emit(_ s: String) {
-            out += s
+        let stopped = JournalInspection.cat(reader, to: to) { line in
+            out += line
             out += "\n"
             if out.utf8.count > 60_000 { print(out, terminator: ""); out.removeAll(keepingCapacity: true) }
         }
-        loop: while let e = reader.next() {
-            switch e {
-            case .record(let p):
-                let seq = p.load(as: UInt64.self)
-                if let to, seq > to { break loop }
-                if isMarket {
-                    emit("seq=\(seq) \(MarketMessageView(p).description)")
-                } else if reader.schema == .decisions {
-                    emit("seq=\(seq) \(DecisionRecordView(p))")
-                } else {
-                    emit("seq=\(seq) kind=\(p.load(fromByteOffset: 8, as: UInt16.self))")
-                }
-            case .gap(let f, let c):
-                if let to, f > to { break loop }
-                emit("gap from=\(f) count=\(c)")
-            }
-        }
         print(out, terminator: "")
         flushOut()
-        if let e = reader.stopError, !(to != nil && reader.nextSequence > to!) {
-            warn("journal cat: stopped: \(e)")
+        if let stopped {
+            warn("journal cat: stopped: \(stopped)")
             throw ExitCode(1)
         }
     }
@@ -133,31 +78,7 @@ struct JournalInfoCommand: ParsableCommand {
     @Argument(help: "Journal directory.") var dir: String
 
     func run() throws {
-        for r in try journalRings(dir, only: nil) {
-            let reader: JournalReader
-            do { reader = try JournalReader(directory: dir, ring: r) } catch { print("ring=\(r) invalid: \(error)"); continue }
-            let h = reader.header
-            var firstTime: Int64?, lastTime: Int64 = 0
-            let timeOffset = JournalFormat.exchangeTimeOffset(h.schema)
-            reader.readToEnd { e in
-                if case .record(let p) = e, let o = timeOffset {
-                    let t = p.load(fromByteOffset: o, as: Int64.self)
-                    if firstTime == nil { firstTime = t }
-                    lastTime = t
-                }
-            }
-            var bytes: UInt64 = 0
-            for s in reader.segments {
-                var st = stat()
-                if stat(dir + "/" + JournalFormat.segmentFileName(ring: r, segment: s), &st) == 0 { bytes += UInt64(st.st_size) }
-            }
-            let index = (try? JournalIndexFile.load(directory: dir, ring: r)).map { "\($0.count)" } ?? "none"
-            print("ring=\(r) bus=\(h.bus) schema=\(h.schema) slot_size=\(h.slotSize) version=\(h.version) generation=\(h.generation) "
-                  + "created_ns=\(h.createdRealtimeNs) segments=\(reader.segments.count) bytes=\(bytes) blocks=\(reader.blocks) index_entries=\(index) "
-                  + "first_sequence=\(h.firstSequence) next_sequence=\(reader.nextSequence) records=\(reader.records) gaps=\(reader.gapRecords) "
-                  + "lost=\(reader.lost) first_time=\(firstTime ?? 0) last_time=\(lastTime) "
-                  + (reader.seal.map { "sealed=true reason=\($0.reason)" } ?? "sealed=false stopped=\(reader.stopError?.reasonCode ?? "?")"))
-        }
+        for r in try journalRings(dir, only: nil) { print(JournalInspection.info(directory: dir, ring: r)) }
         flushOut()
     }
 }

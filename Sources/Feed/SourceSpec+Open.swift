@@ -27,6 +27,7 @@ public struct PublishVisitor: MarketSourceVisitor, ~Copyable {
         self.stop = stop
     }
 
+    @inlinable
     public mutating func visit<Source: MarketSource>(_ source: inout Source) -> FeedPublisher.Summary {
         FeedPublisher.run(&source, into: &producer, pace: pace, limit: limit, stop: stop)
     }
@@ -38,6 +39,10 @@ extension SourceSpec {
     /// - Parameter log: diagnostics (a MoldUDP64 source's packet counts at its end).
     /// - Returns: the visitor's result; nil for `.journal`.
     /// - Throws: `SourceOpenError` with the source's own error when it cannot be opened.
+    ///
+    /// Inlinable, with the visitor's `visit`, so that the caller specialises the whole chain for
+    /// its visitor and each source: the publish loop calls `next` directly, not through a witness table.
+    @inlinable
     public func openFeedSource<Visitor: MarketSourceVisitor & ~Copyable>(
         _ visitor: inout Visitor, log: (String) -> Void = { _ in }
     ) throws(SourceOpenError) -> Visitor.Result? {

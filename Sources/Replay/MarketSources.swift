@@ -8,6 +8,10 @@ public enum MarketSources {
     /// Opens `spec` and runs `visitor` over its source.
     /// - Parameter log: diagnostics from the sources (a MoldUDP64 source's packet counts).
     /// - Throws: `MarketSourceError` with the source's own error.
+    ///
+    /// Inlinable (as `SourceSpec.openFeedSource` is) so that each caller's visitor is specialised
+    /// for each concrete source: no witness-table call per message.
+    @inlinable
     public static func open<Visitor: MarketSourceVisitor & ~Copyable>(
         _ spec: SourceSpec, _ visitor: inout Visitor, log: (String) -> Void = { _ in }
     ) throws(MarketSourceError) -> Visitor.Result {
@@ -27,6 +31,7 @@ public enum MarketSources {
 
     /// Publishes `spec` into `producer` through the feed's loop, then closes the ring (readers see
     /// the producer's end after the end-of-session).
+    @inlinable
     public static func publish(
         _ spec: SourceSpec, into producer: consuming RingProducer, pace: FeedPace, limit: UInt64 = .max,
         stop: @escaping () -> Bool, log: (String) -> Void = { _ in }

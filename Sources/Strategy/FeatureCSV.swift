@@ -16,7 +16,8 @@ public struct FeatureCSV {
 
     /// Parses CSV text; `path` names the source in errors.
     public static func parse(_ text: String, path: String) throws(FeatureCSVError) -> FeatureCSV {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        // "\r\n" is one Character in Swift: split on every line break, so CRLF files read as LF ones.
+        var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
         guard !lines.isEmpty else { throw .empty(path: path) }
         let names = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { String(trimmed($0)) }
         var rows: [[Double]] = []

@@ -51,17 +51,13 @@ struct StrategyCommand: ParsableCommand {
         do { loop = try strategy.makeLoop(slotSize: DecisionLayout.defaultSlotSize, stats: stats) } catch { throw RuntimeFailure(error) }
         var producer = try RingProducer(bus: bus, ring: "decisions.\(name)", schema: .decisions, slotSize: DecisionLayout.defaultSlotSize,
                                         capacity: capacity)
-        let deadline = tb_monotonic_ns() + UInt64(max(0, attachTimeout) * 1e9)
         var reader: RingReader
-        while true {
-            do {
-                reader = try RingReader(bus: bus, ring: "market", name: "strategy-\(name)", mode: gating ? .gating : .live, from: .start,
-                                        idle: idleStrategy, expecting: .market)
-                break
-            } catch {
-                if tb_monotonic_ns() >= deadline || stopRequested() { producer.close(); throw RuntimeFailure(error) }
-                usleep(5000)
-            }
+        do {
+            reader = try RingReader.attach(bus: bus, ring: "market", name: "strategy-\(name)", mode: gating ? .gating : .live, idle: idleStrategy,
+                                           expecting: .market, timeout: attachTimeout, stop: stopRequested)
+        } catch {
+            producer.close()
+            throw RuntimeFailure(error)
         }
         warn("strategy \(name): \(strategy.modelsDescription), \(loop.engine.count) features, decisions.\(name)")
         let mallocsBefore = tb_thread_malloc_count()

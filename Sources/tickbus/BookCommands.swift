@@ -48,30 +48,7 @@ struct BookITCHCommand: ParsableCommand {
         do { source = try ITCHSource(path: file) } catch { throw RuntimeFailure(error) }
         source.drain()
         var out = _Out()
-        if counts {
-            for t in ITCH.types { out.line("\(Character(Unicode.Scalar(t)))=\(source.counts[Int(t)])") }
-            out.line("messages=\(source.report.messagesIn)")
-            out.line("unknown_references=\(source.unknownReferences)")
-            out.line("malformed=\(source.report.malformedTotal)")
-            for (k, v) in source.report.malformed.sorted(by: { $0.key < $1.key }) { out.line("malformed.\(k.replacingOccurrences(of: " ", with: "_"))=\(v)") }
-            out.flush()
-            for s in source.report.malformedSamples { printError("malformed \(s)") }
-            return
-        }
-        out.line("stock,side,price,shares,orders")
-        let books = source.books
-        var rows: [(symbol: String, instrument: UInt32)] = []
-        for inst in books.activeInstruments() { rows.append((source.symbol(inst), inst)) }
-        rows.sort { (a, b) -> Bool in a.symbol != b.symbol ? a.symbol < b.symbol : a.instrument < b.instrument }
-        for (symbol, inst) in rows {
-            for side in [Side.buy, Side.sell] {
-                let tag = side == .buy ? "B" : "S"
-                for d in 0..<books.levelCount(instrument: inst, side: side) {
-                    let lv = books.level(instrument: inst, side: side, depth: d)!
-                    out.line("\(symbol),\(tag),\(lv.price),\(lv.shares),\(lv.orders)")
-                }
-            }
-        }
+        if counts { source.countLines { out.line($0) } } else { source.finalBookLines { out.line($0) } }
         out.flush()
         for s in source.report.malformedSamples { printError("malformed \(s)") }
     }

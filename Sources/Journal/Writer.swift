@@ -100,9 +100,11 @@ public struct JournalWriter: ~Copyable {
     public static func create(directory: String, ring: String, bus: String, schema: SchemaID, slotSize: Int, generation: UInt64,
                               firstSequence: UInt64, options: JournalWriterOptions = JournalWriterOptions()) throws(JournalError) -> JournalWriter {
         guard slotSize >= 64, slotSize % 64 == 0 else { throw .invalidParameter("slot size \(slotSize) is not a multiple of 64") }
-        guard options.blockBytes % JournalFormat.alignment == 0,
-            options.blockBytes >= JournalFormat.blockHeaderSize + slotSize + JournalFormat.alignment
-        else { throw .invalidParameter("block size \(options.blockBytes) must be a multiple of 4096 holding at least one record") }
+        let minimumBlock = JournalWriterOptions.minimumBlockBytes(slotSize: slotSize)
+        guard options.blockBytes % JournalFormat.alignment == 0, options.blockBytes >= minimumBlock else {
+            throw .invalidParameter(
+                "block size \(options.blockBytes) must be a multiple of \(JournalFormat.alignment) and at least \(minimumBlock) bytes (\(minimumBlock / 1024) KiB) for \(slotSize)-byte records")
+        }
         guard options.buffers >= 2 && options.buffers <= 64 else { throw .invalidParameter("buffers must be 2...64") }
         if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw .system(call: "mkdir", path: directory, errno: errno) }
         let count = options.buffers

@@ -104,10 +104,14 @@ public enum DecisionVerifier {
             }
             outcome.decisions += 1
         }
+        // A market journal that stops early (a bad block, a torn tail) is a failure that names where:
+        // the decisions after that point cannot be reproduced, and "N reproduced" alone would hide why.
+        if failure == nil, let e = marketReader.stopError {
+            failure = "the market journal stops early: \(e); \(outcome.decisions) decisions reproduced before it"
+        }
         if failure == nil, case .record? = recorded.next() {
             failure = "the recording has more decisions than the replay made (\(outcome.decisions) reproduced)"
         }
-        if failure == nil, let e = marketReader.stopError { log("replay: the market journal stops early: \(e)") }
         outcome.firstDifference = failure
         return outcome
     }

@@ -35,6 +35,9 @@ public struct RingTap {
         public var received: UInt64 = 0
         public var lost: UInt64 = 0
         public var gaps: UInt64 = 0
+        /// Generations of the ring the tap attached to: 0 when no read started (the first attach
+        /// failed), and then there are no counts to report.
+        public var generationsAttached: Int = 0
         /// `received=N lost=L gaps=G`, the contract line.
         public var line: String { "received=\(received) lost=\(lost) gaps=\(gaps)" }
     }
@@ -66,6 +69,7 @@ public struct RingTap {
             var reader: RingReader
             do { reader = try attach(from: pendingStart, notGeneration: generation, stop: stop) } catch { return (c, .attachFailed(error)) }
             generation = reader.header.generation
+            c.generationsAttached += 1
             log("tap: attached to \(options.ring) generation \(generation) as reader \(reader.entryIndex) (\(options.gating ? "gating" : "live"))")
             var idler = Idler(options.idle)
             let schema = reader.header.schema

@@ -29,6 +29,11 @@ struct RecordCommand: ParsableCommand {
     func run() throws {
         installStopSignalsUnblocked()
         guard let policy = FsyncPolicy(rawValue: fsync) else { throw ValidationError("--fsync must be never, interval or block") }
+        // Arguments first, before attaching to any ring: the smallest block holds one 64-byte record.
+        let minimumKB = JournalWriterOptions.minimumBlockBytes(slotSize: 64) / 1024
+        guard blockKB >= minimumKB, blockKB % 4 == 0, blockKB <= 1 << 20 else {
+            throw ValidationError("--block-kb must be a multiple of 4 from \(minimumKB) (KiB) to \(1 << 20), got \(blockKB)")
+        }
         var o = RecorderOptions()
         o.writer.fsync = policy
         o.writer.segmentBytes = UInt64(max(1, segmentMB)) << 20

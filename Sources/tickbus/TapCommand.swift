@@ -45,7 +45,8 @@ struct TapCommand: ParsableCommand {
         case .attachFailed(let error): warn("tap: \(error)")
         case .finished, .producerGone: break
         }
-        Swift.print(counts.line)
+        // The contract line reports a read; after a failed first attach there was none.
+        if counts.generationsAttached > 0 { Swift.print(counts.line) }
         flushOut()
         switch end {
         case .finished: return

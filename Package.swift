@@ -56,7 +56,15 @@ let package = Package(
             ]
         ),
         // Benchmarks behind `tickbus bench`.
-        .target(name: "Bench", dependencies: ["TickBusCore", "CTickBus", "CMallocCounter", "Feed"], swiftSettings: hot),
+        // Every benchmark (`tickbus bench …`, `tickbus metrics --bench-scrape`), on the libraries it measures.
+        .target(
+            name: "Bench",
+            dependencies: [
+                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "Book", "Feed", "Features", "Models", "Strategy",
+                "Journal", "Telemetry",
+            ],
+            swiftSettings: hot
+        ),
         .executableTarget(
             name: "tickbus",
             dependencies: [

@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "Book", "Feed", "Features", "Models", "Strategy",
+                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Features", "Models", "Strategy",
                 "Journal", "Telemetry",
             ],
             swiftSettings: hot

@@ -61,7 +61,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Features", "Models", "Strategy",
-                "Journal", "Telemetry",
+                "Journal", "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hot
         ),

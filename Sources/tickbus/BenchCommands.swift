@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
 
 /// Runs a benchmark; a `BenchError` is a runtime failure: its message on stderr, exit status 1,
 /// no usage banner (the arguments were fine).
-func runBench<T>(_ body: () throws(BenchError) -> T) throws -> T {
+func runBenchmark<T>(_ body: () throws(BenchError) -> T) throws -> T {
     do {
         return try body()
     } catch {

@@ -20,7 +20,7 @@ struct FeedBenchCommand: ParsableCommand {
         o.seed = seed
         o.rounds = rounds
         o.only = only.map { $0.split(separator: ",").map(String.init) }
-        let outcome = try runBench { () throws(BenchError) in try FeedBench.run(o) }
+        let outcome = try runBenchmark { () throws(BenchError) in try FeedBench.run(o) }
         printBench(outcome.report, text: outcome.text, json: json)
     }
 }

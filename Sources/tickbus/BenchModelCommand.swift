@@ -31,7 +31,7 @@ struct ModelBenchCommand: ParsableCommand {
         o.rounds = rounds
         o.calls = calls
         o.lightgbm = LightGBMOptions(width: width, fixedSteps: fixedSteps ?? LightGBMOptions.default.fixedSteps, quickScorer: evaluator == "quickscorer")
-        let outcome = try runBench { () throws(BenchError) in try ModelBench.run(o) }
+        let outcome = try runBenchmark { () throws(BenchError) in try ModelBench.run(o) }
         printBench(outcome.report, text: outcome.text, json: json)
     }
 }

@@ -25,7 +25,7 @@ struct RingBenchCommand: ParsableCommand {
         o.rounds = rounds
         o.producerCPU = producerCPU
         o.readerCPU = readerCPU
-        let outcome = try runBench { () throws(BenchError) in try RingBench.run(o) }
+        let outcome = try runBenchmark { () throws(BenchError) in try RingBench.run(o) }
         printBench(outcome.report, text: outcome.text, json: json)
     }
 }
@@ -42,7 +42,7 @@ struct RingBenchChild: ParsableCommand {
     func run() throws {
         guard let impl = RingBench.Implementation(rawValue: impl) else { throw ValidationError("--impl: swift or c") }
         guard let phase = RingBench.Phase(rawValue: phase) else { throw ValidationError("--phase: throughput, throughput-clocked or latency") }
-        let r = try runBench { () throws(BenchError) in try RingBench.runReader(bus: bus, impl: impl, phase: phase, messages: messages, cpu: cpu) }
+        let r = try runBenchmark { () throws(BenchError) in try RingBench.runReader(bus: bus, impl: impl, phase: phase, messages: messages, cpu: cpu) }
         print(r.line)
     }
 }
@@ -53,7 +53,7 @@ struct RingInstructionsCommand: ParsableCommand {
     @Option var messages: UInt64 = 1_000_000
 
     func run() throws {
-        let (a, b) = try runBench { () throws(BenchError) in try RingBench.runInstructions(messages: messages) }
+        let (a, b) = try runBenchmark { () throws(BenchError) in try RingBench.runInstructions(messages: messages) }
         print("messages=\(messages) check_swift=\(a) check_c=\(b)")
         if a != b { throw ExitCode(1) }
     }

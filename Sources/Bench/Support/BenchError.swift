@@ -9,6 +9,8 @@ public enum BenchError: Error, CustomStringConvertible {
     case invalid(String)
     /// A segment could not be created or attached.
     case segment(SegmentError)
+    /// A stats block could not be created.
+    case stats(StatsError)
     /// An input file (ITCH) could not be read or written.
     case feed(FeedError)
     /// A journal could not be written.
@@ -26,6 +28,7 @@ public enum BenchError: Error, CustomStringConvertible {
         switch self {
         case .invalid(let s): return s
         case .segment(let e): return "\(e)"
+        case .stats(let e): return "\(e)"
         case .feed(let e): return "\(e)"
         case .journal(let e): return "\(e)"
         case .model(let path, let e): return "\(path): \(e)"

@@ -61,7 +61,15 @@ let package = Package(
             ]
         ),
         // Benchmarks behind `tickbus bench`.
-        .target(name: "Bench", dependencies: ["TickBusCore", "CTickBus", "CMallocCounter", "Feed"], swiftSettings: hot),
+        // Every benchmark (`tickbus bench …`, `tickbus metrics --bench-scrape`), on the libraries it measures.
+        .target(
+            name: "Bench",
+            dependencies: [
+                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Features", "Models", "Strategy",
+                "Journal", "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: hot
+        ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
         .target(name: "Demo", dependencies: ["TickBusCore", "TestSupport"]),
@@ -76,9 +84,9 @@ let package = Package(
         // Process harness shared by the test targets and the demo (Foundation is fine here).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
-        .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "Bench", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "TestSupport", "tickbus"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport", "tickbus"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Bench", "TestSupport", "tickbus"], exclude: ["Fixtures"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Book", "TickBusCore"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),

@@ -67,54 +67,6 @@ struct MetricsCommand: ParsableCommand {
         while tb_stop_requested() == 0 { usleep(50_000) }
         server.shutdown()
     }
-
-    func runBench() throws {
-        var o = ScrapeBench.Options()
-        o.rounds = rounds
-        o.roundSeconds = roundSeconds
-        o.scrapeMs = scrapeMs
-        guard let kind = ScrapeBench.Scraper(rawValue: scraper) else { throw ValidationError("--scraper must be process or thread") }
-        o.scraper = kind
-        let r = try ScrapeBench.run(o, mallocCount: { UInt64(tb_thread_malloc_count()) })
-        func side(_ s: ScrapeBench.Side) -> [String: Any] {
-            ["publish_p50_ns": s.medianP50, "publish_p99_ns": s.medianP99, "publish_p999_ns": s.medianP999,
-             "pooled_p99_ns": s.pooled.percentile(99), "pooled_p999_ns": s.pooled.percentile(99.9),
-             "messages": s.messages, "scrapes": s.scrapes, "mallocs_in_publish_loop": s.mallocs,
-             "rounds_p99_ns": s.p99]
-        }
-        func ratio(_ a: UInt64, _ b: UInt64) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
-        let ratios: [String: Double] = [
-            "publish_p50": ratio(r.subject.medianP50, r.baseline.medianP50),
-            "publish_p99": ratio(r.subject.medianP99, r.baseline.medianP99),
-            "publish_p999": ratio(r.subject.medianP999, r.baseline.medianP999),
-            "pooled_p99": ratio(r.subject.pooled.percentile(99), r.baseline.pooled.percentile(99)),
-        ]
-        if json {
-            var result = side(r.subject)
-            result["scrape_ms"] = scrapeMs
-            result["scraper"] = scraper
-            result["scrape_p50_ns"] = r.scrapeDurations.percentile(50)
-            result["scrape_p99_ns"] = r.scrapeDurations.percentile(99)
-            result["scrape_bytes"] = r.scrapeBytes
-            result["stats_record_decision_ns"] = r.statsRecordNs
-            result["stats_record_decision_mallocs"] = r.statsRecordMallocs
-            let object: [String: Any] = ["bench": "scrape", "result": result, "baseline": side(r.baseline), "ratio": ratios]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            print("bench scrape: producer publish latency (ns, each publish timed), \(rounds) interleaved rounds x \(roundSeconds) s per side, scraper: \(scraper)")
-            print("                      p50   p99  p99.9  pooled-p99  messages     scrapes  mallocs")
-            for (label, s) in [("baseline (no scrape)", r.baseline), ("scrape every \(Int(scrapeMs)) ms", r.subject)] {
-                print(label.padding(toLength: 20, withPad: " ", startingAt: 0)
-                      + String(format: " %5d %5d %6d %11d %9d %11d %8d", s.medianP50, s.medianP99, s.medianP999,
-                               s.pooled.percentile(99), s.messages, s.scrapes, s.mallocs))
-            }
-            print(String(format: "ratio subject/baseline: p50 %.3f  p99 %.3f  p99.9 %.3f  pooled-p99 %.3f",
-                         ratios["publish_p50"]!, ratios["publish_p99"]!, ratios["publish_p999"]!, ratios["pooled_p99"]!))
-            print("scrape: p50 \(r.scrapeDurations.percentile(50)) ns, p99 \(r.scrapeDurations.percentile(99)) ns, \(r.scrapeBytes) bytes")
-            print(String(format: "StatsWriter.recordDecision: %.1f ns per call, %d mallocs in %d calls", r.statsRecordNs, r.statsRecordMallocs, r.statsCalls))
-        }
-    }
 }
 
 /// `tickbus stat --bus B [--once] [--json]`: a live view refreshed every second.

@@ -34,14 +34,3 @@ struct TickBusCommand: ParsableCommand {
         }
     }
 }
-
-/// `tickbus bench …`: every benchmark prints percentiles and a ratio against a baseline measured
-/// in the same run; `--json` prints one object `{"bench", "result", "baseline", "ratio"}`.
-struct BenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Benchmarks against a baseline measured in the same run.",
-        subcommands: [RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self, ModelBenchCommand.self,
-                      StrategyBenchCommand.self, RecordBenchCommand.self]
-    )
-}

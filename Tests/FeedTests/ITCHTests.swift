@@ -1,3 +1,4 @@
+import Bench
 import Book
 import Feed
 import Foundation
@@ -312,7 +313,7 @@ struct ITCHTests {
         for (t, n) in reference.counts { #expect(source.counts[Int(t.asciiValue!)] == UInt64(n), "type \(t)") }
 
         // The parse-only loop of `bench feed` walks past them too.
-        let walked = bytes.withUnsafeBytes { ITCH.parseOnly($0.baseAddress!, from: 0, to: $0.count, limit: .max) }
+        let walked = bytes.withUnsafeBytes { FeedBench.parseOnly($0.baseAddress!, from: 0, to: $0.count, limit: .max) }
         #expect(walked.messages == 1000)
         #expect(walked.offset == bytes.count)
 

@@ -90,26 +90,61 @@ uint32_t tb_crc32c_update(uint32_t crc, const void *data, size_t length);
 /// The same CRC through the slicing-by-8 table only (to test the two paths against each other).
 uint32_t tb_crc32c_software(uint32_t crc, const void *data, size_t length);
 
-// ---- Baseline ring for `tickbus bench ring`: the same protocol in plain C, 64-byte slots.
+// ---- Baseline ring for `tickbus bench ring`: what a good engineer writes as a minimal C SPSC
+// ring of 64-byte messages (a sequence word and 7 payload words). Index-based, not per-slot
+// sequence words: the producer publishes its cursor with a release store after each message and
+// keeps a cached limit (reader position + capacity), re-reading the reader's position only when it
+// reaches that limit; the reader keeps a cached cursor, re-reading the producer's only when it has
+// consumed everything it saw, and publishes its position every TB_C_POSITION_BATCH messages and
+// whenever it finds nothing to read (so a gating producer never waits on an unpublished position).
+// Acquire/release only, no fences, no read-modify-write. It has no lap detection: the producer
+// always gates (the benchmark's readers are gating).
 typedef struct {
-    uint64_t seq;        // sequence word: s when ready, s | TB_BUSY while written, ~0 when empty
+    uint64_t seq;        // the message's sequence
     uint64_t payload[7];
 } tb_c_slot;
-#define TB_C_BUSY (1ull << 63)
-/// Layout of a C baseline segment: one cursor line, then slots.
+#define TB_C_POSITION_BATCH 64
+/// Layout of a C baseline segment: each shared word on its own pair of cache lines, then slots.
 typedef struct {
-    uint64_t cursor;
-    uint64_t pad0[15];          // each field on its own pair of cache lines
-    uint64_t reader_position;
+    uint64_t cursor;            // written by the producer: next sequence to be published
+    uint64_t pad0[15];
+    uint64_t reader_position;   // written by the reader: next sequence it will read (batched)
     uint64_t pad1[15];
-    uint64_t capacity;
+    uint64_t capacity;          // written once at creation
     uint64_t pad2[15];
 } tb_c_ring_header;
+/// The producer's private state (in its own memory, never shared).
+typedef struct {
+    uint64_t next;    // next sequence to publish
+    uint64_t limit;   // cached reader position + capacity: publish below it without looking
+    uint64_t mask;    // capacity - 1
+} tb_c_producer;
+/// The reader's private state.
+typedef struct {
+    uint64_t next;        // next sequence to read
+    uint64_t available;   // cached producer cursor
+    uint64_t published;   // last position stored into reader_position
+    uint64_t mask;
+} tb_c_reader;
 
-static inline void tb_c_publish(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t stamp) {
-    tb_c_slot *slot = &slots[s & (h->capacity - 1)];
-    __atomic_store_n(&slot->seq, s | TB_C_BUSY, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+static inline tb_c_producer tb_c_producer_make(const tb_c_ring_header *h) {
+    tb_c_producer p = { 0, h->capacity, h->capacity - 1 };
+    return p;
+}
+static inline tb_c_reader tb_c_reader_make(const tb_c_ring_header *h) {
+    tb_c_reader r = { 0, 0, 0, h->capacity - 1 };
+    return r;
+}
+/// Publishes the next message, payload (1, s, stamp, s, 0, 0, 0), waiting while the reader is a
+/// whole ring behind.
+static inline void tb_c_publish(tb_c_ring_header *h, tb_c_slot *slots, tb_c_producer *p, uint64_t stamp) {
+    uint64_t s = p->next;
+    while (s >= p->limit) {
+        p->limit = __atomic_load_n(&h->reader_position, __ATOMIC_ACQUIRE) + (p->mask + 1);
+        if (s >= p->limit) tb_cpu_relax();
+    }
+    tb_c_slot *slot = &slots[s & p->mask];
+    slot->seq = s;
     slot->payload[0] = 1;
     slot->payload[1] = s;
     slot->payload[2] = stamp;
@@ -117,29 +152,32 @@ static inline void tb_c_publish(tb_c_ring_header *h, tb_c_slot *slots, uint64_t 
     slot->payload[4] = 0;
     slot->payload[5] = 0;
     slot->payload[6] = 0;
-    __atomic_store_n(&slot->seq, s, __ATOMIC_RELEASE);
+    p->next = s + 1;
     __atomic_store_n(&h->cursor, s + 1, __ATOMIC_RELEASE);
 }
-/// Publish that waits while the reader is a whole ring behind (the baseline's gating), re-reading
-/// the reader's position only when the cached limit is reached, as the Swift producer does.
-static inline void tb_c_publish_gated(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t stamp, uint64_t *limit) {
-    while (s >= *limit) {
-        *limit = __atomic_load_n(&h->reader_position, __ATOMIC_ACQUIRE) + h->capacity;
-        if (s >= *limit) tb_cpu_relax();
+/// 1: the next message's 7 payload words copied to `out`; 0: nothing published yet (the reader's
+/// position is then published, so a waiting producer sees it).
+static inline int tb_c_poll(tb_c_ring_header *h, const tb_c_slot *slots, tb_c_reader *r, uint64_t *out) {
+    uint64_t s = r->next;
+    if (s >= r->available) {
+        r->available = __atomic_load_n(&h->cursor, __ATOMIC_ACQUIRE);
+        if (s >= r->available) {
+            if (r->published != s) {
+                __atomic_store_n(&h->reader_position, s, __ATOMIC_RELEASE);
+                r->published = s;
+            }
+            return 0;
+        }
     }
-    tb_c_publish(h, slots, s, stamp);
-}
-/// 1 ready (payload copied to out), 0 not yet, -1 lapped.
-static inline int tb_c_poll(tb_c_ring_header *h, tb_c_slot *slots, uint64_t s, uint64_t *out) {
-    tb_c_slot *slot = &slots[s & (h->capacity - 1)];
-    uint64_t w = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
-    if (w != s) {
-        if (w == ~0ull || (w & ~TB_C_BUSY) <= s) return 0;
-        return -1;
-    }
+    const tb_c_slot *slot = &slots[s & r->mask];
     for (int i = 0; i < 7; i++) out[i] = slot->payload[i];
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    return __atomic_load_n(&slot->seq, __ATOMIC_RELAXED) == s ? 1 : -1;
+    r->next = s + 1;
+    if (s + 1 - r->published >= TB_C_POSITION_BATCH) {
+        // Release: the producer may overwrite these slots only after our reads of them.
+        __atomic_store_n(&h->reader_position, s + 1, __ATOMIC_RELEASE);
+        r->published = s + 1;
+    }
+    return 1;
 }
 
 #endif

@@ -453,10 +453,11 @@ public struct JournalWriter: ~Copyable {
     func writeSync(_ p: UnsafeRawPointer, _ n: Int, at offset: UInt64) throws(JournalError) {
         var done = 0
         while done < n {
-            let w = pwrite(fd, p + done, n - done, off_t(offset) + off_t(done))
-            if w < 0 {
-                if errno == EINTR { continue }
-                throw .writeFailed(file: path, offset: offset + UInt64(done), errno: errno)
+            let w: Int
+            do throws(SystemCallError) {
+                w = try retryingEINTR("pwrite", path) { pwrite(fd, p + done, n - done, off_t(offset) + off_t(done)) }
+            } catch {
+                throw .writeFailed(file: path, offset: offset + UInt64(done), errno: error.errno)
             }
             done += w
         }
@@ -488,9 +489,20 @@ public struct JournalWriter: ~Copyable {
         let tmp = final + ".tmp"
         let ifd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if ifd < 0 { throw .system(call: "open", path: tmp, errno: errno) }
-        let w = bytes.withUnsafeBytes { Glibc.write(ifd, $0.baseAddress, $0.count) }
-        close(ifd)
-        if w != bytes.count { throw .system(call: "write", path: tmp, errno: errno) }
+        defer { close(ifd) }  // after the error below has read errno
+        // write may return short (a signal, a full disk): loop; its errno is read before close.
+        let written = bytes.withUnsafeBytes { raw in
+            Result { () throws(SystemCallError) -> Int in
+                var done = 0
+                while done < raw.count {
+                    let w = try retryingEINTR("write", tmp) { Glibc.write(ifd, raw.baseAddress! + done, raw.count - done) }
+                    if w == 0 { throw SystemCallError(call: "write", argument: tmp, errno: EIO) }
+                    done += w
+                }
+                return done
+            }
+        }
+        if case .failure(let e) = written { throw JournalError(e) }
         if rename(tmp, final) != 0 { throw .system(call: "rename", path: final, errno: errno) }
     }
 }

@@ -101,7 +101,10 @@ public enum Segment {
         if case .group(let gid) = access {
             // The group must be able to reach the ring through the bus directory too.
             let dir = BusPaths.busDirectory(bus)
-            if chown(dir, uid_t.max, gid) != 0 && errno != EPERM { throw .system(call: "chown", path: dir, errno: errno) }
+            if chown(dir, uid_t.max, gid) != 0 {
+                let e = errno
+                if e != EPERM { throw .system(call: "chown", path: dir, errno: e) }
+            }
             chmod(dir, dirMode)
         }
         let path = BusPaths.ring(bus: bus, ring: ring)
@@ -183,8 +186,16 @@ public enum Segment {
             throw .fileTooSmall(path: path, size: actual, needed: SegmentLayout.slotsOffset)
         }
         var bytes = [UInt8](repeating: 0, count: SegmentLayout.validatedPrefix)
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        if n != SegmentLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: n < 0 ? errno : EIO) }
+        let read = bytes.withUnsafeMutableBytes { b in
+            Result { () throws(SystemCallError) in try retryingEINTR("pread", path) { pread(fd, b.baseAddress, b.count, 0) } }
+        }
+        let n: Int
+        switch read {
+        case .success(let got): n = got
+        case .failure(let e): throw SegmentError(e)
+        }
+        // The size was checked above: a short read means the file shrank under us.
+        if n != SegmentLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: EIO) }
         let result = bytes.withUnsafeBytes { p -> Result<SegmentHeader, SegmentError> in
             do throws(SegmentError) {
                 return .success(try validate(p, path: path, actualSize: UInt64(actual), expecting: schema))
@@ -216,7 +227,7 @@ public enum Segment {
         guard slotsOffset == UInt64(SegmentLayout.slotsOffset) else { throw .badSlotsOffset(path: path, found: slotsOffset, expected: UInt64(SegmentLayout.slotsOffset)) }
         let fileSize = u64(SegmentLayout.fileSizeOffset)
         let computed = slotsOffset + capacity * UInt64(slotSize)
-        guard fileSize == computed else { throw .fileSizeMismatch(path: path, header: computed, actual: fileSize) }
+        guard fileSize == computed else { throw .fileSizeInconsistent(path: path, header: fileSize, computed: computed) }
         guard actualSize == fileSize else { throw .fileSizeMismatch(path: path, header: fileSize, actual: actualSize) }
         let nameBytes = UnsafeRawBufferPointer(rebasing: p[SegmentLayout.nameOffset..<(SegmentLayout.nameOffset + SegmentLayout.nameLength)])
         let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
@@ -298,8 +309,9 @@ public enum Segment {
             if name != "." && name != ".." { names.append(name) }
         }
         closedir(d)
-        for name in names where unlink("\(dir)/\(name)") != 0 && errno != ENOENT {
-            throw .system(call: "unlink", path: "\(dir)/\(name)", errno: errno)
+        for name in names where unlink("\(dir)/\(name)") != 0 {
+            let e = errno  // before the path below is built
+            if e != ENOENT { throw .system(call: "unlink", path: "\(dir)/\(name)", errno: e) }
         }
         if rmdir(dir) != 0 && errno != ENOENT { throw .system(call: "rmdir", path: dir, errno: errno) }
     }

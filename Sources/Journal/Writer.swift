@@ -110,9 +110,11 @@ public struct JournalWriter: ~Copyable {
         guard let u = tb_uring_create(UInt32(max(8, count * 2)), &err) else { throw .uring(call: "queue_init", errno: err) }
         var raw: UnsafeMutableRawPointer?
         let total = count * options.blockBytes + JournalFormat.alignment
-        if posix_memalign(&raw, JournalFormat.alignment, total) != 0 || raw == nil {
+        // posix_memalign returns its error number instead of setting errno.
+        let allocated = posix_memalign(&raw, JournalFormat.alignment, total)
+        if allocated != 0 || raw == nil {
             tb_uring_destroy(u)
-            throw .system(call: "posix_memalign", path: directory, errno: ENOMEM)
+            throw .system(call: "posix_memalign", path: directory, errno: allocated != 0 ? allocated : ENOMEM)
         }
         let base = raw!
         // Safe: just allocated with `total` bytes.

@@ -422,13 +422,11 @@ public enum JournalIndexFile {
             throw .fileTooSmall(file: path, size: size, needed: JournalFormat.Index.headerSize + 4)
         }
         var bytes = [UInt8](repeating: 0, count: size)
-        let read = bytes.withUnsafeMutableBytes { b in
-            Result { () throws(SystemCallError) in try retryingEINTR("pread", path) { pread(fd, b.baseAddress, size, 0) } }
-        }
         let r: Int
-        switch read {
-        case .success(let n): r = n
-        case .failure(let e): throw JournalError(e)
+        do throws(SystemCallError) {
+            r = try retryingEINTR("pread", path) { bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) } }
+        } catch {
+            throw JournalError(error)
         }
         // errno is not set by a short read: the file shrank between fstat and pread.
         if r != size { throw .system(call: "pread", path: path, errno: EIO) }

@@ -493,18 +493,17 @@ public struct JournalWriter: ~Copyable {
         if ifd < 0 { throw .system(call: "open", path: tmp, errno: errno) }
         defer { close(ifd) }  // after the error below has read errno
         // write may return short (a signal, a full disk): loop; its errno is read before close.
-        let written = bytes.withUnsafeBytes { raw in
-            Result { () throws(SystemCallError) -> Int in
-                var done = 0
-                while done < raw.count {
-                    let w = try retryingEINTR("write", tmp) { Glibc.write(ifd, raw.baseAddress! + done, raw.count - done) }
-                    if w == 0 { throw SystemCallError(call: "write", argument: tmp, errno: EIO) }
-                    done += w
-                }
-                return done
+        var done = 0
+        while done < bytes.count {
+            let w: Int
+            do throws(SystemCallError) {
+                w = try retryingEINTR("write", tmp) { bytes.withUnsafeBytes { Glibc.write(ifd, $0.baseAddress! + done, $0.count - done) } }
+            } catch {
+                throw JournalError(error)
             }
+            if w == 0 { throw .system(call: "write", path: tmp, errno: EIO) }
+            done += w
         }
-        if case .failure(let e) = written { throw JournalError(e) }
         if rename(tmp, final) != 0 { throw .system(call: "rename", path: final, errno: errno) }
     }
 }

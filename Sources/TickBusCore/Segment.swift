@@ -186,13 +186,11 @@ public enum Segment {
             throw .fileTooSmall(path: path, size: actual, needed: SegmentLayout.slotsOffset)
         }
         var bytes = [UInt8](repeating: 0, count: SegmentLayout.validatedPrefix)
-        let read = bytes.withUnsafeMutableBytes { b in
-            Result { () throws(SystemCallError) in try retryingEINTR("pread", path) { pread(fd, b.baseAddress, b.count, 0) } }
-        }
         let n: Int
-        switch read {
-        case .success(let got): n = got
-        case .failure(let e): throw SegmentError(e)
+        do throws(SystemCallError) {
+            n = try retryingEINTR("pread", path) { bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) } }
+        } catch {
+            throw SegmentError(error)
         }
         // The size was checked above: a short read means the file shrank under us.
         if n != SegmentLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: EIO) }

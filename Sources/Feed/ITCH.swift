@@ -11,14 +11,16 @@ public enum FeedError: Error, CustomStringConvertible, Equatable {
     case cannotOpen(path: String, errno: Int32)
     case cannotRead(path: String, reason: String)
     case badArgument(String)
-    case network(String)
+    /// A socket call failed (socket, setsockopt, bind); `context` says what it was for, when the
+    /// call alone does not ("cannot join 239.1.1.1:5000").
+    case network(SystemCallError, context: String? = nil)
 
     public var description: String {
         switch self {
         case .cannotOpen(let path, let e): return "cannot open \(path): \(String(cString: strerror(e)))"
         case .cannotRead(let path, let reason): return "cannot read \(path): \(reason)"
         case .badArgument(let s): return s
-        case .network(let s): return s
+        case .network(let e, let context): return context.map { "\($0): \(e)" } ?? "\(e)"
         }
     }
 }

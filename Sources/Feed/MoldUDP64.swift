@@ -32,21 +32,34 @@ public enum MoldUDP64 {
     /// Whether an IPv4 address (network order) is multicast (224.0.0.0/4).
     static func isMulticast(_ a: sockaddr_in) -> Bool { (UInt32(bigEndian: a.sin_addr.s_addr) >> 28) == 0xE }
 
+    /// A UDP socket with large buffers and SO_REUSEADDR. The caller owns the descriptor.
     static func udpSocket() throws(FeedError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw .network("socket: errno \(errno)") }
-        var big: Int32 = 8 << 20
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, socklen_t(MemoryLayout<Int32>.size))
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard fd >= 0 else { throw .network(SystemCallError(call: "socket", argument: "AF_INET, SOCK_DGRAM", errno: errno)) }
+        // The kernel clamps the buffer sizes to its limits rather than failing, so a failure here
+        // is a bad descriptor or option: report it, and do not leak the socket.
+        func set(_ option: Int32, _ name: String, _ value: Int32) throws(FeedError) {
+            var v = value
+            guard setsockopt(fd, SOL_SOCKET, option, &v, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                let e = errno  // before close can overwrite it
+                Glibc.close(fd)
+                throw .network(SystemCallError(call: "setsockopt", argument: name, errno: e))
+            }
+        }
+        try set(SO_RCVBUF, "SO_RCVBUF", 8 << 20)
+        try set(SO_SNDBUF, "SO_SNDBUF", 8 << 20)
+        try set(SO_REUSEADDR, "SO_REUSEADDR", 1)
         return fd
     }
 
+    /// Binds `fd` to `a`. On failure the descriptor stays open: the caller, who owns it, closes it.
     static func bind(_ fd: Int32, _ a: sockaddr_in) throws(FeedError) {
         var a = a
         let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { throw .network("bind \(describe(a)): errno \(errno)") }
+        guard rc == 0 else {
+            let e = errno  // before describe() builds a string
+            throw .network(SystemCallError(call: "bind", argument: describe(a), errno: e))
+        }
     }
 
     static func send(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, to a: sockaddr_in) -> Bool {
@@ -370,25 +383,33 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
     ) throws(FeedError) {
         try options.validate()
         let group = try MoldUDP64.address(spec)
-        // Everything is set up in locals first: a noncopyable value is initialised all at once,
-        // after the last point where this init can throw.
-        let fd = try MoldUDP64.udpSocket()
-        var local = group
-        if MoldUDP64.isMulticast(group) { local.sin_addr.s_addr = INADDR_ANY }
-        try MoldUDP64.bind(fd, local)
-        if MoldUDP64.isMulticast(group) {
-            var m = ip_mreq(imr_multiaddr: group.sin_addr, imr_interface: in_addr(s_addr: INADDR_ANY))
-            guard setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size)) == 0 else {
-                Glibc.close(fd)
-                throw .network("cannot join \(spec): errno \(errno)")
+        let sock = try MoldUDP64.udpSocket()
+        // Until `fd` is stored and the init returns, no deinit or close() will run: close the
+        // socket on every error path here.
+        do throws(FeedError) {
+            var local = group
+            if MoldUDP64.isMulticast(group) { local.sin_addr.s_addr = INADDR_ANY }
+            try MoldUDP64.bind(sock, local)
+            if MoldUDP64.isMulticast(group) {
+                var m = ip_mreq(imr_multiaddr: group.sin_addr, imr_interface: in_addr(s_addr: INADDR_ANY))
+                guard setsockopt(sock, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size)) == 0 else {
+                    throw .network(SystemCallError(call: "setsockopt", argument: "IP_ADD_MEMBERSHIP", errno: errno), context: "cannot join \(spec)")
+                }
             }
+            // The receive timeout is what lets `receive` notice idleness and re-ask for gaps.
+            var tv = timeval(tv_sec: 0, tv_usec: 20_000)
+            guard setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+                throw .network(SystemCallError(call: "setsockopt", argument: "SO_RCVTIMEO", errno: errno))
+            }
+        } catch {
+            Glibc.close(sock)  // the error above holds errno already
+            throw error
         }
-        var tv = timeval(tv_sec: 0, tv_usec: 20_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var s = group
         if MoldUDP64.isMulticast(s) { s.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian }
         s.sin_port = (requestPort ?? (UInt16(bigEndian: group.sin_port) &+ 1)).bigEndian
-        self.fd = fd
+        // Nothing below throws: the value is complete, and its deinit closes the socket from here on.
+        self.fd = sock
         server = s
         packet = .allocate(byteCount: 65_536, alignment: 16)
         request = .allocate(byteCount: 64, alignment: 16)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TickBusCore
 
 /// What went wrong writing or reading a journal. Reading errors name the file and the byte
 /// offset where the file stops being valid, and what was found there.
@@ -24,11 +25,13 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
     case dataAfterSeal(file: String, offset: UInt64, fileSize: UInt64)
     case writeFailed(file: String, offset: UInt64, errno: Int32)
     case uring(call: String, errno: Int32)
+    /// The recorder could not attach to a ring before its timeout; `cause` is the last refusal.
+    case attach(bus: String, ring: String, cause: SegmentError)
 
     public var description: String {
         switch self {
         case .system(let call, let path, let e):
-            return "\(call)(\(path)) failed: \(String(cString: strerror(e))) (errno \(e))"
+            return SystemCallError(call: call, argument: path, errno: e).description
         case .invalidParameter(let s):
             return s
         case .noJournal(let d):
@@ -63,6 +66,8 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(f): write at offset \(off) failed: \(String(cString: strerror(e))) (errno \(e))"
         case .uring(let call, let e):
             return "io_uring \(call) failed: \(String(cString: strerror(e))) (errno \(e))"
+        case .attach(let bus, let ring, let cause):
+            return "cannot attach to ring '\(ring)' on bus '\(bus)': \(cause)"
         }
     }
 
@@ -98,6 +103,21 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
         case .dataAfterSeal: return "data-after-seal"
         case .writeFailed: return "write-failed"
         case .uring: return "io_uring"
+        case .attach: return "attach-failed"
+        }
+    }
+
+    /// A failed system call as a journal error: `.system(call:path:errno:)` with the same fields.
+    public init(_ e: SystemCallError) {
+        self = .system(call: e.call, path: e.argument ?? "", errno: e.errno)
+    }
+
+    /// The failed system call, with its errno, when that is the cause (also inside a segment error).
+    public var systemCallError: SystemCallError? {
+        switch self {
+        case .system(let call, let path, let e): return SystemCallError(call: call, argument: path, errno: e)
+        case .attach(_, _, let cause): return cause.systemCallError
+        default: return nil
         }
     }
 }

@@ -304,10 +304,11 @@ public final class JournalReader {
     func readExactly(_ p: UnsafeMutableRawPointer, _ n: Int, at o: UInt64) throws(JournalError) {
         var done = 0
         while done < n {
-            let r = pread(fd, p + done, n - done, off_t(o) + off_t(done))
-            if r < 0 {
-                if errno == EINTR { continue }
-                throw .system(call: "pread", path: path, errno: errno)
+            let r: Int
+            do throws(SystemCallError) {
+                r = try retryingEINTR("pread", path) { pread(fd, p + done, n - done, off_t(o) + off_t(done)) }
+            } catch {
+                throw JournalError(error)
             }
             if r == 0 { throw .truncatedBlock(file: path, offset: o, needed: UInt64(n), available: UInt64(done)) }
             done += r
@@ -440,8 +441,14 @@ public enum JournalIndexFile {
             throw .fileTooSmall(file: path, size: size, needed: JournalFormat.Index.headerSize + 4)
         }
         var bytes = [UInt8](repeating: 0, count: size)
-        let r = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) }
-        if r != size { throw .system(call: "pread", path: path, errno: errno) }
+        let r: Int
+        do throws(SystemCallError) {
+            r = try retryingEINTR("pread", path) { bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, 0) } }
+        } catch {
+            throw JournalError(error)
+        }
+        // errno is not set by a short read: the file shrank between fstat and pread.
+        if r != size { throw .system(call: "pread", path: path, errno: EIO) }
         let result = bytes.withUnsafeBytes { (raw) -> Result<[IndexEntry], JournalError> in
             Result { () throws(JournalError) -> [IndexEntry] in
             let b = raw.baseAddress!

@@ -120,7 +120,7 @@ public enum Recorder {
                                       from: options.start, idle: options.idle)
             } catch {
                 if tb_monotonic_ns() >= deadline || stop() {
-                    throw .invalidParameter("cannot attach to ring '\(ring)' on bus '\(bus)': \(error)")
+                    throw .attach(bus: bus, ring: ring, cause: error)
                 }
                 usleep(2000)
             }

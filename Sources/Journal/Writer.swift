@@ -112,9 +112,11 @@ public struct JournalWriter: ~Copyable {
         guard let u = tb_uring_create(UInt32(max(8, count * 2)), &err) else { throw .uring(call: "queue_init", errno: err) }
         var raw: UnsafeMutableRawPointer?
         let total = count * options.blockBytes + JournalFormat.alignment
-        if posix_memalign(&raw, JournalFormat.alignment, total) != 0 || raw == nil {
+        // posix_memalign returns its error number instead of setting errno.
+        let allocated = posix_memalign(&raw, JournalFormat.alignment, total)
+        if allocated != 0 || raw == nil {
             tb_uring_destroy(u)
-            throw .system(call: "posix_memalign", path: directory, errno: ENOMEM)
+            throw .system(call: "posix_memalign", path: directory, errno: allocated != 0 ? allocated : ENOMEM)
         }
         let base = raw!
         // Safe: just allocated with `total` bytes.
@@ -455,10 +457,11 @@ public struct JournalWriter: ~Copyable {
     func writeSync(_ p: UnsafeRawPointer, _ n: Int, at offset: UInt64) throws(JournalError) {
         var done = 0
         while done < n {
-            let w = pwrite(fd, p + done, n - done, off_t(offset) + off_t(done))
-            if w < 0 {
-                if errno == EINTR { continue }
-                throw .writeFailed(file: path, offset: offset + UInt64(done), errno: errno)
+            let w: Int
+            do throws(SystemCallError) {
+                w = try retryingEINTR("pwrite", path) { pwrite(fd, p + done, n - done, off_t(offset) + off_t(done)) }
+            } catch {
+                throw .writeFailed(file: path, offset: offset + UInt64(done), errno: error.errno)
             }
             done += w
         }
@@ -490,9 +493,19 @@ public struct JournalWriter: ~Copyable {
         let tmp = final + ".tmp"
         let ifd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if ifd < 0 { throw .system(call: "open", path: tmp, errno: errno) }
-        let w = bytes.withUnsafeBytes { Glibc.write(ifd, $0.baseAddress, $0.count) }
-        close(ifd)
-        if w != bytes.count { throw .system(call: "write", path: tmp, errno: errno) }
+        defer { close(ifd) }  // after the error below has read errno
+        // write may return short (a signal, a full disk): loop; its errno is read before close.
+        var done = 0
+        while done < bytes.count {
+            let w: Int
+            do throws(SystemCallError) {
+                w = try retryingEINTR("write", tmp) { bytes.withUnsafeBytes { Glibc.write(ifd, $0.baseAddress! + done, $0.count - done) } }
+            } catch {
+                throw JournalError(error)
+            }
+            if w == 0 { throw .system(call: "write", path: tmp, errno: EIO) }
+            done += w
+        }
         if rename(tmp, final) != 0 { throw .system(call: "rename", path: final, errno: errno) }
     }
 }

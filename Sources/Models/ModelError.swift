@@ -1,8 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Why a model file was refused. Every case says what was wrong and where (line, field or byte
 /// offset), so a quant can fix the export without reading our source.
 public enum ModelError: Error, Equatable, CustomStringConvertible {
-    /// The file could not be opened or read.
-    case io(path: String, reason: String)
+    /// The file could not be opened or read: `errno` as the failing call left it.
+    case io(path: String, errno: Int32)
     /// None of the supported formats recognised the content.
     case unknownFormat(String)
     /// Malformed syntax (JSON, LightGBM text, protobuf) at a line/column or byte offset.
@@ -25,7 +29,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .io(let path, let reason): return "cannot read model \(path): \(reason)"
+        case .io(let path, let e): return "cannot read model \(path): \(String(cString: strerror(e))) (errno \(e))"
         case .unknownFormat(let what): return "unrecognised model format: \(what) (expected LightGBM text, XGBoost JSON, linear JSON or ONNX)"
         case .syntax(let format, let location, let message): return "\(format): syntax error at \(location): \(message)"
         case .missingField(let format, let field, let location): return "\(format): missing field '\(field)' in \(location)"

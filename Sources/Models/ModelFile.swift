@@ -6,15 +6,18 @@ import Glibc
 public enum ModelFile {
     /// The whole file as bytes.
     public static func read(_ path: String) throws(ModelError) -> [UInt8] {
-        guard let f = fopen(path, "rb") else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+        guard let f = fopen(path, "rb") else { throw .io(path: path, errno: errno) }
         defer { fclose(f) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
+            errno = 0  // so that a nonzero errno below is this fread's
             let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            // fread sets errno when the read under it fails: keep it before append can change it.
+            let e = errno
             if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
             if n < chunk.count {
-                if ferror(f) != 0 { throw .io(path: path, reason: "read error") }
+                if ferror(f) != 0 { throw .io(path: path, errno: e != 0 ? e : EIO) }
                 break
             }
         }

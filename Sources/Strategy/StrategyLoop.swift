@@ -43,13 +43,17 @@ public enum Placement {
     }
 }
 
+/// Why a strategy could not be set up. A model's refusal is kept as the `ModelError` value.
 public enum StrategyError: Error, CustomStringConvertible {
     case placement(String)
     case configuration(String)
+    /// A model (live or shadow) does not fit the feature definition, or could not be loaded.
+    case model(ModelError)
     public var description: String {
         switch self {
         case .placement(let s): return "placement: \(s)"
         case .configuration(let s): return s
+        case .model(let e): return "\(e)"
         }
     }
 }
@@ -86,11 +90,11 @@ public struct StrategyLoop: ~Copyable {
         guard n <= DecisionLayout.maxFeatures(slotSize: slotSize) else {
             throw .configuration("\(n) features do not fit a \(slotSize)-byte decision slot (at most \(DecisionLayout.maxFeatures(slotSize: slotSize)))")
         }
-        do {
+        do throws(ModelError) {
             try live.model.check(featureCount: n)
             try shadow?.model.check(featureCount: n)
         } catch {
-            throw .configuration("\(error)")
+            throw .model(error)
         }
         self.engine = engine
         self.live = live

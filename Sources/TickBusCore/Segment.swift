@@ -220,8 +220,14 @@ public enum Segment {
             throw .fileTooSmall(path: path, size: actual, needed: SegmentLayout.slotsOffset)
         }
         var bytes = [UInt8](repeating: 0, count: SegmentLayout.validatedPrefix)
-        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        if n != SegmentLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: n < 0 ? errno : EIO) }
+        let n: Int
+        do throws(SystemCallError) {
+            n = try retryingEINTR("pread", path) { bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) } }
+        } catch {
+            throw SegmentError(error)
+        }
+        // The size was checked above: a short read means the file shrank under us.
+        if n != SegmentLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: EIO) }
         let result = bytes.withUnsafeBytes { p -> Result<SegmentHeader, SegmentError> in
             do throws(SegmentError) {
                 return .success(try validate(p, path: path, actualSize: UInt64(actual), expecting: schema))
@@ -253,7 +259,7 @@ public enum Segment {
         guard slotsOffset == UInt64(SegmentLayout.slotsOffset) else { throw .badSlotsOffset(path: path, found: slotsOffset, expected: UInt64(SegmentLayout.slotsOffset)) }
         let fileSize = u64(SegmentLayout.fileSizeOffset)
         let computed = slotsOffset + capacity * UInt64(slotSize)
-        guard fileSize == computed else { throw .fileSizeMismatch(path: path, header: computed, actual: fileSize) }
+        guard fileSize == computed else { throw .fileSizeInconsistent(path: path, header: fileSize, computed: computed) }
         guard actualSize == fileSize else { throw .fileSizeMismatch(path: path, header: fileSize, actual: actualSize) }
         let nameBytes = UnsafeRawBufferPointer(rebasing: p[SegmentLayout.nameOffset..<(SegmentLayout.nameOffset + SegmentLayout.nameLength)])
         let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)

@@ -18,7 +18,11 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
     case schemaMismatch(path: String, found: UInt32, expected: UInt32)
     case badSlotsOffset(path: String, found: UInt64, expected: UInt64)
     case badReaderTable(path: String, found: UInt32, expected: UInt32)
+    /// The file's size on disk differs from the header's `file_size` field.
     case fileSizeMismatch(path: String, header: UInt64, actual: UInt64)
+    /// The header's `file_size` field disagrees with the layout it declares
+    /// (`slots_offset + capacity × slot_size`): the header itself is inconsistent.
+    case fileSizeInconsistent(path: String, header: UInt64, computed: UInt64)
     case producerAlreadyRunning(path: String, pid: Int32)
     case readerTableFull(path: String, entries: Int)
     case invalidParameter(String)
@@ -38,7 +42,7 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
         case .invalidName(let n):
             return "invalid name '\(n)': use 1 to 63 characters from A-Z a-z 0-9 . _ -"
         case .system(let call, let path, let e):
-            return "\(call)(\(path)) failed: \(String(cString: strerror(e))) (errno \(e))"
+            return SystemCallError(call: call, argument: path, errno: e).description
         case .permissionDenied(let path):
             return "\(path): permission denied (segments are 0600 unless created with a group; run as the producer's user or ask for --group)"
         case .notFound(let path):
@@ -63,6 +67,8 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path): header field 'reader_entries' is \(found), expected \(expected)"
         case .fileSizeMismatch(let path, let header, let actual):
             return "\(path): header field 'file_size' says \(header) bytes (slots_offset + capacity x slot_size) but the file is \(actual) bytes; refused before mapping"
+        case .fileSizeInconsistent(let path, let header, let computed):
+            return "\(path): header field 'file_size' says \(header) bytes but slots_offset + capacity x slot_size is \(computed) bytes; refused before mapping"
         case .producerAlreadyRunning(let path, let pid):
             return "\(path): a producer (pid \(pid)) is still running on this ring; a ring has exactly one producer"
         case .readerTableFull(let path, let entries):
@@ -86,5 +92,16 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
                 + "(\(kept.prefix(10).joined(separator: ", "))\(kept.count > 10 ? ", ..." : "")) that are not TickBus segments or "
                 + "stats blocks you own, so the directory stays"
         }
+    }
+
+    /// A failed system call as its own error: `.system(call:path:errno:)` with the same fields.
+    public init(_ e: SystemCallError) {
+        self = .system(call: e.call, path: e.argument ?? "", errno: e.errno)
+    }
+
+    /// The failed system call, with its errno, when that is the cause.
+    public var systemCallError: SystemCallError? {
+        guard case .system(let call, let path, let e) = self else { return nil }
+        return SystemCallError(call: call, argument: path, errno: e)
     }
 }

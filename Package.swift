@@ -31,8 +31,12 @@ let package = Package(
         .target(name: "CLightGBMBaseline", linkerSettings: [.linkedLibrary("dl")]),
         // Segments, rings, message layouts, clocks.
         .target(name: "TickBusCore", dependencies: ["CTickBus"], swiftSettings: hot),
-        // Order books (order-level and price-level).
-        .target(name: "Book", dependencies: ["TickBusCore"], swiftSettings: hot),
+        // Order books (order-level and price-level). Debug builds (the tests) check the book's
+        // invariants after every change; release builds compile the checks out.
+        .target(
+            name: "Book", dependencies: ["TickBusCore"],
+            swiftSettings: hot + [.define("TICKBUS_INVARIANTS", .when(configuration: .debug))]
+        ),
         // Market data sources: synthetic, ITCH 5.0, MoldUDP64, LOBSTER.
         .target(name: "Feed", dependencies: ["TickBusCore", "Book", "CTickBus", "CFeed"], swiftSettings: hot),
         // zlib reading of gzip ITCH files and the C baseline loop of `bench feed`.
@@ -42,7 +46,7 @@ let package = Package(
         // Model loaders (LightGBM, XGBoost, linear, ONNX MLP) and flat evaluators.
         .target(name: "Models", dependencies: [], swiftSettings: hot),
         // The strategy loop: ring in, features, models, decision records out.
-        .target(name: "Strategy", dependencies: ["TickBusCore", "Book", "Features", "Models", "CTickBus"], swiftSettings: hot),
+        .target(name: "Strategy", dependencies: ["TickBusCore", "Features", "Models", "CTickBus"], swiftSettings: hot),
         // Journals (io_uring writer, verifying reader) and replay.
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
         // Counters, histograms, /metrics and stat.
@@ -50,6 +54,7 @@ let package = Package(
             name: "Telemetry",
             dependencies: [
                 "TickBusCore", "CTickBus",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -69,12 +74,12 @@ let package = Package(
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
         .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore", "TestSupport", "tickbus"]),
-        .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(name: "BusProcessTests", dependencies: ["TestSupport", "tickbus"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TestSupport", "tickbus"], exclude: ["Fixtures"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Book", "TickBusCore"]),
-        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "TickBusCore"]),
+        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "CTickBus", "Feed", "TestSupport", "tickbus"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "Feed", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]
 )

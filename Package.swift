@@ -54,7 +54,6 @@ let package = Package(
             name: "Telemetry",
             dependencies: [
                 "TickBusCore", "CTickBus",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -16,7 +16,7 @@ extension OrderBooks {
     /// O(instruments + levels + order capacity): for tests and tools, not per message.
     public func _invariantViolations(levelAddressed: Bool = false) -> [String] {
         var out: [String] = []
-        table._collectViolations { out.append("order table: \($0)") }
+        for v in table._violations() { out.append("order table: \(v)") }
         struct Key: Hashable { var index: Int; var price: Int64 }
         var sums: [Key: (shares: Int64, orders: Int32)] = [:]
         for s in 0...table.mask {
@@ -36,17 +36,20 @@ extension OrderBooks {
         for i in 0..<maxInstruments * 2 {
             let side = sides[i]  // Safe: i < maxInstruments * 2.
             let name = "instrument \(i / 2) \(i & 1 == 0 ? "bid" : "ask")"
-            sound[i] = side._collectViolations { out.append("\(name): \($0)") }
+            let broken = side._violations()
+            for v in broken { out.append("\(name): \(v)") }
+            sound[i] = broken.isEmpty
             guard sound[i] else {
                 // Its levels cannot be read; its orders are not compared with them.
                 sums = sums.filter { $0.key.index != i }
                 continue
             }
             guard !levelAddressed else { continue }
-            side._forEachLevel { v in
+            var c = side.levels()
+            while let v = side.next(&c) {
                 guard let want = sums.removeValue(forKey: Key(index: i, price: v.price)) else {
                     out.append("\(name): level \(v.price) (\(v.shares) shares) has no resting order")
-                    return
+                    continue
                 }
                 if want.shares != v.shares || want.orders != v.orders {
                     out.append("\(name): level \(v.price) shows \(v.shares) shares in \(v.orders) orders, its orders hold \(want.shares) in \(want.orders)")
@@ -94,7 +97,8 @@ extension OrderBooks {
     @usableFromInline @inline(never)
     func _checkChange(_ i: Int, order reference: UInt64) {
         let side = sides[i]  // Safe: callers pass _index of an instrument in range.
-        side._collectViolations { preconditionFailure("OrderBooks invariant broken: instrument \(i / 2) \($0)") }
+        let broken = side._violations()
+        precondition(broken.isEmpty, "OrderBooks invariant broken: instrument \(i / 2) \(broken.joined(separator: "; "))")
         guard reference != 0, let slot = table.find(reference) else { return }
         let o = table.slots[slot]  // Safe: find returns an index <= mask.
         guard o.shares > 0 else { return }

@@ -152,29 +152,55 @@ public struct _SideLevels {
     /// Level `depth` (0 = best): the ladder (best key down) and the fallback (last down) merged by price.
     @inlinable func level(depth: Int) -> PriceLevel? {
         guard depth >= 0, depth < Int(count) else { return nil }
-        var k = bestKey
-        var ladderLeft = ladderCount
-        var f = Int(fallback.count) - 1
+        var c = levels()
         var d = 0
-        while true {
-            var fromLadder = false
-            var v = PriceLevel(price: 0, shares: 0, orders: 0)
-            if ladderLeft > 0, let l = ladder {
-                while l[Self.slot(k)].shares == 0 { k &-= 1 }  // Safe: slot < window; a live key remains.
-                v = l[Self.slot(k)]
-                fromLadder = true
-            }
-            if f >= 0, let b = fallback.base {
-                let w = b[f]  // Safe: 0 <= f < count.
-                if !fromLadder || better(w.price, than: v.price) {
-                    v = w
-                    fromLadder = false
-                }
-            }
+        while let v = next(&c) {
             if d == depth { return v }
-            if fromLadder { ladderLeft &-= 1; k &-= 1 } else { f &-= 1 }
             d &+= 1
         }
+        return nil
+    }
+
+    /// A walk over the levels best first (see `next`). A cursor rather than a closure: debug builds
+    /// box what a closure captures, and the malloc-counting tests run debug builds.
+    @usableFromInline struct _LevelCursor {
+        @usableFromInline var key: Int64
+        @usableFromInline var ladderLeft: Int32
+        @usableFromInline var fallbackIndex: Int
+        @inlinable init(key: Int64, ladderLeft: Int32, fallbackIndex: Int) {
+            self.key = key
+            self.ladderLeft = ladderLeft
+            self.fallbackIndex = fallbackIndex
+        }
+    }
+
+    /// A cursor at the best level.
+    @inlinable @inline(__always)
+    func levels() -> _LevelCursor {
+        _LevelCursor(key: bestKey, ladderLeft: ladderCount, fallbackIndex: Int(fallback.count) - 1)
+    }
+
+    /// The level at the cursor, moving it one level worse; nil when the levels ran out. Levels come
+    /// from the ladder (best key down) and the fallback (last down) merged by price.
+    @inlinable @inline(__always)
+    func next(_ c: inout _LevelCursor) -> PriceLevel? {
+        guard c.ladderLeft > 0 || c.fallbackIndex >= 0 else { return nil }
+        var fromLadder = false
+        var v = PriceLevel(price: 0, shares: 0, orders: 0)
+        if c.ladderLeft > 0, let l = ladder {
+            while l[Self.slot(c.key)].shares == 0 { c.key &-= 1 }  // Safe: slot < window; a live key remains.
+            v = l[Self.slot(c.key)]
+            fromLadder = true
+        }
+        if c.fallbackIndex >= 0, let b = fallback.base {
+            let w = b[c.fallbackIndex]  // Safe: 0 <= fallbackIndex < count.
+            if !fromLadder || better(w.price, than: v.price) {
+                v = w
+                fromLadder = false
+            }
+        }
+        if fromLadder { c.ladderLeft &-= 1; c.key &-= 1 } else { c.fallbackIndex &-= 1 }
+        return v
     }
 
     /// Removes the worst levels until at most `keep` remain, passing each (worst first) to `body`.

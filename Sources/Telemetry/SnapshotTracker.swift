@@ -1,5 +1,4 @@
 import CTickBus
-import NIOConcurrencyHelpers
 
 /// Keeps what one snapshot cannot know: rates (messages/s since the previous snapshot) and
 /// readers that vanished (a killed reader's entry is reclaimed by the producer within ~100 ms;
@@ -14,7 +13,7 @@ public final class SnapshotTracker: @unchecked Sendable {
     private var dead: [ReaderKey: (status: ReaderStatus, since: UInt64)] = [:]
     private var lastReaders: [ReaderKey: ReaderStatus] = [:]
     private var lastReclaims: [RingKey: UInt64] = [:]
-    private let lock = NIOLock()
+    private let lock = PthreadLock()
 
     public init(retainDeadSeconds: Double = 300) {
         self.retainDeadSeconds = retainDeadSeconds

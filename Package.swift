@@ -31,8 +31,12 @@ let package = Package(
         .target(name: "CLightGBMBaseline", linkerSettings: [.linkedLibrary("dl")]),
         // Segments, rings, message layouts, clocks.
         .target(name: "TickBusCore", dependencies: ["CTickBus"], swiftSettings: hot),
-        // Order books (order-level and price-level).
-        .target(name: "Book", dependencies: ["TickBusCore"], swiftSettings: hot),
+        // Order books (order-level and price-level). Debug builds (the tests) check the book's
+        // invariants after every change; release builds compile the checks out.
+        .target(
+            name: "Book", dependencies: ["TickBusCore"],
+            swiftSettings: hot + [.define("TICKBUS_INVARIANTS", .when(configuration: .debug))]
+        ),
         // Market data sources: synthetic, ITCH 5.0, MoldUDP64, LOBSTER.
         .target(name: "Feed", dependencies: ["TickBusCore", "Book", "CTickBus", "CFeed"], swiftSettings: hot),
         // zlib reading of gzip ITCH files and the C baseline loop of `bench feed`.
@@ -42,7 +46,7 @@ let package = Package(
         // Model loaders (LightGBM, XGBoost, linear, ONNX MLP) and flat evaluators.
         .target(name: "Models", dependencies: [], swiftSettings: hot),
         // The strategy loop: ring in, features, models, decision records out.
-        .target(name: "Strategy", dependencies: ["TickBusCore", "Book", "Features", "Models", "CTickBus"], swiftSettings: hot),
+        .target(name: "Strategy", dependencies: ["TickBusCore", "Features", "Models", "CTickBus"], swiftSettings: hot),
         // Journals (io_uring writer, verifying reader).
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
         // Replay: the journal market source, opening any source spec, the replay publisher, the
@@ -60,13 +64,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // Benchmarks behind `tickbus bench`.
         // Every benchmark (`tickbus bench …`, `tickbus metrics --bench-scrape`), on the libraries it measures.
         .target(
             name: "Bench",
             dependencies: [
-                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Features", "Models", "Strategy",
-                "Journal", "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models", "Journal",
+                "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hot
         ),
@@ -77,7 +80,7 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo", "Telemetry", "Bench",
-                "CMallocCounter", "CLightGBMBaseline",
+                "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,12 +88,12 @@ let package = Package(
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
         .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "Bench", "TickBusCore", "TestSupport", "tickbus"]),
-        .testTarget(name: "BusProcessTests", dependencies: ["TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(name: "BusProcessTests", dependencies: ["TestSupport", "tickbus"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Bench", "TestSupport", "tickbus"], exclude: ["Fixtures"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "Book", "TickBusCore"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "TickBusCore"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "Replay", "TickBusCore", "CTickBus", "Feed", "TestSupport", "tickbus"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "Replay", "Strategy", "TickBusCore", "Feed", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]
 )

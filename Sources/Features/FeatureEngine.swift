@@ -144,176 +144,32 @@ public final class FeatureEngine {
             slotOf[Int(inst)] = UInt16(slot)
         }
         let dp = dpool + (slot - 1) * perDoubles, ip = ipool + (slot - 1) * perInts
-        let now = m.exchangeTime
-
-        // Top of book now and before.
-        ip[Self.prevBidPx] = ip[Self.bidPx]; ip[Self.prevAskPx] = ip[Self.askPx]
-        ip[Self.prevBidSz] = ip[Self.bidSz]; ip[Self.prevAskSz] = ip[Self.askSz]
-        // The book built from order events is authoritative; a top-of-book message is used only for
-        // an instrument the book knows nothing about (a feed that publishes tops alone). Feeds that
-        // publish both (ITCH, LOBSTER) add a top message after each top change: same values.
-        let bookLevels = books.levelCount(instrument: inst, side: .buy) + books.levelCount(instrument: inst, side: .sell)
-        if bookLevels > 0 || (!topMessage && ip[Self.topFed] == 0) {
-            ip[Self.topFed] = 0
-            let t = books.top(instrument: inst)
-            ip[Self.bidPx] = t.bid.price; ip[Self.askPx] = t.ask.price
-            ip[Self.bidSz] = t.bid.shares; ip[Self.askSz] = t.ask.shares
-        } else if topMessage {
-            ip[Self.topFed] = 1
-            ip[Self.bidPx] = m.bidPrice; ip[Self.askPx] = m.askPrice
-            ip[Self.bidSz] = Int64(m.bidSize); ip[Self.askSz] = Int64(m.askSize)
-        }
-        let bidPx = ip[Self.bidPx], askPx = ip[Self.askPx], bidSz = ip[Self.bidSz], askSz = ip[Self.askSz]
-        let topChanged = bidPx != ip[Self.prevBidPx] || askPx != ip[Self.prevAskPx] || bidSz != ip[Self.prevBidSz]
-            || askSz != ip[Self.prevAskSz]
-        let bothSides = bidSz > 0 && askSz > 0
-        let bid = Double(bidPx) / 1e4, ask = Double(askPx) / 1e4
-        dp[Self.prevMid] = dp[Self.mid]
-        let mid = bothSides ? (bid + ask) / 2 : .nan
-        dp[Self.mid] = mid
-        let prevMid = dp[Self.prevMid]
-        let r = mid > 0 && prevMid > 0 ? log(mid / prevMid) : Double.nan
-        let event = ip[Self.events]
-        ip[Self.events] = event &+ 1
-        if trade { ip[Self.lastTrade] = now }
+        let e = observe(m, instrument: inst, topMessage: topMessage, trade: trade, tradeSize: tradeSize, dp: dp, ip: ip)
 
         let out = values
         plan.withUnsafeBufferPointer { plans in
             for k in 0..<plans.count {
                 let p = plans[k]
                 let fd = dp + p.d, fi = ip + p.i
-                var v = Double.nan
+                let v: Double
                 switch p.kind {
-                case .mid: v = mid
-                case .spread: v = bothSides ? ask - bid : .nan
-                case .imbalance:
-                    let total = bidSz + askSz
-                    v = total > 0 ? Double(bidSz - askSz) / Double(total) : .nan
-                case .microprice:
-                    v = bothSides ? (bid * Double(askSz) + ask * Double(bidSz)) / Double(bidSz + askSz) : .nan
-                case .depthImbalance:
-                    var num = 0.0, den = 0.0
-                    if ip[Self.topFed] != 0 {
-                        num = Double(bidSz - askSz); den = Double(bidSz + askSz)
-                    } else {
-                        for l in 0..<p.levels {
-                            let w = 1.0 / Double(l + 1)
-                            let b = Double(books.level(instrument: inst, side: .buy, depth: l)?.shares ?? 0)
-                            let a = Double(books.level(instrument: inst, side: .sell, depth: l)?.shares ?? 0)
-                            num += w * (b - a)
-                            den += w * (b + a)
-                        }
-                    }
-                    v = den > 0 ? num / den : .nan
-                case .ofi:
-                    // e = 1{Pb ≥ Pb'} qb − 1{Pb ≤ Pb'} qb' − 1{Pa ≤ Pa'} qa + 1{Pa ≥ Pa'} qa'  (' = before)
-                    let pb = ip[Self.prevBidPx], pa = ip[Self.prevAskPx], qb = ip[Self.prevBidSz], qa = ip[Self.prevAskSz]
-                    var e: Int64 = 0
-                    if event > 0 {
-                        if bidPx >= pb { e &+= bidSz }
-                        if bidPx <= pb { e &-= qb }
-                        if askPx <= pa { e &-= askSz }
-                        if askPx >= pa { e &+= qa }
-                    }
-                    let at = 2 + Int(event % Int64(p.n))
-                    fi[0] = fi[0] &- fi[at] &+ e
-                    fi[at] = e
-                    v = Double(fi[0])
-                case .returnEvents:
-                    let n = Int64(p.n)
-                    fd[Int(event % n)] = mid
-                    let old = event >= n - 1 ? fd[Int((event - (n - 1)) % n)] : .nan
-                    v = mid > 0 && old > 0 ? log(mid / old) : .nan
-                case .returnTime:
-                    // Ring of (time, mid) at mid changes; the front is the last point at or before now − window.
-                    let cap = p.n
-                    var head = Int(fi[0]), size = Int(fi[1])
-                    let times = fi + 2
-                    let lastMid = size > 0 ? fd[(head + size - 1) % cap] : Double.nan
-                    if mid.isNaN == false && !(mid == lastMid) {
-                        if size == cap { head = (head + 1) % cap; size -= 1 }
-                        times[(head + size) % cap] = now
-                        fd[(head + size) % cap] = mid
-                        size += 1
-                    }
-                    let cutoff = now &- p.windowNs
-                    while size >= 2 && times[(head + 1) % cap] <= cutoff { head = (head + 1) % cap; size -= 1 }
-                    fi[0] = Int64(head); fi[1] = Int64(size)
-                    if size > 0 && times[head] <= cutoff {
-                        let old = fd[head]
-                        v = mid > 0 && old > 0 ? log(mid / old) : .nan
-                    }
-                case .volatilityEvents:
-                    if !r.isNaN {
-                        fd[0] = fd[1] == 0 ? r * r : p.alpha * r * r + (1 - p.alpha) * fd[0]
-                        fd[1] = 1
-                    }
-                    v = fd[1] != 0 ? fd[0].squareRoot() : .nan
-                case .volatilityTime:
-                    // Time-decayed sum of squared returns: var ← 2^(−Δt/half-life)·var + r².
-                    if !r.isNaN {
-                        let dt = Double(now &- fi[0])
-                        fd[0] = fd[1] == 0 ? r * r : exp(-dt * p.decayPerNs) * fd[0] + r * r
-                        fd[1] = 1
-                        fi[0] = now
-                    }
-                    v = fd[1] != 0 ? (exp(-Double(now &- fi[0]) * p.decayPerNs) * fd[0]).squareRoot() : .nan
-                case .tradeCount, .tradeVolume:
-                    let cap = p.n
-                    var head = Int(fi[0]), size = Int(fi[1])
-                    let times = fi + 4, sizes = fi + 4 + cap
-                    if trade {
-                        if size == cap {  // full: the oldest leaves early
-                            fi[2] &-= 1; fi[3] &-= sizes[head]
-                            head = (head + 1) % cap; size -= 1
-                        }
-                        times[(head + size) % cap] = now
-                        sizes[(head + size) % cap] = tradeSize
-                        size += 1
-                        fi[2] &+= 1; fi[3] &+= tradeSize
-                    }
-                    let cutoff = now &- p.windowNs
-                    while size > 0 && times[head] <= cutoff {
-                        fi[2] &-= 1; fi[3] &-= sizes[head]
-                        head = (head + 1) % cap; size -= 1
-                    }
-                    fi[0] = Int64(head); fi[1] = Int64(size)
-                    v = Double(p.kind == .tradeCount ? fi[2] : fi[3])
-                case .timeSinceTrade:
-                    let last = ip[Self.lastTrade]
-                    v = last == .min ? .nan : Double(now &- last) / 1e9
+                case .mid: v = e.mid
+                case .spread: v = Self.spread(e)
+                case .imbalance: v = Self.imbalance(e)
+                case .microprice: v = Self.microprice(e)
+                case .depthImbalance: v = depthImbalance(p, e)
+                case .ofi: v = Self.ofi(p, e, fi)
+                case .returnEvents: v = Self.returnEvents(p, e, fd)
+                case .returnTime: v = Self.returnTime(p, e, fd, fi)
+                case .volatilityEvents: v = Self.volatilityEvents(p, e, fd)
+                case .volatilityTime: v = Self.volatilityTime(p, e, fd, fi)
+                case .tradeCount, .tradeVolume: v = Self.tradeWindow(p, e, fi)
+                case .timeSinceTrade: v = Self.timeSinceTrade(e)
                 }
                 out[k] = v
             }
         }
         instrument = inst
-        return everyEvent || topChanged || trade
-    }
-}
-
-/// Runs a market source (`next` is its `MarketSource.next`) through a feature engine without a ring: each message is written into a
-/// 64-byte slot image exactly as the ring would hold it (sequence = its position in the source,
-/// as the ring numbers it), then handed to `update`.
-public struct OfflineFeatures: ~Copyable {
-    /// Invariant: 64 bytes, 64-byte aligned, owned here.
-    @usableFromInline let slot: UnsafeMutableRawPointer
-    public init() {
-        slot = .allocate(byteCount: 64, alignment: 64)
-        slot.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
-    }
-    deinit { slot.deallocate() }
-
-    /// Calls `row(sequence, exchangeTime, instrument)` at every decision point; read the values from `engine.values`.
-    @inlinable
-    public func run(next: () -> MarketMessage?, engine: FeatureEngine, limit: UInt64 = .max,
-                    row: (UInt64, Int64, UInt32) -> Void) {
-        var sequence: UInt64 = 0
-        while sequence < limit, let message = next() {
-            message.store(to: slot)
-            slot.storeBytes(of: sequence, as: UInt64.self)
-            let view = MarketMessageView(UnsafeRawPointer(slot))
-            if engine.update(view) { row(sequence, view.exchangeTime, view.instrument) }
-            sequence &+= 1
-        }
+        return everyEvent || e.topChanged || trade
     }
 }

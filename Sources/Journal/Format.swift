@@ -85,9 +85,36 @@ public enum JournalFormat {
     public enum Index {
         public static let headerSize = 64
         public static let entrySize = 40
-        // header: magic u64, version u32, entry count u32, slot size u32, schema u32
-        // entry: segment u32, reserved u32, file offset u64, block number u64,
-        //        first sequence u64, first exchange time i64
+        /// Size of the CRC32C that ends the file.
+        public static let crcSize = 4
+
+        // Header offsets: magic u64, version u32, entry count u32, slot size u32, schema u32.
+        public static let magic = 0
+        public static let version = 8
+        public static let entryCount = 12
+        public static let slotSize = 16
+        public static let schema = 20
+
+        /// Entry field offsets (from the entry's start).
+        public enum Entry {
+            public static let segment = 0  // u32
+            public static let reserved = 4  // u32
+            public static let fileOffset = 8  // u64
+            public static let block = 16  // u64
+            public static let firstSequence = 24  // u64
+            public static let firstExchangeTime = 32  // i64
+        }
+
+        /// Byte offset of entry `k`.
+        @inlinable public static func entry(_ k: Int) -> Int { headerSize + k * entrySize }
+    }
+
+    // Gap record offsets (a record whose word 0 has `gapBit` set).
+    public enum Gap {
+        /// `gapBit | first missing sequence`.
+        public static let first = 0
+        /// Messages missing.
+        public static let count = 8
     }
 
     /// Bit 63 of a record's first word marks a gap record.

@@ -136,7 +136,7 @@ public final class JournalReader {
                 let w = UInt64(littleEndian: p.load(as: UInt64.self))
                 if w & JournalFormat.gapBit != 0 {
                     let from = w & ~JournalFormat.gapBit
-                    let count = UInt64(littleEndian: p.load(fromByteOffset: 8, as: UInt64.self))
+                    let count = UInt64(littleEndian: p.load(fromByteOffset: JournalFormat.Gap.count, as: UInt64.self))
                     nextSequence = from + count
                     if from + count <= skipBelowSequence { continue }
                     gapRecords += 1
@@ -239,8 +239,8 @@ public final class JournalReader {
         }
         try readExactly(buffer, JournalFormat.Header.checkedBytes, at: 0)
         let b = UnsafeRawPointer(buffer)
-        func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: b.load(fromByteOffset: o, as: UInt32.self)) }
-        func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: b.load(fromByteOffset: o, as: UInt64.self)) }
+        func u32(_ o: Int) -> UInt32 { b.loadLittleEndian(fromByteOffset: o, as: UInt32.self) }
+        func u64(_ o: Int) -> UInt64 { b.loadLittleEndian(fromByteOffset: o, as: UInt64.self) }
         func bad(_ field: String, _ found: UInt64, _ expected: String) -> JournalError {
             .badFileHeader(file: path, field: field, found: found, expected: expected)
         }
@@ -329,9 +329,9 @@ public final class JournalReader {
         }
         try readExactly(buffer, JournalFormat.blockHeaderSize, at: offset)
         let b = UnsafeRawPointer(buffer)
-        func u16(_ o: Int) -> UInt16 { UInt16(littleEndian: b.load(fromByteOffset: o, as: UInt16.self)) }
-        func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: b.load(fromByteOffset: o, as: UInt32.self)) }
-        func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: b.load(fromByteOffset: o, as: UInt64.self)) }
+        func u16(_ o: Int) -> UInt16 { b.loadLittleEndian(fromByteOffset: o, as: UInt16.self) }
+        func u32(_ o: Int) -> UInt32 { b.loadLittleEndian(fromByteOffset: o, as: UInt32.self) }
+        func u64(_ o: Int) -> UInt64 { b.loadLittleEndian(fromByteOffset: o, as: UInt64.self) }
         let magic = u32(JournalFormat.Block.magic)
         if magic != JournalFormat.blockMagic { throw .badBlockMagic(file: path, offset: offset, found: magic) }
         let type = u16(JournalFormat.Block.type)
@@ -407,7 +407,7 @@ public final class JournalReader {
             let w = UInt64(littleEndian: p.load(as: UInt64.self))
             if w & JournalFormat.gapBit != 0 {
                 let from = w & ~JournalFormat.gapBit
-                let n = UInt64(littleEndian: p.load(fromByteOffset: 8, as: UInt64.self))
+                let n = UInt64(littleEndian: p.load(fromByteOffset: JournalFormat.Gap.count, as: UInt64.self))
                 if from != expected || n == 0 || n >= JournalFormat.gapBit {
                     throw .sequenceMismatch(file: path, offset: offset, record: i, found: from, expected: expected)
                 }
@@ -452,25 +452,26 @@ public enum JournalIndexFile {
         let result = bytes.withUnsafeBytes { (raw) -> Result<[IndexEntry], JournalError> in
             Result { () throws(JournalError) -> [IndexEntry] in
             let b = raw.baseAddress!
-            let magic = UInt64(littleEndian: b.load(as: UInt64.self))
+            let magic = b.loadLittleEndian(fromByteOffset: JournalFormat.Index.magic, as: UInt64.self)
             if magic != JournalFormat.indexMagic { throw .badFileHeader(file: path, field: "magic", found: magic, expected: "'TBJINDEX'") }
-            let n = Int(UInt32(littleEndian: b.load(fromByteOffset: 12, as: UInt32.self)))
+            let n = Int(b.loadLittleEndian(fromByteOffset: JournalFormat.Index.entryCount, as: UInt32.self))
             if JournalFormat.Index.headerSize + n * JournalFormat.Index.entrySize + 4 != size {
                 throw .badFileHeader(file: path, field: "entry_count", found: UInt64(n), expected: "to match the file size \(size)")
             }
             let crc = CRC32C.checksum(b, size - 4)
-            let stored = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: size - 4, as: UInt32.self))
+            let stored = b.loadLittleEndian(fromByteOffset: size - 4, as: UInt32.self)
             if crc != stored { throw .checksumMismatch(file: path, offset: 0, block: 0, stored: stored, computed: crc) }
             var out: [IndexEntry] = []
             out.reserveCapacity(n)
             for k in 0..<n {
-                let o = JournalFormat.Index.headerSize + k * JournalFormat.Index.entrySize
+                let o = JournalFormat.Index.entry(k)
+                typealias E = JournalFormat.Index.Entry
                 out.append(IndexEntry(
-                    segment: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self)),
-                    offset: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o + 8, as: UInt64.self)),
-                    block: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o + 16, as: UInt64.self)),
-                    firstSequence: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o + 24, as: UInt64.self)),
-                    firstExchangeTime: Int64(littleEndian: b.loadUnaligned(fromByteOffset: o + 32, as: Int64.self))))
+                    segment: b.loadLittleEndian(fromByteOffset: o + E.segment, as: UInt32.self),
+                    offset: b.loadLittleEndian(fromByteOffset: o + E.fileOffset, as: UInt64.self),
+                    block: b.loadLittleEndian(fromByteOffset: o + E.block, as: UInt64.self),
+                    firstSequence: b.loadLittleEndian(fromByteOffset: o + E.firstSequence, as: UInt64.self),
+                    firstExchangeTime: b.loadLittleEndian(fromByteOffset: o + E.firstExchangeTime, as: Int64.self)))
             }
             return out
             }

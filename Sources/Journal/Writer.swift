@@ -48,8 +48,8 @@ public struct JournalWriterStats: Sendable, Equatable {
 /// block and the index.
 ///
 /// Invariant: `buffers` points at `bufferCount × blockBytes` bytes aligned to 4096, owned here and
-/// registered with `uring` as fixed buffers 0..<bufferCount; a buffer whose `inFlight` flag is set
-/// belongs to the kernel until its completion is reaped. `small` is a private 4096-byte aligned
+/// registered with `uring` as fixed buffers 0..<bufferCount; a buffer whose `flights[i].busy` is
+/// set belongs to the kernel until its completion is reaped. `small` is a private 4096-byte aligned
 /// buffer for file headers and seals, written synchronously.
 public struct JournalWriter: ~Copyable {
     public let directory: String
@@ -67,28 +67,25 @@ public struct JournalWriter: ~Copyable {
     let small: UnsafeMutableRawPointer
     let bufferCount: Int
     let blockBytes: Int
-    var inFlight: [Bool]
-    var flightFd: [Int32]
-    var flightOffset: [UInt64]
-    var flightLength: [Int]
-    var flightDone: [Int]
+    /// One per buffer: the write that owns it, if any.
+    var flights: [InFlightWrite]
+    /// Completions still to reap: buffer writes and interval fsyncs.
     var flying = 0
     var pendingError: JournalError?
 
+    /// The segment file being written.
     var fd: Int32 = -1
     var segment: UInt32 = 0
     var path: String = ""
     var fileOffset: UInt64 = 0
+    /// The stats when this segment began (its seal counts what came since).
     var segmentStart: JournalWriterStats = JournalWriterStats()
 
-    // The block being filled.
+    /// The block being filled (`current` is its buffer, -1 when none is taken).
     var current = -1
     var fill = 0
-    var blockFirstSequence: UInt64 = 0
-    var blockFirstTime: Int64 = 0
-    var blockLastTime: Int64 = 0
-    var blockHasTime = false
-    var blockStartedNs: UInt64 = 0
+    var block = BlockSummary()
+    /// Number of the next block (seals included), counted across segments.
     var blockNumber: UInt64 = 0
     var lastFsyncNs: UInt64 = 0
 
@@ -147,11 +144,7 @@ public struct JournalWriter: ~Copyable {
         hasExchangeTime = eto != nil
         bufferCount = count
         blockBytes = options.blockBytes
-        inFlight = Array(repeating: false, count: count)
-        flightFd = Array(repeating: -1, count: count)
-        flightOffset = Array(repeating: 0, count: count)
-        flightLength = Array(repeating: 0, count: count)
-        flightDone = Array(repeating: 0, count: count)
+        flights = Array(repeating: InFlightWrite(), count: count)
         uring = u
         buffers = base
         small = base + count * options.blockBytes
@@ -197,10 +190,10 @@ public struct JournalWriter: ~Copyable {
         let seq = slot.load(as: UInt64.self)
         if hasExchangeTime {
             let t = slot.load(fromByteOffset: exchangeTimeOffset, as: Int64.self)
-            if !blockHasTime { blockFirstTime = t; blockHasTime = true }
-            blockLastTime = t
+            if !block.hasTime { block.firstTime = t; block.hasTime = true }
+            block.lastTime = t
         }
-        if fill == 0 { blockFirstSequence = seq }
+        if fill == 0 { block.firstSequence = seq }
         fill &+= slotSize
         stats.records &+= 1
         stats.nextSequence = seq &+ 1
@@ -212,9 +205,9 @@ public struct JournalWriter: ~Copyable {
         // Safe: as in `append`, the entry lies inside the current buffer, which this writer owns.
         let dst = buffers + current * blockBytes + JournalFormat.blockHeaderSize + fill
         memset(dst, 0, slotSize)
-        dst.storeBytes(of: (JournalFormat.gapBit | from).littleEndian, as: UInt64.self)
-        dst.storeBytes(of: count.littleEndian, toByteOffset: 8, as: UInt64.self)
-        if fill == 0 { blockFirstSequence = from }
+        dst.storeLittleEndian(JournalFormat.gapBit | from, toByteOffset: JournalFormat.Gap.first)
+        dst.storeLittleEndian(count, toByteOffset: JournalFormat.Gap.count)
+        if fill == 0 { block.firstSequence = from }
         fill += slotSize
         stats.gapRecords += 1
         stats.lost += count
@@ -225,7 +218,7 @@ public struct JournalWriter: ~Copyable {
     /// finished writes. Call when idle.
     public mutating func service(now: UInt64 = tb_monotonic_ns()) throws(JournalError) {
         try reap(wait: false)
-        if current >= 0 && fill > 0 && now &- blockStartedNs >= options.flushAfterNs { try submitCurrent() }
+        if current >= 0 && fill > 0 && now &- block.startedNs >= options.flushAfterNs { try submitCurrent() }
         if options.fsync == .interval && now &- lastFsyncNs >= 100_000_000 && stats.blocks > 0 {
             lastFsyncNs = now
             if tb_uring_queue_fsync(uring, fd, UInt64.max) == 0 {
@@ -267,11 +260,10 @@ public struct JournalWriter: ~Copyable {
         // Take a free buffer, waiting for a write to finish when all are in flight.
         while true {
             try reap(wait: false)
-            if let i = inFlight.firstIndex(of: false) {
+            if let i = flights.firstIndex(where: { !$0.busy }) {
                 current = i
                 fill = 0
-                blockHasTime = false
-                blockStartedNs = tb_monotonic_ns()
+                block = BlockSummary(startedNs: tb_monotonic_ns())
                 return
             }
             try reap(wait: true)
@@ -284,27 +276,19 @@ public struct JournalWriter: ~Copyable {
         let base = buffers + i * blockBytes
         let extent = JournalFormat.roundUp(JournalFormat.blockHeaderSize + fill, JournalFormat.alignment)
         let recordCount = fill / slotSize
-        base.storeBytes(of: JournalFormat.blockMagic.littleEndian, toByteOffset: JournalFormat.Block.magic, as: UInt32.self)
-        base.storeBytes(of: JournalFormat.Block.typeRecords.littleEndian, toByteOffset: JournalFormat.Block.type, as: UInt16.self)
-        base.storeBytes(of: UInt16(JournalFormat.blockHeaderSize).littleEndian, toByteOffset: JournalFormat.Block.headerSize, as: UInt16.self)
-        base.storeBytes(of: blockNumber.littleEndian, toByteOffset: JournalFormat.Block.number, as: UInt64.self)
-        base.storeBytes(of: UInt32(fill).littleEndian, toByteOffset: JournalFormat.Block.payloadBytes, as: UInt32.self)
-        base.storeBytes(of: UInt32(recordCount).littleEndian, toByteOffset: JournalFormat.Block.recordCount, as: UInt32.self)
-        base.storeBytes(of: blockFirstSequence.littleEndian, toByteOffset: JournalFormat.Block.firstSequence, as: UInt64.self)
-        base.storeBytes(of: stats.nextSequence.littleEndian, toByteOffset: JournalFormat.Block.nextSequence, as: UInt64.self)
-        base.storeBytes(of: (blockHasTime ? blockFirstTime : 0).littleEndian, toByteOffset: JournalFormat.Block.firstExchangeTime, as: Int64.self)
-        base.storeBytes(of: (blockHasTime ? blockLastTime : 0).littleEndian, toByteOffset: JournalFormat.Block.lastExchangeTime, as: Int64.self)
-        base.storeBytes(of: UInt32(0), toByteOffset: JournalFormat.Block.reserved, as: UInt32.self)
+        storeBlockHeader(base, type: JournalFormat.Block.typeRecords, payloadBytes: fill, recordCount: recordCount,
+                         firstSequence: block.firstSequence, firstExchangeTime: block.hasTime ? block.firstTime : 0,
+                         lastExchangeTime: block.hasTime ? block.lastTime : 0)
         var crc = CRC32C.checksum(base, JournalFormat.Block.crc)
         crc = CRC32C.checksum(base + JournalFormat.blockHeaderSize, fill, continuing: crc)
-        base.storeBytes(of: crc.littleEndian, toByteOffset: JournalFormat.Block.crc, as: UInt32.self)
+        base.storeLittleEndian(crc, toByteOffset: JournalFormat.Block.crc)
         // Zero padding: a reader never sees stale bytes of an earlier block.
         let used = JournalFormat.blockHeaderSize + fill
         if extent > used { memset(base + used, 0, extent - used) }
 
-        index.append(IndexEntry(segment: segment, offset: fileOffset, block: blockNumber, firstSequence: blockFirstSequence,
-                                firstExchangeTime: blockHasTime ? blockFirstTime : 0))
-        try queueWrite(buffer: i, offset: fileOffset, length: extent, done: 0)
+        index.append(IndexEntry(segment: segment, offset: fileOffset, block: blockNumber, firstSequence: block.firstSequence,
+                                firstExchangeTime: block.hasTime ? block.firstTime : 0))
+        try queueWrite(InFlightWrite(busy: true, fd: fd, offset: fileOffset, length: extent, done: 0), buffer: i)
         fileOffset += UInt64(extent)
         blockNumber += 1
         stats.blocks += 1
@@ -317,19 +301,18 @@ public struct JournalWriter: ~Copyable {
         }
     }
 
-    mutating func queueWrite(buffer i: Int, offset: UInt64, length: Int, done: Int) throws(JournalError) {
-        let base = buffers + i * blockBytes + done
-        var rc = tb_uring_queue_write(uring, fd, base, UInt32(length - done), offset + UInt64(done), registered ? Int32(i) : -1, UInt64(i))
+    /// Queues the rest of write `w` (its bytes `done..<length`) from buffer `i` and submits it.
+    mutating func queueWrite(_ w: InFlightWrite, buffer i: Int) throws(JournalError) {
+        let base = buffers + i * blockBytes + w.done
+        let length = UInt32(w.length - w.done), at = w.offset + UInt64(w.done), fixed = registered ? Int32(i) : -1
+        var rc = tb_uring_queue_write(uring, w.fd, base, length, at, fixed, UInt64(i))
         while rc == -EBUSY {
             _ = tb_uring_submit(uring)
             try reap(wait: true)
-            rc = tb_uring_queue_write(uring, fd, base, UInt32(length - done), offset + UInt64(done), registered ? Int32(i) : -1, UInt64(i))
+            rc = tb_uring_queue_write(uring, w.fd, base, length, at, fixed, UInt64(i))
         }
-        inFlight[i] = true
-        flightFd[i] = fd
-        flightOffset[i] = offset
-        flightLength[i] = length
-        flightDone[i] = done
+        flights[i] = w
+        flights[i].busy = true
         flying += 1
         let s = tb_uring_submit(uring)
         if s < 0 { throw .uring(call: "submit", errno: -s) }
@@ -354,22 +337,21 @@ public struct JournalWriter: ~Copyable {
                 continue
             }
             let i = Int(ud)
+            var w = flights[i]
             if res < 0 {
-                inFlight[i] = false
-                let e = JournalError.writeFailed(file: path, offset: flightOffset[i], errno: -res)
+                flights[i].busy = false
+                let e = JournalError.writeFailed(file: path, offset: w.offset, errno: -res)
                 pendingError = e
                 throw e
             }
-            let done = flightDone[i] + Int(res)
-            if done < flightLength[i] {
-                if res == 0 { throw .writeFailed(file: path, offset: flightOffset[i] + UInt64(done), errno: EIO) }
-                let savedFd = fd
-                fd = flightFd[i]
-                defer { fd = savedFd }
-                try queueWrite(buffer: i, offset: flightOffset[i], length: flightLength[i], done: done)
+            w.done += Int(res)
+            if w.done < w.length {
+                if res == 0 { throw .writeFailed(file: path, offset: w.offset + UInt64(w.done), errno: EIO) }
+                // The rest goes to the file the write began in (rotation may have opened the next).
+                try queueWrite(w, buffer: i)
                 continue
             }
-            inFlight[i] = false
+            flights[i].busy = false
         }
     }
 
@@ -394,25 +376,24 @@ public struct JournalWriter: ~Copyable {
         }
         let h = small
         memset(h, 0, JournalFormat.headerSize)
-        h.storeBytes(of: JournalFormat.fileMagic.littleEndian, toByteOffset: JournalFormat.Header.magic, as: UInt64.self)
-        h.storeBytes(of: JournalFormat.version.littleEndian, toByteOffset: JournalFormat.Header.version, as: UInt32.self)
-        h.storeBytes(of: UInt32(JournalFormat.headerSize).littleEndian, toByteOffset: JournalFormat.Header.headerSize, as: UInt32.self)
-        h.storeBytes(of: schema.rawValue.littleEndian, toByteOffset: JournalFormat.Header.schema, as: UInt32.self)
-        h.storeBytes(of: UInt32(slotSize).littleEndian, toByteOffset: JournalFormat.Header.slotSize, as: UInt32.self)
-        h.storeBytes(of: n.littleEndian, toByteOffset: JournalFormat.Header.segment, as: UInt32.self)
-        h.storeBytes(of: UInt32(JournalFormat.alignment).littleEndian, toByteOffset: JournalFormat.Header.alignment, as: UInt32.self)
-        h.storeBytes(of: stats.nextSequence.littleEndian, toByteOffset: JournalFormat.Header.firstSequence, as: UInt64.self)
-        h.storeBytes(of: tb_realtime_ns().littleEndian, toByteOffset: JournalFormat.Header.createdRealtimeNs, as: UInt64.self)
-        h.storeBytes(of: generation.littleEndian, toByteOffset: JournalFormat.Header.generation, as: UInt64.self)
-        h.storeBytes(of: UInt32(blockBytes).littleEndian, toByteOffset: JournalFormat.Header.maxBlockBytes, as: UInt32.self)
+        h.storeLittleEndian(JournalFormat.fileMagic, toByteOffset: JournalFormat.Header.magic)
+        h.storeLittleEndian(JournalFormat.version, toByteOffset: JournalFormat.Header.version)
+        h.storeLittleEndian(UInt32(JournalFormat.headerSize), toByteOffset: JournalFormat.Header.headerSize)
+        h.storeLittleEndian(schema.rawValue, toByteOffset: JournalFormat.Header.schema)
+        h.storeLittleEndian(UInt32(slotSize), toByteOffset: JournalFormat.Header.slotSize)
+        h.storeLittleEndian(n, toByteOffset: JournalFormat.Header.segment)
+        h.storeLittleEndian(UInt32(JournalFormat.alignment), toByteOffset: JournalFormat.Header.alignment)
+        h.storeLittleEndian(stats.nextSequence, toByteOffset: JournalFormat.Header.firstSequence)
+        h.storeLittleEndian(tb_realtime_ns(), toByteOffset: JournalFormat.Header.createdRealtimeNs)
+        h.storeLittleEndian(generation, toByteOffset: JournalFormat.Header.generation)
+        h.storeLittleEndian(UInt32(blockBytes), toByteOffset: JournalFormat.Header.maxBlockBytes)
         for (k, b) in ring.utf8.prefix(JournalFormat.Header.nameLength - 1).enumerated() {
             h.storeBytes(of: b, toByteOffset: JournalFormat.Header.ringName + k, as: UInt8.self)
         }
         for (k, b) in bus.utf8.prefix(JournalFormat.Header.nameLength - 1).enumerated() {
             h.storeBytes(of: b, toByteOffset: JournalFormat.Header.busName + k, as: UInt8.self)
         }
-        let crc = CRC32C.checksum(h, JournalFormat.Header.crc)
-        h.storeBytes(of: crc.littleEndian, toByteOffset: JournalFormat.Header.crc, as: UInt32.self)
+        h.storeLittleEndian(CRC32C.checksum(h, JournalFormat.Header.crc), toByteOffset: JournalFormat.Header.crc)
         try writeSync(h, JournalFormat.headerSize, at: 0)
         fileOffset = UInt64(JournalFormat.headerSize)
         stats.segments = n + 1
@@ -433,25 +414,37 @@ public struct JournalWriter: ~Copyable {
         let b = small
         memset(b, 0, JournalFormat.alignment)
         let p = b + JournalFormat.blockHeaderSize
-        p.storeBytes(of: (stats.records - segmentStart.records).littleEndian, toByteOffset: JournalFormat.Seal.records, as: UInt64.self)
-        p.storeBytes(of: (stats.gapRecords - segmentStart.gapRecords).littleEndian, toByteOffset: JournalFormat.Seal.gapRecords, as: UInt64.self)
-        p.storeBytes(of: (stats.lost - segmentStart.lost).littleEndian, toByteOffset: JournalFormat.Seal.lost, as: UInt64.self)
-        p.storeBytes(of: stats.nextSequence.littleEndian, toByteOffset: JournalFormat.Seal.nextSequence, as: UInt64.self)
-        p.storeBytes(of: reason.rawValue.littleEndian, toByteOffset: JournalFormat.Seal.reason, as: UInt32.self)
-        b.storeBytes(of: JournalFormat.blockMagic.littleEndian, toByteOffset: JournalFormat.Block.magic, as: UInt32.self)
-        b.storeBytes(of: JournalFormat.Block.typeSeal.littleEndian, toByteOffset: JournalFormat.Block.type, as: UInt16.self)
-        b.storeBytes(of: UInt16(JournalFormat.blockHeaderSize).littleEndian, toByteOffset: JournalFormat.Block.headerSize, as: UInt16.self)
-        b.storeBytes(of: blockNumber.littleEndian, toByteOffset: JournalFormat.Block.number, as: UInt64.self)
-        b.storeBytes(of: UInt32(JournalFormat.sealPayloadSize).littleEndian, toByteOffset: JournalFormat.Block.payloadBytes, as: UInt32.self)
-        b.storeBytes(of: stats.nextSequence.littleEndian, toByteOffset: JournalFormat.Block.firstSequence, as: UInt64.self)
-        b.storeBytes(of: stats.nextSequence.littleEndian, toByteOffset: JournalFormat.Block.nextSequence, as: UInt64.self)
+        p.storeLittleEndian(stats.records - segmentStart.records, toByteOffset: JournalFormat.Seal.records)
+        p.storeLittleEndian(stats.gapRecords - segmentStart.gapRecords, toByteOffset: JournalFormat.Seal.gapRecords)
+        p.storeLittleEndian(stats.lost - segmentStart.lost, toByteOffset: JournalFormat.Seal.lost)
+        p.storeLittleEndian(stats.nextSequence, toByteOffset: JournalFormat.Seal.nextSequence)
+        p.storeLittleEndian(reason.rawValue, toByteOffset: JournalFormat.Seal.reason)
+        storeBlockHeader(b, type: JournalFormat.Block.typeSeal, payloadBytes: JournalFormat.sealPayloadSize, recordCount: 0,
+                         firstSequence: stats.nextSequence, firstExchangeTime: 0, lastExchangeTime: 0)
         var crc = CRC32C.checksum(b, JournalFormat.Block.crc)
         crc = CRC32C.checksum(p, JournalFormat.sealPayloadSize, continuing: crc)
-        b.storeBytes(of: crc.littleEndian, toByteOffset: JournalFormat.Block.crc, as: UInt32.self)
+        b.storeLittleEndian(crc, toByteOffset: JournalFormat.Block.crc)
         try writeSync(b, JournalFormat.alignment, at: fileOffset)
         fileOffset += UInt64(JournalFormat.alignment)
         blockNumber += 1
         stats.bytes += UInt64(JournalFormat.alignment)
+    }
+
+    /// Writes the fields of a block header before its CRC (the number is `blockNumber`; the next
+    /// sequence is `stats.nextSequence`; the reserved word is zero).
+    func storeBlockHeader(_ b: UnsafeMutableRawPointer, type: UInt16, payloadBytes: Int, recordCount: Int, firstSequence: UInt64,
+                          firstExchangeTime: Int64, lastExchangeTime: Int64) {
+        b.storeLittleEndian(JournalFormat.blockMagic, toByteOffset: JournalFormat.Block.magic)
+        b.storeLittleEndian(type, toByteOffset: JournalFormat.Block.type)
+        b.storeLittleEndian(UInt16(JournalFormat.blockHeaderSize), toByteOffset: JournalFormat.Block.headerSize)
+        b.storeLittleEndian(blockNumber, toByteOffset: JournalFormat.Block.number)
+        b.storeLittleEndian(UInt32(payloadBytes), toByteOffset: JournalFormat.Block.payloadBytes)
+        b.storeLittleEndian(UInt32(recordCount), toByteOffset: JournalFormat.Block.recordCount)
+        b.storeLittleEndian(firstSequence, toByteOffset: JournalFormat.Block.firstSequence)
+        b.storeLittleEndian(stats.nextSequence, toByteOffset: JournalFormat.Block.nextSequence)
+        b.storeLittleEndian(firstExchangeTime, toByteOffset: JournalFormat.Block.firstExchangeTime)
+        b.storeLittleEndian(lastExchangeTime, toByteOffset: JournalFormat.Block.lastExchangeTime)
+        b.storeLittleEndian(UInt32(0), toByteOffset: JournalFormat.Block.reserved)
     }
 
     func writeSync(_ p: UnsafeRawPointer, _ n: Int, at offset: UInt64) throws(JournalError) {
@@ -469,25 +462,25 @@ public struct JournalWriter: ~Copyable {
 
     /// Writes `<ring>.index` (to a temporary name, then renamed: an index is whole or absent).
     func writeIndex() throws(JournalError) {
-        var bytes = [UInt8](repeating: 0, count: JournalFormat.Index.headerSize + index.count * JournalFormat.Index.entrySize + 4)
+        typealias Index = JournalFormat.Index
+        var bytes = [UInt8](repeating: 0, count: Index.entry(index.count) + Index.crcSize)
         bytes.withUnsafeMutableBytes { raw in
-            let b = raw.baseAddress!
-            b.storeBytes(of: JournalFormat.indexMagic.littleEndian, as: UInt64.self)
-            b.storeBytes(of: JournalFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
-            b.storeBytes(of: UInt32(index.count).littleEndian, toByteOffset: 12, as: UInt32.self)
-            b.storeBytes(of: UInt32(slotSize).littleEndian, toByteOffset: 16, as: UInt32.self)
-            b.storeBytes(of: schema.rawValue.littleEndian, toByteOffset: 20, as: UInt32.self)
+            let b = raw.baseAddress!  // Safe: the array is never empty (header and CRC at least).
+            b.storeLittleEndian(JournalFormat.indexMagic, toByteOffset: Index.magic)
+            b.storeLittleEndian(JournalFormat.version, toByteOffset: Index.version)
+            b.storeLittleEndian(UInt32(index.count), toByteOffset: Index.entryCount)
+            b.storeLittleEndian(UInt32(slotSize), toByteOffset: Index.slotSize)
+            b.storeLittleEndian(schema.rawValue, toByteOffset: Index.schema)
             for (k, e) in index.enumerated() {
-                let o = JournalFormat.Index.headerSize + k * JournalFormat.Index.entrySize
-                b.storeBytes(of: e.segment.littleEndian, toByteOffset: o, as: UInt32.self)
-                b.storeBytes(of: e.offset.littleEndian, toByteOffset: o + 8, as: UInt64.self)
-                b.storeBytes(of: e.block.littleEndian, toByteOffset: o + 16, as: UInt64.self)
-                b.storeBytes(of: e.firstSequence.littleEndian, toByteOffset: o + 24, as: UInt64.self)
-                b.storeBytes(of: e.firstExchangeTime.littleEndian, toByteOffset: o + 32, as: Int64.self)
+                let o = Index.entry(k)
+                b.storeLittleEndian(e.segment, toByteOffset: o + Index.Entry.segment)
+                b.storeLittleEndian(e.offset, toByteOffset: o + Index.Entry.fileOffset)
+                b.storeLittleEndian(e.block, toByteOffset: o + Index.Entry.block)
+                b.storeLittleEndian(e.firstSequence, toByteOffset: o + Index.Entry.firstSequence)
+                b.storeLittleEndian(e.firstExchangeTime, toByteOffset: o + Index.Entry.firstExchangeTime)
             }
-            let n = raw.count - 4
-            let crc = CRC32C.checksum(b, n)
-            b.storeBytes(of: crc.littleEndian, toByteOffset: n, as: UInt32.self)
+            let n = raw.count - Index.crcSize
+            b.storeLittleEndian(CRC32C.checksum(b, n), toByteOffset: n)
         }
         let final = directory + "/" + JournalFormat.indexFileName(ring: ring)
         let tmp = final + ".tmp"
@@ -516,6 +509,29 @@ let _oDirect: Int32 = 0o40000
 #else
 let _oDirect: Int32 = 0o200000
 #endif
+
+/// One block write given to io_uring: which file and where, and how much of it has completed (a
+/// short write is requeued from `done`).
+struct InFlightWrite {
+    /// The buffer belongs to the kernel until this write's completion is reaped.
+    var busy = false
+    /// The file the write began in: a short write continues there even after a rotation.
+    var fd: Int32 = -1
+    var offset: UInt64 = 0
+    var length = 0
+    var done = 0
+}
+
+/// What the block being filled holds so far (written into its header when it is sealed).
+struct BlockSummary {
+    var firstSequence: UInt64 = 0
+    var firstTime: Int64 = 0
+    var lastTime: Int64 = 0
+    /// Whether any record carried an exchange time (the schema has one and a record was appended).
+    var hasTime = false
+    /// When the block's buffer was taken (monotonic ns): `service` writes it once it is old.
+    var startedNs: UInt64 = 0
+}
 
 /// One index entry: where a block starts and what it starts with.
 public struct IndexEntry: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Book
+@testable import Book
 import Feed
 import Testing
 import TickBusCore
@@ -103,6 +103,7 @@ struct BookTests {
                 unknown += 1
             }
             if step % 997 == 0 {
+                #expect(books._invariantViolations() == [])
                 for inst in UInt32(1)...3 {
                     for side in [Side.buy, .sell] {
                         let want = model.levels(inst, side)
@@ -113,10 +114,58 @@ struct BookTests {
                 }
             }
         }
+        #expect(books._invariantViolations() == [])
         #expect(books.orderCount == model.orders.count)
         #expect(books.unknownReferences == unknown)
         for ref in live { #expect(books.order(ref)?.shares == model.orders[ref]!.shares) }
         #expect(topChanges > (prices == .narrowCents ? 100 : 10))
+    }
+
+    /// The invariant check itself: silent on a consistent book, and names each kind of damage.
+    @Test func invariantChecksNameWhatIsBroken() {
+        func book() -> OrderBooks {
+            let books = OrderBooks(maxInstruments: 4, orderCapacity: 16)
+            books.add(instrument: 1, orderId: 1, side: .buy, price: 100_0000, shares: 100)
+            books.add(instrument: 1, orderId: 2, side: .buy, price: 100_0100, shares: 50)
+            books.add(instrument: 1, orderId: 3, side: .sell, price: 100_0300, shares: 70)
+            books.add(instrument: 1, orderId: 4, side: .sell, price: 100_0301, shares: 5)  // off the cent grid: fallback
+            books.changeLevel(instrument: 2, side: .buy, price: 5_0000, shares: 10, orders: 1)
+            return books
+        }
+        #expect(book()._invariantViolations(levelAddressed: true) == [])
+        // Instrument 2's level has no orders: only a level-addressed book may hold it.
+        #expect(book()._invariantViolations() == ["instrument 2 bid: level 50000 (10 shares) has no resting order"])
+
+        let shares = book()
+        shares.table.slots[shares.table.find(2)!].shares = 40
+        #expect(shares._invariantViolations(levelAddressed: true) == [])
+        #expect(shares._invariantViolations().contains(
+            "instrument 1 bid: level 1000100 shows 50 shares in 1 orders, its orders hold 40 in 1"))
+
+        let count = book()
+        count.sides[2].ladderCount += 1
+        #expect(count._invariantViolations(levelAddressed: true).contains("instrument 1 bid: bid: 2 live ladder slots, ladderCount says 3"))
+
+        let best = book()
+        best.sides[2].bestKey -= 1
+        #expect(best._invariantViolations(levelAddressed: true).contains("instrument 1 bid: bid: bestKey 10000, the largest live key is 10001"))
+
+        let misplaced = book()
+        misplaced.sides[3].fallback.base![0].price = 100_0400  // on the grid and inside the window
+        #expect(misplaced._invariantViolations(levelAddressed: true).contains(
+            "instrument 1 ask: ask: fallback level 1000400 belongs in the ladder (key -10004, window from -10099)"))
+
+        let order = book()
+        order.add(instrument: 1, orderId: 5, side: .sell, price: 100_0302, shares: 5)  // fallback: 1000302, 1000301
+        #expect(order._invariantViolations() == ["instrument 2 bid: level 50000 (10 shares) has no resting order"])
+        let f = order.sides[3].fallback.base!
+        (f[0], f[1]) = (f[1], f[0])
+        #expect(order._invariantViolations(levelAddressed: true).contains(
+            "instrument 1 ask: ask fallback: level 1 at 1000302 is out of order after 1000301"))
+
+        let table = book()
+        table.table.count += 1
+        #expect(table._invariantViolations(levelAddressed: true).contains("order table: 4 live slots, count says 5"))
     }
 
     @Test func topAndDepthAPI() {

@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension FeatureDefinition {
+    /// Reads and parses a definition file (see `parse`).
+    public static func load(path: String) throws(FeatureError) -> FeatureDefinition {
+        guard let f = fopen(path, "rb") else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+            bytes.append(contentsOf: buf[0..<n])
+            if n < buf.count { break }
+        }
+        return try parse(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Parses the TOML subset above: `key = value` (integers with `_`, floats, "strings", booleans),
+    /// `[table]`, `[[feature]]`, `#` comments.
+    public static func parse(_ text: String) throws(FeatureError) -> FeatureDefinition {
+        enum Section { case top, signal, feature }
+        var section = Section.top
+        var def = FeatureDefinition(features: [])
+        var raw: [[(String, TOMLValue, Int)]] = []
+        var lineNo = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNo += 1
+            var line = Substring(rawLine)
+            if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
+            line = line.trimmingWhitespace
+            if line.isEmpty { continue }
+            if line == "[[feature]]" || line == "[[features]]" { section = .feature; raw.append([]); continue }
+            if line == "[signal]" { section = .signal; continue }
+            if line.hasPrefix("[") { throw .syntax(line: lineNo, message: "unknown table \(line) (expected [signal] or [[feature]])") }
+            guard let eq = line.firstIndex(of: "=") else { throw .syntax(line: lineNo, message: "expected key = value") }
+            let key = String(line[..<eq].trimmingWhitespace)
+            let value = try TOMLValue.parse(line[line.index(after: eq)...].trimmingWhitespace, line: lineNo)
+            switch section {
+            case .feature: raw[raw.count - 1].append((key, value, lineNo))
+            case .signal:
+                guard let d = value.double else { throw .syntax(line: lineNo, message: "\(key) must be a number") }
+                switch key {
+                case "buy_above": def.buyAbove = d
+                case "sell_below": def.sellBelow = d
+                default: throw .syntax(line: lineNo, message: "unknown key '\(key)' in [signal]")
+                }
+            case .top:
+                switch key {
+                case "instrument":
+                    guard let i = value.int, i >= 0, i <= Int(UInt32.max) else { throw .syntax(line: lineNo, message: "instrument must be an integer") }
+                    def.instrument = i == 0 ? nil : UInt32(i)
+                case "decide_on":
+                    guard let s = value.string, let t = DecisionTrigger(rawValue: s) else {
+                        throw .syntax(line: lineNo, message: "decide_on must be \"every\" or \"top_change\"")
+                    }
+                    def.trigger = t
+                case "max_instruments":
+                    guard let i = value.int, i >= 1, i <= 65536 else { throw .syntax(line: lineNo, message: "max_instruments must be 1...65536") }
+                    def.maxInstruments = i
+                default: throw .syntax(line: lineNo, message: "unknown key '\(key)'")
+                }
+            }
+        }
+        for entries in raw {
+            let name = entries.first { $0.0 == "name" }?.1.string ?? ""
+            guard !name.isEmpty else { throw .syntax(line: entries.first?.2 ?? lineNo, message: "[[feature]] without a name") }
+            guard let kindName = entries.first(where: { $0.0 == "kind" })?.1.string else { throw .invalid(feature: name, message: "missing kind") }
+            guard let kind = FeatureKind(rawValue: kindName) else {
+                throw .invalid(feature: name, message: "unknown kind '\(kindName)' (\(FeatureKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            var spec = FeatureSpec(name: name, kind: kind)
+            for (key, value, line) in entries where key != "name" && key != "kind" {
+                func int() throws(FeatureError) -> Int {
+                    guard let i = value.int, i > 0 else { throw .syntax(line: line, message: "\(key) must be a positive integer") }
+                    return i
+                }
+                switch key {
+                case "events": spec.events = try int()
+                case "window_ns": spec.windowNs = Int64(try int())
+                case "levels": spec.levels = try int()
+                case "halflife_ns": spec.halfLifeNs = Int64(try int())
+                case "capacity": spec.capacity = try int()
+                case "alpha":
+                    guard let a = value.double, a > 0, a <= 1 else { throw .syntax(line: line, message: "alpha must be in (0, 1]") }
+                    spec.alpha = a
+                default: throw .syntax(line: line, message: "unknown key '\(key)' for feature '\(name)'")
+                }
+            }
+            switch kind {
+            case .ofi, .returnEvents: if spec.events == 0 { throw .invalid(feature: name, message: "\(kind.rawValue) needs events = N") }
+            case .returnTime, .tradeCount, .tradeVolume: if spec.windowNs == 0 { throw .invalid(feature: name, message: "\(kind.rawValue) needs window_ns = N") }
+            case .depthImbalance: if spec.levels == 0 { throw .invalid(feature: name, message: "depth_imbalance needs levels = N") }
+            case .volatilityEvents: if spec.alpha == 0 { throw .invalid(feature: name, message: "volatility_events needs alpha") }
+            case .volatilityTime: if spec.halfLifeNs == 0 { throw .invalid(feature: name, message: "volatility_time needs halflife_ns = N") }
+            default: break
+            }
+            if def.features.contains(where: { $0.name == name }) { throw .invalid(feature: name, message: "defined twice") }
+            def.features.append(spec)
+        }
+        guard !def.features.isEmpty else { throw .syntax(line: lineNo, message: "no [[feature]] entries") }
+        return def
+    }
+}

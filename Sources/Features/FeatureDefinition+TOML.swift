@@ -5,14 +5,18 @@ import Glibc
 extension FeatureDefinition {
     /// Reads and parses a definition file (see `parse`).
     public static func load(path: String) throws(FeatureError) -> FeatureDefinition {
-        guard let f = fopen(path, "rb") else { throw .io(path: path, reason: String(cString: strerror(errno))) }
+        guard let f = fopen(path, "rb") else { throw .io(path: path, errno: errno) }
         defer { fclose(f) }
         var bytes: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
             bytes.append(contentsOf: buf[0..<n])
-            if n < buf.count { break }
+            if n < buf.count {
+                // A short read is the end of the file or an error (a directory reads as EISDIR).
+                if ferror(f) != 0 { throw .io(path: path, errno: errno != 0 ? errno : EIO) }
+                break
+            }
         }
         return try parse(String(decoding: bytes, as: UTF8.self))
     }

@@ -240,8 +240,10 @@ public enum Segment {
 
     /// Checks every header field, in the order a corrupt file is most likely to fail.
     static func validate(_ p: UnsafeRawBufferPointer, path: String, actualSize: UInt64, expecting expected: SchemaID?) throws(SegmentError) -> SegmentHeader {
-        func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
-        func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
+        // Safe: the buffer holds the header's first bytes (the caller read at least its size).
+        let base = p.baseAddress!
+        func u32(_ o: Int) -> UInt32 { base.loadLittleEndian(fromByteOffset: o, as: UInt32.self) }
+        func u64(_ o: Int) -> UInt64 { base.loadLittleEndian(fromByteOffset: o, as: UInt64.self) }
         let magic = u64(SegmentLayout.magicOffset)
         guard magic == SegmentLayout.magic else { throw .badMagic(path: path, found: magic) }
         let version = u32(SegmentLayout.versionOffset)

@@ -47,11 +47,14 @@ public enum StatsBlock {
         if fstat(fd, &st) != 0 { throw .system(call: "fstat", path: path, errno: errno) }
         guard Int(st.st_size) == StatsLayout.fileSize else { throw .fileTooSmall(path: path, size: Int(st.st_size), needed: StatsLayout.fileSize) }
         var head = (UInt64(0), UInt64(0))
-        let n = withUnsafeMutableBytes(of: &head) { pread(fd, $0.baseAddress, StatsLayout.validatedPrefix, 0) }
-        if n != StatsLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: n < 0 ? errno : EIO) }
-        let magic = withUnsafeBytes(of: head) { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: StatsLayout.magicOffset, as: UInt64.self)) }
+        let n: Int
+        do { n = try retryingEINTR("pread", path) { withUnsafeMutableBytes(of: &head) { pread(fd, $0.baseAddress, StatsLayout.validatedPrefix, 0) } } } catch {
+            throw StatsError(error)
+        }
+        if n != StatsLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: EIO) }  // a short header
+        let magic = withUnsafeBytes(of: head) { $0.baseAddress!.loadLittleEndian(fromByteOffset: StatsLayout.magicOffset, as: UInt64.self) }
         guard magic == StatsLayout.magic else { throw .badMagic(path: path, found: magic) }
-        let version = withUnsafeBytes(of: head) { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: StatsLayout.versionOffset, as: UInt32.self)) }
+        let version = withUnsafeBytes(of: head) { $0.baseAddress!.loadLittleEndian(fromByteOffset: StatsLayout.versionOffset, as: UInt32.self) }
         guard version == StatsLayout.version else { throw .unsupportedVersion(path: path, found: version, supported: StatsLayout.version) }
         guard let raw = mmap(nil, StatsLayout.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
             throw .system(call: "mmap", path: path, errno: errno)

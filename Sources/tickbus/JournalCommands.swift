@@ -1,19 +1,11 @@
 import ArgumentParser
-import CMallocCounter
-import CTickBus
-import Dispatch
-import Foundation
-import Features
-import Feed
 import Journal
-import Models
-import Strategy
 import TickBusCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// `tickbus journal verify|cat|info` (and `tickbus bench record`).
+// `tickbus journal verify|cat|info`.
 
 struct JournalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMallocCounter
 import CTickBus
 import Foundation
 import Telemetry

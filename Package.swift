@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries (liburing, libnuma, affinity), atomics and the C baseline ring.
@@ -73,13 +74,19 @@ let package = Package(
             ],
             swiftSettings: hot
         ),
+        // The model registry: content-addressed versions, the hash-chained alias log, validation
+        // gates (latency measured with Bench's percentiles) and Ed25519 approvals (Docs/REGISTRY.md).
+        .target(
+            name: "Registry",
+            dependencies: ["Models", "Features", "Bench", "CTickBus", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
         .target(name: "Demo", dependencies: ["TickBusCore", "TestSupport"]),
         .executableTarget(
             name: "tickbus",
             dependencies: [
-                "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo", "Telemetry", "Bench",
+                "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo", "Telemetry", "Bench", "Registry",
                 "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -94,6 +101,7 @@ let package = Package(
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Replay", "Strategy", "TickBusCore", "Feed", "TestSupport", "tickbus"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,87 @@
+import Crypto
+import Foundation
+
+/// Content-addressed, read-only files: `objects/sha256/<hex>` holds bytes whose sha256 is `<hex>`.
+struct ObjectStore {
+    let directory: String
+
+    /// Lowercase hex sha256 of `bytes`.
+    static func sha256(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { hexByte($0) }.joined() }
+
+    static func hexByte(_ b: UInt8) -> String {
+        let h = String(b, radix: 16)
+        return h.count == 1 ? "0" + h : h
+    }
+
+    /// True for 64 lowercase hex digits.
+    static func isDigest(_ s: String) -> Bool { s.utf8.count == 64 && s.utf8.allSatisfy(isHex) }
+    static func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) }
+
+    func path(_ hex: String) -> String { directory + "/" + hex }
+
+    /// Stores `bytes` (if not already there) and returns their hash. Written to a temporary name
+    /// and renamed, so a reader never sees half an object; then made read-only.
+    func put(_ bytes: [UInt8]) throws(RegistryError) -> String {
+        let hex = Self.sha256(bytes)
+        let final = path(hex)
+        if FileManager.default.fileExists(atPath: final) { return hex }
+        try FileIO.writeAtomically(bytes, to: final, mode: 0o444)
+        return hex
+    }
+
+    /// The bytes of object `hex`, checked against their name.
+    func get(_ hex: String) throws(RegistryError) -> [UInt8] {
+        let bytes = try FileIO.read(path(hex))
+        guard Self.sha256(bytes) == hex else { throw .malformed(what: path(hex), reason: "content does not hash to its name (altered)") }
+        return bytes
+    }
+
+    /// Every object's name.
+    func names() throws(RegistryError) -> [String] { try FileIO.list(directory) }
+}
+
+/// File system calls with errors that name the path and the operation.
+enum FileIO {
+    static func read(_ path: String) throws(RegistryError) -> [UInt8] {
+        do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw .io(path: path, operation: "read", reason: reason(error))
+        }
+    }
+
+    static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+    static func makeDirectory(_ path: String) throws(RegistryError) {
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw .io(path: path, operation: "create directory", reason: reason(error))
+        }
+    }
+
+    static func list(_ path: String) throws(RegistryError) -> [String] {
+        guard exists(path) else { return [] }
+        do { return try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted() } catch {
+            throw .io(path: path, operation: "list", reason: reason(error))
+        }
+    }
+
+    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: Int) throws(RegistryError) {
+        let tmp = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: tmp))
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tmp)
+            guard rename(tmp, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: tmp)
+            throw .io(path: path, operation: "write", reason: reason(error))
+        }
+    }
+
+    /// The system's message without Foundation's wrapping.
+    static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+            return "\(String(cString: strerror(Int32(u.code)))) (errno \(u.code))"
+        }
+        if ns.domain == NSPOSIXErrorDomain { return "\(String(cString: strerror(Int32(ns.code)))) (errno \(ns.code))" }
+        return ns.localizedDescription
+    }
+}

@@ -60,7 +60,7 @@ public struct Policy: Equatable, Sendable {
                 if table.hasPrefix("alias.") {
                     let a = String(table.dropFirst(6))
                     try Registry.checkName(a, what: "alias")
-                    aliases[a] = AliasRule(gates: [], latencyP99Ns: 100_000, approvals: [])
+                    aliases[a] = AliasRule()  // a table without `gates` gets the default gates
                 } else if table != "keys" {
                     throw .malformed(what: at, reason: "unknown table [\(table)] (expected [alias.NAME] or [keys])")
                 }

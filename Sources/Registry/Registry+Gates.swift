@@ -91,6 +91,7 @@ extension Registry {
         var out = [Double](repeating: 0, count: model.numOutputs)
         var worst = 0.0, worstRow = 0
         for (i, x) in rows.inputs.enumerated() {
+            // Safe: x has numFeatures values and out numOutputs (both checked above); neither is empty.
             x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer { op in model.predict(xp.baseAddress!, into: op.baseAddress!) } }
             for (a, b) in zip(out, rows.outputs[i]) where a != b {
                 let e = a.isNaN || b.isNaN ? .infinity : abs(a - b) / max(abs(b), 1e-300)

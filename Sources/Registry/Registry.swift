@@ -128,3 +128,16 @@ public struct Registry: Sendable {
         guard ok else { throw .invalidArgument("\(what) '\(s)' must be 1–128 letters, digits, '.', '_' or '-' (not starting with '.')") }
     }
 }
+
+extension Registry {
+    /// A version's files for a loader: the manifest, the model bytes and the definition bytes,
+    /// each checked against its hash, so a tampered artifact is refused before it is compiled.
+    public func artifact(_ reference: String) throws(RegistryError) -> (version: Version, model: [UInt8], definition: [UInt8]) {
+        let v = try resolve(reference)
+        let model = try objects.get(v.manifest.model)
+        guard ModelFile.contentHash(model) == v.manifest.runtimeId else {
+            throw .malformed(what: objects.path(v.manifest.model), reason: "runtime id differs from the manifest's \(v.manifest.runtimeIdHex)")
+        }
+        return (v, model, try objects.get(v.manifest.definition))
+    }
+}

@@ -60,9 +60,10 @@ struct RegistryHistoryCommand: ParsableCommand {
         let (ref, time) = (alias, at)
         let (entries, atNs) = try registryCall { () throws(RegistryError) -> ([AliasEntry], Int64?) in
             let (n, a) = try Registry.splitAlias(ref)
+            let atNs = try time.map { (t: String) throws(RegistryError) -> Int64 in try Registry.parseTime(t) }
             let all = try registry.aliasLog(name: n, alias: a).entries()
             guard !all.isEmpty else { throw .noSuchAlias(ref) }
-            return (all, try time.map { (t: String) throws(RegistryError) -> Int64 in try Registry.parseTime(t) })
+            return (all, atNs)
         }
         guard let atNs else {
             for e in entries { print(options.json ? e.reportJSON.text : e.reportText) }

@@ -142,7 +142,7 @@ struct AliasGateTests {
         let otherVersion = try s.add(reg, examples: try s.examples("lgb_binary"), tags: ["y": "1"])
         let genuine = try reg.approve(otherVersion, alias: "alpha@champion", role: "risk", keyPath: key)
         try FileManager.default.createDirectory(atPath: s.root + "/approvals/" + good, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: s.root + "/approvals/" + good + "/" + genuine, contents: Data())
+        _ = FileManager.default.createFile(atPath: s.root + "/approvals/" + good + "/" + genuine, contents: Data())
         #expect(refusal(reg, good)["approvals"]?.contains("copied") == true)
         #expect(try reg.verify().contains { $0.reason.contains("copied") })
         // Clean up the bad ones, approve properly: every gate passes.

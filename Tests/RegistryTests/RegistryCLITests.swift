@@ -60,7 +60,9 @@ struct RegistryCLITests {
         let short = try TickBusTest.run(["registry", "show", "--registry", s.root, "0123"])
         #expect(short.stderr.contains("at least 12 hex digits"))
         let badTime = try TickBusTest.run(["registry", "history", "--registry", s.root, "alpha@x", "--at", "yesterday"])
-        #expect(badTime.status == 64 && badTime.stderr.contains("never been set"))
+        #expect(badTime.status == 64 && badTime.stderr.contains("time 'yesterday' is neither ns since the epoch nor ISO 8601"))
+        let unset = try TickBusTest.run(["registry", "history", "--registry", s.root, "alpha@x"])
+        #expect(unset.status == 64 && unset.stderr.contains("alias alpha@x has never been set"))
         let badModel = try TickBusTest.run(["registry", "add", "--registry", s.root, "--name", "alpha", "--model", try s.write("junk", "junk"),
                                             "--features", try s.definition()])
         #expect(badModel.status == 64 && badModel.stderr.contains("does not load"))

@@ -47,6 +47,25 @@ struct RegistryCLITests {
         #expect(verify.status != 0 && verify.stdout.contains("\"ok\":\"no\"") && verify.stdout.contains("entries cut or added"))
     }
 
+    @Test("concurrent alias moves from several processes keep one intact chain")
+    func concurrentMoves() throws {
+        let s = Scratch("cli-concurrent")
+        defer { s.remove() }
+        let reg = ["--registry", s.root]
+        let id = try TickBusTest.run(["registry", "add"] + reg + ["--name", "alpha", "--model", Scratch.fixture("lgb_binary.txt"),
+                                                                 "--features", try s.definition()]).lastLine
+        // An ungated alias: no gates to run, so the processes race on the log itself.
+        let children = try (0..<6).map { try Child(["registry", "alias", "set"] + reg + ["alpha@research", id, "--reason", "move \($0)"]) }
+        for c in children {
+            let r = c.wait(timeout: 60)
+            #expect(r.status == 0 && !r.timedOut, "\(r.stderr)")
+        }
+        let history = try TickBusTest.run(["registry", "history"] + reg + ["alpha@research"])
+        #expect(history.stdout.split(separator: "\n").count == 6)
+        #expect(history.stdout.contains("who=\"") && history.stdout.contains("(uid "))
+        #expect(try TickBusTest.run(["registry", "verify"] + reg).status == 0)
+    }
+
     @Test("bad input gives clear errors and no traps")
     func badInput() throws {
         let s = Scratch("cli-bad")

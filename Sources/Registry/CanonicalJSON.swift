@@ -69,7 +69,7 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
     /// - Parameter what: the file, for the error message.
     public static func parseCanonical(_ bytes: [UInt8], what: String) throws(RegistryError) -> CanonicalJSON {
         let value: JSONValue
-        do { value = try JSONValue.parse(bytes, format: "JSON") } catch { throw .malformed(what: what, reason: "\(error)") }
+        do { value = try JSONValue.parse(bytes, format: "JSON") } catch { throw .syntax(what: what, error) }
         let converted = try convert(value, what: what, path: "$")
         guard converted.bytes == bytes else {
             throw .malformed(what: what, reason: "not in canonical form (sorted keys, no whitespace, minimal escapes)")

@@ -10,6 +10,8 @@ public enum RegistryError: Error, CustomStringConvertible {
     case io(path: String, operation: String, reason: String)
     /// A registry file (manifest, log entry, head, policy, approval, examples) is not what it must be.
     case malformed(what: String, reason: String)
+    /// A registry file that is not JSON at all: the parser's error (line, column, what) kept.
+    case syntax(what: String, ModelError)
     /// The model file does not load.
     case model(path: String, ModelError)
     /// The feature definition does not load.
@@ -34,6 +36,7 @@ public enum RegistryError: Error, CustomStringConvertible {
         case .noRegistry(let p): return "registry directory \(p) does not exist (create it with `tickbus registry add`)"
         case .io(let p, let op, let r): return "cannot \(op) \(p): \(r)"
         case .malformed(let w, let r): return "\(w): \(r)"
+        case .syntax(let w, let e): return "\(w): \(e)"
         case .model(let p, let e): return "model \(p) does not load: \(e)"
         case .features(let p, let e): return "feature definition \(p) does not load: \(e)"
         case .unknownVersion(let r): return "no version matches \(r)"

@@ -94,6 +94,11 @@ struct RegistryVersionTests {
         #expect(try CanonicalJSON.parseCanonical(v.bytes, what: "t") == v)
         #expect(throws: RegistryError.self) { try CanonicalJSON.parseCanonical(Array("{\"b\":1, \"a\":2}".utf8), what: "t") }
         #expect(throws: RegistryError.self) { try CanonicalJSON.parseCanonical(Array("{\"a\":1.5}".utf8), what: "t") }
+        // Not JSON at all: the parser's error is kept as the cause (with its location).
+        #expect { try CanonicalJSON.parseCanonical(Array("{not".utf8), what: "t") } throws: { error in
+            guard case .syntax(let what, let cause)? = error as? RegistryError else { return false }
+            return what == "t" && "\(cause)".contains("syntax error at")
+        }
     }
 
     @Test("bad input: missing directory, malformed manifest, unknown id, short and ambiguous prefixes")

@@ -246,6 +246,15 @@ public struct ITCHSource: MarketSource {
         return nil
     }
 
+    /// Counts a message that publishes nothing (a type with no ring kind, or an order the book
+    /// does not know: counted in `unknownReferences` by the book).
+    @usableFromInline @inline(__always)
+    mutating func countedOnly(_ type: UInt8) -> (MarketMessage, Bool)? {
+        tables.counts[Int(type)] &+= 1
+        report.messagesIn &+= 1
+        return nil
+    }
+
     /// Decodes one message of a known type and correct length. Returns nil when nothing is to be
     /// published (counted types that have no ring kind are counted here; malformed ones are not).
     @usableFromInline @_transparent
@@ -283,9 +292,7 @@ public struct ITCHSource: MarketSource {
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
             guard let r = books.reduce(orderId: ref, shares: shares) else {
-                tables.counts[Int(type)] &+= 1
-                report.messagesIn &+= 1
-                return nil
+                return countedOnly(type)
             }
             return (
                 .orderEvent(
@@ -308,9 +315,7 @@ public struct ITCHSource: MarketSource {
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
             guard let r = books.reduce(orderId: ref, shares: shares) else {
-                tables.counts[Int(type)] &+= 1
-                report.messagesIn &+= 1
-                return nil
+                return countedOnly(type)
             }
             var m = MarketMessage.orderEvent(
                 .execute,
@@ -328,9 +333,7 @@ public struct ITCHSource: MarketSource {
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
             guard let r = books.reduce(orderId: ref, shares: shares) else {
-                tables.counts[Int(type)] &+= 1
-                report.messagesIn &+= 1
-                return nil
+                return countedOnly(type)
             }
             return (
                 .orderEvent(
@@ -346,9 +349,7 @@ public struct ITCHSource: MarketSource {
         case 0x44:  // D: delete
             let ref = ITCH.u64(p, 11)
             guard let r = books.delete(orderId: ref) else {
-                tables.counts[Int(type)] &+= 1
-                report.messagesIn &+= 1
-                return nil
+                return countedOnly(type)
             }
             return (
                 .orderEvent(
@@ -371,9 +372,7 @@ public struct ITCHSource: MarketSource {
             let new = ITCH.u64(p, 19)
             let shares = ITCH.u32(p, 27)
             guard let r = books.replace(oldOrderId: old, newOrderId: new, price: Int64(price), shares: shares) else {
-                tables.counts[Int(type)] &+= 1
-                report.messagesIn &+= 1
-                return nil
+                return countedOnly(type)
             }
             return (
                 .replace(
@@ -457,9 +456,7 @@ public struct ITCHSource: MarketSource {
                 ), false
             )
         default:  // Y L V W K J h B I N: counted, no ring kind.
-            tables.counts[Int(type)] &+= 1
-            report.messagesIn &+= 1
-            return nil
+            return countedOnly(type)
         }
     }
 

@@ -401,27 +401,23 @@ public struct LOBSTERSource: MarketSource {
     /// Writes the book's top N levels as one order-book CSV row (LOBSTER's format) into `out`.
     public func appendRow(to out: inout [UInt8]) {
         let inst = LOBSTERSource.instrument
+        // `price,shares` of one level, or LOBSTER's dummy price and 0 shares past the book's depth.
+        func level(_ side: Side, _ k: Int, empty: Int64) {
+            if let l = books.level(instrument: inst, side: side, depth: k) {
+                appendInt(l.price, &out)
+                out.append(0x2C)
+                appendInt(l.shares, &out)
+            } else {
+                appendInt(empty, &out)
+                out.append(0x2C)
+                out.append(0x30)
+            }
+        }
         for k in 0..<levels {
             if k > 0 { out.append(0x2C) }
-            if let a = books.level(instrument: inst, side: .sell, depth: k) {
-                appendInt(a.price, &out)
-                out.append(0x2C)
-                appendInt(a.shares, &out)
-            } else {
-                appendInt(LOBSTERSource.emptyAsk, &out)
-                out.append(0x2C)
-                out.append(0x30)
-            }
+            level(.sell, k, empty: LOBSTERSource.emptyAsk)
             out.append(0x2C)
-            if let b = books.level(instrument: inst, side: .buy, depth: k) {
-                appendInt(b.price, &out)
-                out.append(0x2C)
-                appendInt(b.shares, &out)
-            } else {
-                appendInt(LOBSTERSource.emptyBid, &out)
-                out.append(0x2C)
-                out.append(0x30)
-            }
+            level(.buy, k, empty: LOBSTERSource.emptyBid)
         }
         out.append(0x0A)
     }

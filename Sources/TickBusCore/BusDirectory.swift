@@ -143,6 +143,30 @@ public struct BusDirectory: ~Copyable {
         return (fd, tmp)
     }
 
+    /// Creates a temporary file for `name` (as `createTemporary`), sizes it to `size` bytes of
+    /// zeros and maps it shared read-write; the descriptor is closed (the mapping stays). On any
+    /// failure the temporary file is removed. The caller writes the header, then `rename`s it over.
+    /// - Returns: the temporary file's name in this directory and the mapping's base.
+    public func createMappedTemporary(
+        for name: String,
+        mode: mode_t,
+        size: Int
+    ) throws(SegmentError) -> (name: String, base: UnsafeMutableRawPointer) {
+        let (fd, tmp) = try createTemporary(for: name, mode: mode)
+        defer { close(fd) }
+        if ftruncate(fd, off_t(size)) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw .system(call: "ftruncate", path: path(of: tmp), errno: e)
+        }
+        guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
+            let e = errno
+            unlink(tmp)
+            throw .system(call: "mmap", path: path(of: tmp), errno: e)
+        }
+        return (tmp, raw)
+    }
+
     /// Renames an entry of this bus onto another (atomically replacing it).
     public func rename(_ from: String, to: String) throws(SegmentError) {
         if renameat(fd, from, fd, to) != 0 { throw .system(call: "rename", path: path(of: to), errno: errno) }

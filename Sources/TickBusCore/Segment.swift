@@ -140,19 +140,8 @@ public enum Segment {
             generation = previous.generation &+ 1
         }
 
-        let (fd, tmp) = try dir.createTemporary(for: ring, mode: access.mode)
-        defer { close(fd) }
         let size = SegmentLayout.fileSize(slotSize: slotSize, capacity: capacity)
-        if ftruncate(fd, off_t(size)) != 0 {
-            let e = errno
-            dir.unlink(tmp)
-            throw .system(call: "ftruncate", path: dir.path(of: tmp), errno: e)
-        }
-        guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
-            let e = errno
-            dir.unlink(tmp)
-            throw .system(call: "mmap", path: dir.path(of: tmp), errno: e)
-        }
+        let (tmp, raw) = try dir.createMappedTemporary(for: ring, mode: access.mode, size: size)
 
         let header = SegmentHeader(
             version: SegmentLayout.version,

@@ -51,22 +51,12 @@ public struct StatsWriter: @unchecked Sendable {
             generation = previous.base.load(fromByteOffset: StatsLayout.generationOffset, as: UInt64.self) &+ 1
         }
 
-        let fd: Int32
-        let tmp: String
-        do throws(SegmentError) { (fd, tmp) = try dir.createTemporary(for: file, mode: 0o600) } catch {
-            throw .bus(error)
-        }
-        defer { Glibc.close(fd) }
         let size = StatsLayout.fileSize
-        if ftruncate(fd, off_t(size)) != 0 {
-            let e = errno
-            dir.unlink(tmp)
-            throw .system(call: "ftruncate", path: dir.path(of: tmp), errno: e)
-        }
-        guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
-            let e = errno
-            dir.unlink(tmp)
-            throw .system(call: "mmap", path: dir.path(of: tmp), errno: e)
+        let tmp: String
+        let raw: UnsafeMutableRawPointer
+        do throws(SegmentError) { (tmp, raw) = try dir.createMappedTemporary(for: file, mode: 0o600, size: size) } catch
+        {
+            throw .bus(error)
         }
         // A fresh file reads as zeros: only the header needs writing.
         raw.storeBytes(of: StatsLayout.magic.littleEndian, toByteOffset: StatsLayout.magicOffset, as: UInt64.self)

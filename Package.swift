@@ -5,7 +5,7 @@ import PackageDescription
 
 let hot: [SwiftSetting] = [
     // Hot modules check exclusivity statically; the dynamic check costs a call per access.
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
 ]
 
 let package = Package(
@@ -35,7 +35,8 @@ let package = Package(
         // Order books (order-level and price-level). Debug builds (the tests) check the book's
         // invariants after every change; release builds compile the checks out.
         .target(
-            name: "Book", dependencies: ["TickBusCore"],
+            name: "Book",
+            dependencies: ["TickBusCore"],
             swiftSettings: hot + [.define("TICKBUS_INVARIANTS", .when(configuration: .debug))]
         ),
         // Market data sources: synthetic, ITCH 5.0, MoldUDP64, LOBSTER.
@@ -53,7 +54,9 @@ let package = Package(
         // Replay: the journal market source, opening any source spec, the replay publisher, the
         // decision verifier and the offline feature table (shared by replay, demo and the backtest).
         .target(
-            name: "Replay", dependencies: ["TickBusCore", "CTickBus", "Feed", "Features", "Journal", "Strategy"], swiftSettings: hot
+            name: "Replay",
+            dependencies: ["TickBusCore", "CTickBus", "Feed", "Features", "Journal", "Strategy"],
+            swiftSettings: hot
         ),
         // Counters, histograms, /metrics and stat.
         .target(
@@ -69,7 +72,8 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models", "Journal",
+                "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models",
+                "Journal",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hot
@@ -78,7 +82,9 @@ let package = Package(
         // gates (latency measured with Bench's percentiles) and Ed25519 approvals (Docs/REGISTRY.md).
         .target(
             name: "Registry",
-            dependencies: ["Models", "Features", "Bench", "CTickBus", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Models", "Features", "Bench", "CTickBus", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
@@ -86,7 +92,8 @@ let package = Package(
         .executableTarget(
             name: "tickbus",
             dependencies: [
-                "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo", "Telemetry", "Bench", "Registry",
+                "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
+                "Telemetry", "Bench", "Registry",
                 "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -94,13 +101,26 @@ let package = Package(
         // Process harness shared by the test targets and the demo (Foundation is fine here).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
-        .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "Bench", "TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(
+            name: "FeedTests",
+            dependencies: ["Feed", "Book", "Bench", "TickBusCore", "TestSupport", "tickbus"]
+        ),
         .testTarget(name: "BusProcessTests", dependencies: ["TestSupport", "tickbus"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Bench", "TestSupport", "tickbus"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ModelsTests",
+            dependencies: ["Models", "Bench", "TestSupport", "tickbus"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TickBusCore"]),
-        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]),
+        .testTarget(
+            name: "StrategyTests",
+            dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]
+        ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "Replay", "Strategy", "TickBusCore", "Feed", "TestSupport", "tickbus"]),
+        .testTarget(
+            name: "JournalTests",
+            dependencies: ["Journal", "Replay", "Strategy", "TickBusCore", "Feed", "TestSupport", "tickbus"]
+        ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]

@@ -17,7 +17,10 @@ extension OrderBooks {
     public func _invariantViolations(levelAddressed: Bool = false) -> [String] {
         var out: [String] = []
         for v in table._violations() { out.append("order table: \(v)") }
-        struct Key: Hashable { var index: Int; var price: Int64 }
+        struct Key: Hashable {
+            var index: Int
+            var price: Int64
+        }
         var sums: [Key: (shares: Int64, orders: Int32)] = [:]
         for s in 0...table.mask {
             let o = table.slots[s]  // Safe: s <= mask.
@@ -52,18 +55,25 @@ extension OrderBooks {
                     continue
                 }
                 if want.shares != v.shares || want.orders != v.orders {
-                    out.append("\(name): level \(v.price) shows \(v.shares) shares in \(v.orders) orders, its orders hold \(want.shares) in \(want.orders)")
+                    out.append(
+                        "\(name): level \(v.price) shows \(v.shares) shares in \(v.orders) orders, its orders hold \(want.shares) in \(want.orders)"
+                    )
                 }
             }
         }
-        for (key, want) in sums.sorted(by: { ($0.key.index, $0.key.price) < ($1.key.index, $1.key.price) }) where !levelAddressed {
-            out.append("instrument \(key.index / 2) \(key.index & 1 == 0 ? "bid" : "ask"): \(want.orders) orders rest at \(key.price) (\(want.shares) shares) but no level shows them")
+        for (key, want) in sums.sorted(by: { ($0.key.index, $0.key.price) < ($1.key.index, $1.key.price) })
+        where !levelAddressed {
+            out.append(
+                "instrument \(key.index / 2) \(key.index & 1 == 0 ? "bid" : "ask"): \(want.orders) orders rest at \(key.price) (\(want.shares) shares) but no level shows them"
+            )
         }
         for inst in 0..<maxInstruments where sound[2 * inst] && sound[2 * inst + 1] {
             let t = top(instrument: UInt32(inst))
             let bid = level(instrument: UInt32(inst), side: .buy, depth: 0) ?? TopOfBook.empty.bid
             let ask = level(instrument: UInt32(inst), side: .sell, depth: 0) ?? TopOfBook.empty.ask
-            if t.bid != bid || t.ask != ask { out.append("instrument \(inst): top of book \(t) is not the best levels \(bid) / \(ask)") }
+            if t.bid != bid || t.ask != ask {
+                out.append("instrument \(inst): top of book \(t) is not the best levels \(bid) / \(ask)")
+            }
         }
         return out
     }
@@ -98,14 +108,18 @@ extension OrderBooks {
     func _checkChange(_ i: Int, order reference: UInt64) {
         let side = sides[i]  // Safe: callers pass _index of an instrument in range.
         let broken = side._violations()
-        precondition(broken.isEmpty, "OrderBooks invariant broken: instrument \(i / 2) \(broken.joined(separator: "; "))")
+        precondition(
+            broken.isEmpty,
+            "OrderBooks invariant broken: instrument \(i / 2) \(broken.joined(separator: "; "))"
+        )
         guard reference != 0, let slot = table.find(reference) else { return }
         let o = table.slots[slot]  // Safe: find returns an index <= mask.
         guard o.shares > 0 else { return }
         let lv = side._level(price: o.price)
         precondition(
             lv.map { $0.shares >= Int64(o.shares) } ?? false,
-            "OrderBooks invariant broken: order \(reference) rests at \(o.price) with \(o.shares) shares, its level is \(String(describing: lv))")
+            "OrderBooks invariant broken: order \(reference) rests at \(o.price) with \(o.shares) shares, its level is \(String(describing: lv))"
+        )
     }
     #endif
 }

@@ -71,7 +71,8 @@ public final class OrderBooks {
     }
 
     /// The order with this reference, if live.
-    @inlinable public func order(_ reference: UInt64) -> (instrument: UInt32, side: Side, price: Int64, shares: UInt32)? {
+    @inlinable public func order(_ reference: UInt64) -> (instrument: UInt32, side: Side, price: Int64, shares: UInt32)?
+    {
         guard let slot = table.find(reference) else { return nil }
         let o = table.slots[slot]  // Safe: find returns an index < capacity.
         return (o.instrument, o.side == 0 ? .buy : .sell, o.price, o.shares)
@@ -89,8 +90,21 @@ public final class OrderBooks {
     /// Adds an order. Returns whether the best level of its side changed.
     @inlinable @discardableResult
     public func add(instrument: UInt32, orderId: UInt64, side: Side, price: Int64, shares: UInt32) -> Bool {
-        guard Int(instrument) < maxInstruments, orderId != 0 else { rejected &+= 1; return false }
-        guard table.insert(_Order(reference: orderId, price: price, shares: shares, instrument: instrument, side: side == .buy ? 0 : 1)) else {
+        guard Int(instrument) < maxInstruments, orderId != 0 else {
+            rejected &+= 1
+            return false
+        }
+        guard
+            table.insert(
+                _Order(
+                    reference: orderId,
+                    price: price,
+                    shares: shares,
+                    instrument: instrument,
+                    side: side == .buy ? 0 : 1
+                )
+            )
+        else {
             rejected &+= 1
             return false
         }
@@ -103,7 +117,10 @@ public final class OrderBooks {
     /// Returns the order's state after the change and whether the top of its side changed; nil when unknown.
     @inlinable
     public func reduce(orderId: UInt64, shares: UInt32) -> (info: OrderInfo, topChanged: Bool)? {
-        guard let slot = table.find(orderId) else { unknownReferences &+= 1; return nil }
+        guard let slot = table.find(orderId) else {
+            unknownReferences &+= 1
+            return nil
+        }
         let o = table.slots[slot]  // Safe: slot < capacity.
         let cut = min(shares, o.shares)
         let left = o.shares - cut
@@ -111,10 +128,18 @@ public final class OrderBooks {
         let changed: Bool
         if left == 0 {
             table.remove(at: slot)
-            changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(price: o.price, shares: -Int64(cut), orders: -1)
+            changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(
+                price: o.price,
+                shares: -Int64(cut),
+                orders: -1
+            )
         } else {
             table.slots[slot].shares = left  // Safe: slot < capacity.
-            changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(price: o.price, shares: -Int64(cut), orders: 0)
+            changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(
+                price: o.price,
+                shares: -Int64(cut),
+                orders: 0
+            )
         }
         _checkAfterChange(_index(o.instrument, bid ? .buy : .sell), order: orderId)
         return (OrderInfo(instrument: o.instrument, side: bid ? .buy : .sell, price: o.price, remaining: left), changed)
@@ -123,21 +148,44 @@ public final class OrderBooks {
     /// Deletes an order. Returns what it was (remaining = its shares before) and whether the top changed.
     @inlinable
     public func delete(orderId: UInt64) -> (info: OrderInfo, topChanged: Bool)? {
-        guard let slot = table.find(orderId) else { unknownReferences &+= 1; return nil }
+        guard let slot = table.find(orderId) else {
+            unknownReferences &+= 1
+            return nil
+        }
         let o = table.slots[slot]  // Safe: slot < capacity.
         table.remove(at: slot)
         let bid = o.side == 0
-        let changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(price: o.price, shares: -Int64(o.shares), orders: -1)
+        let changed = sides[_index(o.instrument, bid ? .buy : .sell)].change(
+            price: o.price,
+            shares: -Int64(o.shares),
+            orders: -1
+        )
         _checkAfterChange(_index(o.instrument, bid ? .buy : .sell), order: 0)
-        return (OrderInfo(instrument: o.instrument, side: bid ? .buy : .sell, price: o.price, remaining: o.shares), changed)
+        return (
+            OrderInfo(instrument: o.instrument, side: bid ? .buy : .sell, price: o.price, remaining: o.shares), changed
+        )
     }
 
     /// Replaces an order with a new reference, price and size, same instrument and side (ITCH U).
     @inlinable
-    public func replace(oldOrderId: UInt64, newOrderId: UInt64, price: Int64, shares: UInt32) -> (info: OrderInfo, topChanged: Bool)? {
+    public func replace(
+        oldOrderId: UInt64,
+        newOrderId: UInt64,
+        price: Int64,
+        shares: UInt32
+    ) -> (info: OrderInfo, topChanged: Bool)? {
         guard let gone = delete(orderId: oldOrderId) else { return nil }
-        let added = add(instrument: gone.info.instrument, orderId: newOrderId, side: gone.info.side, price: price, shares: shares)
-        return (OrderInfo(instrument: gone.info.instrument, side: gone.info.side, price: price, remaining: shares), gone.topChanged || added)
+        let added = add(
+            instrument: gone.info.instrument,
+            orderId: newOrderId,
+            side: gone.info.side,
+            price: price,
+            shares: shares
+        )
+        return (
+            OrderInfo(instrument: gone.info.instrument, side: gone.info.side, price: price, remaining: shares),
+            gone.topChanged || added
+        )
     }
 
     // MARK: Level-addressed events
@@ -146,7 +194,10 @@ public final class OrderBooks {
     /// the level is removed when its shares reach zero or below. Returns whether the top changed.
     @inlinable @discardableResult
     public func changeLevel(instrument: UInt32, side: Side, price: Int64, shares: Int64, orders: Int32) -> Bool {
-        guard Int(instrument) < maxInstruments else { rejected &+= 1; return false }
+        guard Int(instrument) < maxInstruments else {
+            rejected &+= 1
+            return false
+        }
         let changed = sides[_index(instrument, side)].change(price: price, shares: shares, orders: orders)
         _checkAfterChange(_index(instrument, side), order: 0)
         return changed
@@ -170,26 +221,45 @@ public final class OrderBooks {
     public func apply(_ view: MarketMessageView) -> Bool {
         guard let kind = view.kind else { return false }
         if view.flags & MarketFlags.levelAddressed != 0 {
-            guard let side = view.side else { rejected &+= 1; return false }
+            guard let side = view.side else {
+                rejected &+= 1
+                return false
+            }
             let q = Int64(view.quantity)
             switch kind {
-            case .add: return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: q, orders: 1)
-            case .execute, .cancel: return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: -q, orders: 0)
-            case .delete: return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: -q, orders: -1)
+            case .add:
+                return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: q, orders: 1)
+            case .execute, .cancel:
+                return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: -q, orders: 0)
+            case .delete:
+                return changeLevel(instrument: view.instrument, side: side, price: view.price, shares: -q, orders: -1)
             default: return false
             }
         }
         switch kind {
         case .add:
-            guard let side = view.side else { rejected &+= 1; return false }
-            return add(instrument: view.instrument, orderId: view.orderId, side: side, price: view.price, shares: view.quantity)
+            guard let side = view.side else {
+                rejected &+= 1
+                return false
+            }
+            return add(
+                instrument: view.instrument,
+                orderId: view.orderId,
+                side: side,
+                price: view.price,
+                shares: view.quantity
+            )
         case .execute, .cancel:
             return reduce(orderId: view.orderId, shares: view.quantity)?.topChanged ?? false
         case .delete:
             return delete(orderId: view.orderId)?.topChanged ?? false
         case .replace:
-            return replace(oldOrderId: view.oldOrderId, newOrderId: view.newOrderId, price: view.replacePrice,
-                           shares: view.replaceQuantity)?.topChanged ?? false
+            return replace(
+                oldOrderId: view.oldOrderId,
+                newOrderId: view.newOrderId,
+                price: view.replacePrice,
+                shares: view.replaceQuantity
+            )?.topChanged ?? false
         default:
             return false
         }
@@ -199,9 +269,16 @@ public final class OrderBooks {
     @inlinable
     public func topMessage(instrument: UInt32, exchangeTime: Int64) -> MarketMessage {
         let t = top(instrument: instrument)
-        return .topOfBook(instrument: instrument, exchangeTime: exchangeTime,
-                          bidPrice: t.bid.price, bidSize: UInt32(clamping: t.bid.shares), bidOrders: UInt32(clamping: t.bid.orders),
-                          askPrice: t.ask.price, askSize: UInt32(clamping: t.ask.shares), askOrders: UInt32(clamping: t.ask.orders))
+        return .topOfBook(
+            instrument: instrument,
+            exchangeTime: exchangeTime,
+            bidPrice: t.bid.price,
+            bidSize: UInt32(clamping: t.bid.shares),
+            bidOrders: UInt32(clamping: t.bid.orders),
+            askPrice: t.ask.price,
+            askSize: UInt32(clamping: t.ask.shares),
+            askOrders: UInt32(clamping: t.ask.orders)
+        )
     }
 
     @inlinable func _index(_ instrument: UInt32, _ side: Side) -> Int {

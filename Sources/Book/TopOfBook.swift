@@ -6,5 +6,8 @@ public struct TopOfBook: Equatable, Sendable {
         self.bid = bid
         self.ask = ask
     }
-    public static let empty = TopOfBook(bid: PriceLevel(price: 0, shares: 0, orders: 0), ask: PriceLevel(price: 0, shares: 0, orders: 0))
+    public static let empty = TopOfBook(
+        bid: PriceLevel(price: 0, shares: 0, orders: 0),
+        ask: PriceLevel(price: 0, shares: 0, orders: 0)
+    )
 }

@@ -5,7 +5,9 @@ extension _OrderTable {
     func _violations() -> [String] {
         var out: [String] = []
         let capacity = mask &+ 1
-        if capacity < 16 || capacity & mask != 0 { out.append("capacity \(capacity) is not a power of two of at least 16") }
+        if capacity < 16 || capacity & mask != 0 {
+            out.append("capacity \(capacity) is not a power of two of at least 16")
+        }
         var live = 0
         for i in 0...mask where slots[i].reference != 0 {  // Safe: i <= mask.
             live &+= 1

@@ -34,11 +34,15 @@ extension _SideLevels {
             if k &- lo < 0 || k &- lo >= Self.window {
                 out.append("\(side): ladder level \(v.price) (key \(k)) is outside the window from \(lo)")
             }
-            if Self.slot(k) != s { out.append("\(side): ladder level \(v.price) sits in slot \(s), its key says \(Self.slot(k))") }
+            if Self.slot(k) != s {
+                out.append("\(side): ladder level \(v.price) sits in slot \(s), its key says \(Self.slot(k))")
+            }
             largest = max(largest, k)
         }
         if live != ladderCount { out.append("\(side): \(live) live ladder slots, ladderCount says \(ladderCount)") }
-        if live > 0 && bestKey != largest { out.append("\(side): bestKey \(bestKey), the largest live key is \(largest)") }
+        if live > 0 && bestKey != largest {
+            out.append("\(side): bestKey \(bestKey), the largest live key is \(largest)")
+        }
         for v in fallback._violations(bid: isBid) { out.append("\(side) fallback: \(v)") }
         if let b = fallback.base {
             for r in 0..<Int(max(0, min(fallback.count, fallback.capacity))) {
@@ -54,7 +58,9 @@ extension _SideLevels {
         var d = 0
         var c = levels()
         while let v = next(&c) {
-            if v.shares <= 0 || v.orders < 1 { out.append("\(side): level \(d) at \(v.price) has \(v.shares) shares, \(v.orders) orders") }
+            if v.shares <= 0 || v.orders < 1 {
+                out.append("\(side): level \(d) at \(v.price) has \(v.shares) shares, \(v.orders) orders")
+            }
             if let p = previous, !better(p.price, than: v.price) {
                 out.append("\(side): level \(d) at \(v.price) is not worse than level \(d - 1) at \(p.price)")
             }
@@ -85,14 +91,20 @@ extension _SortedLevels {
     func _violations(bid: Bool) -> [String] {
         var out: [String] = []
         if count < 0 || count > capacity { out.append("count \(count) outside 0...capacity \(capacity)") }
-        if (base == nil) != (capacity == 0) { out.append("base is \(base == nil ? "nil" : "set") with capacity \(capacity)") }
+        if (base == nil) != (capacity == 0) {
+            out.append("base is \(base == nil ? "nil" : "set") with capacity \(capacity)")
+        }
         guard let b = base else { return out }
         for r in 0..<Int(max(0, min(count, capacity))) {
             let v = b[r]  // Safe: r < count <= capacity.
-            if v.shares <= 0 || v.orders < 1 { out.append("level \(r) at \(v.price) has \(v.shares) shares, \(v.orders) orders") }
+            if v.shares <= 0 || v.orders < 1 {
+                out.append("level \(r) at \(v.price) has \(v.shares) shares, \(v.orders) orders")
+            }
             if r > 0 {
                 let p = b[r - 1].price  // Safe: r - 1 < count.
-                if bid ? !(p < v.price) : !(p > v.price) { out.append("level \(r) at \(v.price) is out of order after \(p)") }
+                if bid ? !(p < v.price) : !(p > v.price) {
+                    out.append("level \(r) at \(v.price) is out of order after \(p)")
+                }
             }
         }
         return out

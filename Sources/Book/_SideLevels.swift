@@ -40,7 +40,9 @@ public struct _SideLevels {
         if tick == 100 && price >= 0 {
             // The cent grid without a division: x / 100 == mulhi(x >> 2, 0x28F5C28F5C28F5C3) >> 2 for
             // every unsigned 64-bit x (the reciprocal compilers use for a constant divisor of 100).
-            q = Int64(bitPattern: (UInt64(bitPattern: price) >> 2).multipliedFullWidth(by: 0x28F5_C28F_5C28_F5C3).high >> 2)
+            q = Int64(
+                bitPattern: (UInt64(bitPattern: price) >> 2).multipliedFullWidth(by: 0x28F5_C28F_5C28_F5C3).high >> 2
+            )
         } else {
             q = price / tick
         }
@@ -199,7 +201,12 @@ public struct _SideLevels {
                 fromLadder = false
             }
         }
-        if fromLadder { c.ladderLeft &-= 1; c.key &-= 1 } else { c.fallbackIndex &-= 1 }
+        if fromLadder {
+            c.ladderLeft &-= 1
+            c.key &-= 1
+        } else {
+            c.fallbackIndex &-= 1
+        }
         return v
     }
 

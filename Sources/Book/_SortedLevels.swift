@@ -66,7 +66,13 @@ public struct _SortedLevels {
 
     /// Applies deltas to existing level `i` (removing it at zero); true when it was the best.
     @inlinable @inline(__always)
-    mutating func update(_ b: UnsafeMutablePointer<PriceLevel>, _ i: Int, _ n: Int, _ shares: Int64, _ orders: Int32) -> Bool {
+    mutating func update(
+        _ b: UnsafeMutablePointer<PriceLevel>,
+        _ i: Int,
+        _ n: Int,
+        _ shares: Int64,
+        _ orders: Int32
+    ) -> Bool {
         let s = b[i].shares &+ shares  // Safe: i < count.
         if s <= 0 {
             // Remove level i, shifting the better levels down by one.

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,12 +12,17 @@ import Glibc
 public enum DemoChild {
     /// This executable (children run the same `tickbus`).
     public static var executable: URL {
-        URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        URL(
+            fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
+        )
     }
 
     /// Starts `tickbus ARGUMENTS`, reporting a failure to start as a `DemoError`.
     static func start(name: String, _ arguments: [String]) throws(DemoError) -> Child {
-        do { return try Child(arguments, executable: executable.path) } catch { throw .spawn(name: name, reason: "\(error)") }
+        do { return try Child(arguments, executable: executable.path) } catch {
+            throw .spawn(name: name, reason: "\(error)")
+        }
     }
 
     /// Waits until `ring` of `bus` has a readable header.
@@ -36,5 +42,7 @@ extension Child {
 
 extension Child.Result {
     /// The last stdout line that starts with `prefix`.
-    func line(prefix: String) -> String? { stdout.split(separator: "\n").last { $0.hasPrefix(prefix) }.map(String.init) }
+    func line(prefix: String) -> String? {
+        stdout.split(separator: "\n").last { $0.hasPrefix(prefix) }.map(String.init)
+    }
 }

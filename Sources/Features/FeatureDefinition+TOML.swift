@@ -35,10 +35,21 @@ extension FeatureDefinition {
             if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
             line = line.trimmingWhitespace
             if line.isEmpty { continue }
-            if line == "[[feature]]" || line == "[[features]]" { section = .feature; raw.append([]); continue }
-            if line == "[signal]" { section = .signal; continue }
-            if line.hasPrefix("[") { throw .syntax(line: lineNo, message: "unknown table \(line) (expected [signal] or [[feature]])") }
-            guard let eq = line.firstIndex(of: "=") else { throw .syntax(line: lineNo, message: "expected key = value") }
+            if line == "[[feature]]" || line == "[[features]]" {
+                section = .feature
+                raw.append([])
+                continue
+            }
+            if line == "[signal]" {
+                section = .signal
+                continue
+            }
+            if line.hasPrefix("[") {
+                throw .syntax(line: lineNo, message: "unknown table \(line) (expected [signal] or [[feature]])")
+            }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw .syntax(line: lineNo, message: "expected key = value")
+            }
             let key = String(line[..<eq].trimmingWhitespace)
             let value = try TOMLValue.parse(line[line.index(after: eq)...].trimmingWhitespace, line: lineNo)
             switch section {
@@ -53,7 +64,9 @@ extension FeatureDefinition {
             case .top:
                 switch key {
                 case "instrument":
-                    guard let i = value.int, i >= 0, i <= Int(UInt32.max) else { throw .syntax(line: lineNo, message: "instrument must be an integer") }
+                    guard let i = value.int, i >= 0, i <= Int(UInt32.max) else {
+                        throw .syntax(line: lineNo, message: "instrument must be an integer")
+                    }
                     def.instrument = i == 0 ? nil : UInt32(i)
                 case "decide_on":
                     guard let s = value.string, let t = DecisionTrigger(rawValue: s) else {
@@ -61,7 +74,9 @@ extension FeatureDefinition {
                     }
                     def.trigger = t
                 case "max_instruments":
-                    guard let i = value.int, i >= 1, i <= 65536 else { throw .syntax(line: lineNo, message: "max_instruments must be 1...65536") }
+                    guard let i = value.int, i >= 1, i <= 65536 else {
+                        throw .syntax(line: lineNo, message: "max_instruments must be 1...65536")
+                    }
                     def.maxInstruments = i
                 default: throw .syntax(line: lineNo, message: "unknown key '\(key)'")
                 }
@@ -69,15 +84,25 @@ extension FeatureDefinition {
         }
         for entries in raw {
             let name = entries.first { $0.0 == "name" }?.1.string ?? ""
-            guard !name.isEmpty else { throw .syntax(line: entries.first?.2 ?? lineNo, message: "[[feature]] without a name") }
-            guard let kindName = entries.first(where: { $0.0 == "kind" })?.1.string else { throw .invalid(feature: name, message: "missing kind") }
+            guard !name.isEmpty else {
+                throw .syntax(line: entries.first?.2 ?? lineNo, message: "[[feature]] without a name")
+            }
+            guard let kindName = entries.first(where: { $0.0 == "kind" })?.1.string else {
+                throw .invalid(feature: name, message: "missing kind")
+            }
             guard let kind = FeatureKind(rawValue: kindName) else {
-                throw .invalid(feature: name, message: "unknown kind '\(kindName)' (\(FeatureKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw .invalid(
+                    feature: name,
+                    message:
+                        "unknown kind '\(kindName)' (\(FeatureKind.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
             }
             var spec = FeatureSpec(name: name, kind: kind)
             for (key, value, line) in entries where key != "name" && key != "kind" {
                 func int() throws(FeatureError) -> Int {
-                    guard let i = value.int, i > 0 else { throw .syntax(line: line, message: "\(key) must be a positive integer") }
+                    guard let i = value.int, i > 0 else {
+                        throw .syntax(line: line, message: "\(key) must be a positive integer")
+                    }
                     return i
                 }
                 switch key {
@@ -87,20 +112,31 @@ extension FeatureDefinition {
                 case "halflife_ns": spec.halfLifeNs = Int64(try int())
                 case "capacity": spec.capacity = try int()
                 case "alpha":
-                    guard let a = value.double, a > 0, a <= 1 else { throw .syntax(line: line, message: "alpha must be in (0, 1]") }
+                    guard let a = value.double, a > 0, a <= 1 else {
+                        throw .syntax(line: line, message: "alpha must be in (0, 1]")
+                    }
                     spec.alpha = a
                 default: throw .syntax(line: line, message: "unknown key '\(key)' for feature '\(name)'")
                 }
             }
             switch kind {
-            case .ofi, .returnEvents: if spec.events == 0 { throw .invalid(feature: name, message: "\(kind.rawValue) needs events = N") }
-            case .returnTime, .tradeCount, .tradeVolume: if spec.windowNs == 0 { throw .invalid(feature: name, message: "\(kind.rawValue) needs window_ns = N") }
-            case .depthImbalance: if spec.levels == 0 { throw .invalid(feature: name, message: "depth_imbalance needs levels = N") }
-            case .volatilityEvents: if spec.alpha == 0 { throw .invalid(feature: name, message: "volatility_events needs alpha") }
-            case .volatilityTime: if spec.halfLifeNs == 0 { throw .invalid(feature: name, message: "volatility_time needs halflife_ns = N") }
+            case .ofi, .returnEvents:
+                if spec.events == 0 { throw .invalid(feature: name, message: "\(kind.rawValue) needs events = N") }
+            case .returnTime, .tradeCount, .tradeVolume:
+                if spec.windowNs == 0 { throw .invalid(feature: name, message: "\(kind.rawValue) needs window_ns = N") }
+            case .depthImbalance:
+                if spec.levels == 0 { throw .invalid(feature: name, message: "depth_imbalance needs levels = N") }
+            case .volatilityEvents:
+                if spec.alpha == 0 { throw .invalid(feature: name, message: "volatility_events needs alpha") }
+            case .volatilityTime:
+                if spec.halfLifeNs == 0 {
+                    throw .invalid(feature: name, message: "volatility_time needs halflife_ns = N")
+                }
             default: break
             }
-            if def.features.contains(where: { $0.name == name }) { throw .invalid(feature: name, message: "defined twice") }
+            if def.features.contains(where: { $0.name == name }) {
+                throw .invalid(feature: name, message: "defined twice")
+            }
             def.features.append(spec)
         }
         guard !def.features.isEmpty else { throw .syntax(line: lineNo, message: "no [[feature]] entries") }

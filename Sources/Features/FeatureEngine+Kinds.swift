@@ -1,5 +1,6 @@
 import Book
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,31 +40,50 @@ extension FeatureEngine {
     /// Updates the instrument's common state (top of book now and before, mid, event count, last
     /// trade) and returns it as one value for the features.
     @inline(__always)
-    func observe(_ m: MarketMessageView, instrument inst: UInt32, topMessage: Bool, trade: Bool, tradeSize: Int64,
-                 dp: UnsafeMutablePointer<Double>, ip: UnsafeMutablePointer<Int64>) -> FeatureEvent {
+    func observe(
+        _ m: MarketMessageView,
+        instrument inst: UInt32,
+        topMessage: Bool,
+        trade: Bool,
+        tradeSize: Int64,
+        dp: UnsafeMutablePointer<Double>,
+        ip: UnsafeMutablePointer<Int64>
+    ) -> FeatureEvent {
         let now = m.exchangeTime
         // Top of book now and before.
-        ip[Self.prevBidPx] = ip[Self.bidPx]; ip[Self.prevAskPx] = ip[Self.askPx]
-        ip[Self.prevBidSz] = ip[Self.bidSz]; ip[Self.prevAskSz] = ip[Self.askSz]
+        ip[Self.prevBidPx] = ip[Self.bidPx]
+        ip[Self.prevAskPx] = ip[Self.askPx]
+        ip[Self.prevBidSz] = ip[Self.bidSz]
+        ip[Self.prevAskSz] = ip[Self.askSz]
         // The book built from order events is authoritative; a top-of-book message is used only for
         // an instrument the book knows nothing about (a feed that publishes tops alone). Feeds that
         // publish both (ITCH, LOBSTER) add a top message after each top change: same values.
-        let bookLevels = books.levelCount(instrument: inst, side: .buy) + books.levelCount(instrument: inst, side: .sell)
+        let bookLevels =
+            books.levelCount(instrument: inst, side: .buy) + books.levelCount(instrument: inst, side: .sell)
         if bookLevels > 0 || (!topMessage && ip[Self.topFed] == 0) {
             ip[Self.topFed] = 0
             let t = books.top(instrument: inst)
-            ip[Self.bidPx] = t.bid.price; ip[Self.askPx] = t.ask.price
-            ip[Self.bidSz] = t.bid.shares; ip[Self.askSz] = t.ask.shares
+            ip[Self.bidPx] = t.bid.price
+            ip[Self.askPx] = t.ask.price
+            ip[Self.bidSz] = t.bid.shares
+            ip[Self.askSz] = t.ask.shares
         } else if topMessage {
             ip[Self.topFed] = 1
-            ip[Self.bidPx] = m.bidPrice; ip[Self.askPx] = m.askPrice
-            ip[Self.bidSz] = Int64(m.bidSize); ip[Self.askSz] = Int64(m.askSize)
+            ip[Self.bidPx] = m.bidPrice
+            ip[Self.askPx] = m.askPrice
+            ip[Self.bidSz] = Int64(m.bidSize)
+            ip[Self.askSz] = Int64(m.askSize)
         }
-        let bidPx = ip[Self.bidPx], askPx = ip[Self.askPx], bidSz = ip[Self.bidSz], askSz = ip[Self.askSz]
-        let topChanged = bidPx != ip[Self.prevBidPx] || askPx != ip[Self.prevAskPx] || bidSz != ip[Self.prevBidSz]
+        let bidPx = ip[Self.bidPx]
+        let askPx = ip[Self.askPx]
+        let bidSz = ip[Self.bidSz]
+        let askSz = ip[Self.askSz]
+        let topChanged =
+            bidPx != ip[Self.prevBidPx] || askPx != ip[Self.prevAskPx] || bidSz != ip[Self.prevBidSz]
             || askSz != ip[Self.prevAskSz]
         let bothSides = bidSz > 0 && askSz > 0
-        let bid = Double(bidPx) / 1e4, ask = Double(askPx) / 1e4
+        let bid = Double(bidPx) / 1e4
+        let ask = Double(askPx) / 1e4
         dp[Self.prevMid] = dp[Self.mid]
         let mid = bothSides ? (bid + ask) / 2 : .nan
         dp[Self.mid] = mid
@@ -73,11 +93,28 @@ extension FeatureEngine {
         ip[Self.events] = event &+ 1
         if trade { ip[Self.lastTrade] = now }
         return FeatureEvent(
-            now: now, event: event, bidPx: bidPx, askPx: askPx, bidSz: bidSz, askSz: askSz,
-            prevBidPx: ip[Self.prevBidPx], prevAskPx: ip[Self.prevAskPx], prevBidSz: ip[Self.prevBidSz],
-            prevAskSz: ip[Self.prevAskSz], bid: bid, ask: ask, mid: mid, r: r, bothSides: bothSides,
-            topChanged: topChanged, topFed: ip[Self.topFed] != 0, trade: trade, tradeSize: tradeSize,
-            lastTrade: ip[Self.lastTrade], instrument: inst)
+            now: now,
+            event: event,
+            bidPx: bidPx,
+            askPx: askPx,
+            bidSz: bidSz,
+            askSz: askSz,
+            prevBidPx: ip[Self.prevBidPx],
+            prevAskPx: ip[Self.prevAskPx],
+            prevBidSz: ip[Self.prevBidSz],
+            prevAskSz: ip[Self.prevAskSz],
+            bid: bid,
+            ask: ask,
+            mid: mid,
+            r: r,
+            bothSides: bothSides,
+            topChanged: topChanged,
+            topFed: ip[Self.topFed] != 0,
+            trade: trade,
+            tradeSize: tradeSize,
+            lastTrade: ip[Self.lastTrade],
+            instrument: inst
+        )
     }
 
     /// best ask − best bid.
@@ -103,9 +140,11 @@ extension FeatureEngine {
     /// by top-of-book messages (no depth known).
     @inline(__always)
     func depthImbalance(_ p: Plan, _ e: FeatureEvent) -> Double {
-        var num = 0.0, den = 0.0
+        var num = 0.0
+        var den = 0.0
         if e.topFed {
-            num = Double(e.bidSz - e.askSz); den = Double(e.bidSz + e.askSz)
+            num = Double(e.bidSz - e.askSz)
+            den = Double(e.bidSz + e.askSz)
         } else {
             for l in 0..<p.levels {
                 let w = 1.0 / Double(l + 1)
@@ -123,7 +162,10 @@ extension FeatureEngine {
     @inline(__always)
     static func ofi(_ p: Plan, _ e: FeatureEvent, _ fi: UnsafeMutablePointer<Int64>) -> Double {
         // e = 1{Pb ≥ Pb'} qb − 1{Pb ≤ Pb'} qb' − 1{Pa ≤ Pa'} qa + 1{Pa ≥ Pa'} qa'  (' = before)
-        let pb = e.prevBidPx, pa = e.prevAskPx, qb = e.prevBidSz, qa = e.prevAskSz
+        let pb = e.prevBidPx
+        let pa = e.prevAskPx
+        let qb = e.prevBidSz
+        let qa = e.prevAskSz
         var c: Int64 = 0
         if e.event > 0 {
             if e.bidPx >= pb { c &+= e.bidSz }
@@ -149,23 +191,35 @@ extension FeatureEngine {
     /// log(mid / last mid at or before now − window). `fi`: [head, size], then the ring's times;
     /// `fd`: the ring's mids.
     @inline(__always)
-    static func returnTime(_ p: Plan, _ e: FeatureEvent, _ fd: UnsafeMutablePointer<Double>,
-                           _ fi: UnsafeMutablePointer<Int64>) -> Double {
+    static func returnTime(
+        _ p: Plan,
+        _ e: FeatureEvent,
+        _ fd: UnsafeMutablePointer<Double>,
+        _ fi: UnsafeMutablePointer<Int64>
+    ) -> Double {
         // Ring of (time, mid) at mid changes; the front is the last point at or before now − window.
         let cap = p.n
-        var head = Int(fi[0]), size = Int(fi[1])
+        var head = Int(fi[0])
+        var size = Int(fi[1])
         let times = fi + 2
         let mid = e.mid
         let lastMid = size > 0 ? fd[(head + size - 1) % cap] : Double.nan
         if mid.isNaN == false && !(mid == lastMid) {
-            if size == cap { head = (head + 1) % cap; size -= 1 }
+            if size == cap {
+                head = (head + 1) % cap
+                size -= 1
+            }
             times[(head + size) % cap] = e.now
             fd[(head + size) % cap] = mid
             size += 1
         }
         let cutoff = e.now &- p.windowNs
-        while size >= 2 && times[(head + 1) % cap] <= cutoff { head = (head + 1) % cap; size -= 1 }
-        fi[0] = Int64(head); fi[1] = Int64(size)
+        while size >= 2 && times[(head + 1) % cap] <= cutoff {
+            head = (head + 1) % cap
+            size -= 1
+        }
+        fi[0] = Int64(head)
+        fi[1] = Int64(size)
         guard size > 0 && times[head] <= cutoff else { return .nan }
         let old = fd[head]
         return mid > 0 && old > 0 ? log(mid / old) : .nan
@@ -185,8 +239,12 @@ extension FeatureEngine {
     /// sqrt of the time-decayed sum of squared returns. `fd`: [variance, initialised]; `fi`: [time
     /// of the last return].
     @inline(__always)
-    static func volatilityTime(_ p: Plan, _ e: FeatureEvent, _ fd: UnsafeMutablePointer<Double>,
-                               _ fi: UnsafeMutablePointer<Int64>) -> Double {
+    static func volatilityTime(
+        _ p: Plan,
+        _ e: FeatureEvent,
+        _ fd: UnsafeMutablePointer<Double>,
+        _ fi: UnsafeMutablePointer<Int64>
+    ) -> Double {
         // Time-decayed sum of squared returns: var ← 2^(−Δt/half-life)·var + r².
         let r = e.r
         if !r.isNaN {
@@ -203,24 +261,32 @@ extension FeatureEngine {
     @inline(__always)
     static func tradeWindow(_ p: Plan, _ e: FeatureEvent, _ fi: UnsafeMutablePointer<Int64>) -> Double {
         let cap = p.n
-        var head = Int(fi[0]), size = Int(fi[1])
-        let times = fi + 4, sizes = fi + 4 + cap
+        var head = Int(fi[0])
+        var size = Int(fi[1])
+        let times = fi + 4
+        let sizes = fi + 4 + cap
         if e.trade {
             if size == cap {  // full: the oldest leaves early
-                fi[2] &-= 1; fi[3] &-= sizes[head]
-                head = (head + 1) % cap; size -= 1
+                fi[2] &-= 1
+                fi[3] &-= sizes[head]
+                head = (head + 1) % cap
+                size -= 1
             }
             times[(head + size) % cap] = e.now
             sizes[(head + size) % cap] = e.tradeSize
             size += 1
-            fi[2] &+= 1; fi[3] &+= e.tradeSize
+            fi[2] &+= 1
+            fi[3] &+= e.tradeSize
         }
         let cutoff = e.now &- p.windowNs
         while size > 0 && times[head] <= cutoff {
-            fi[2] &-= 1; fi[3] &-= sizes[head]
-            head = (head + 1) % cap; size -= 1
+            fi[2] &-= 1
+            fi[3] &-= sizes[head]
+            head = (head + 1) % cap
+            size -= 1
         }
-        fi[0] = Int64(head); fi[1] = Int64(size)
+        fi[0] = Int64(head)
+        fi[1] = Int64(size)
         return Double(p.kind == .tradeCount ? fi[2] : fi[3])
     }
 

@@ -1,5 +1,6 @@
 import Book
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,8 @@ public final class FeatureEngine {
     @usableFromInline let everyEvent: Bool
 
     // Common integer state per instrument (offsets).
-    @usableFromInline static let bidPx = 0, askPx = 1, bidSz = 2, askSz = 3, prevBidPx = 4, prevAskPx = 5, prevBidSz = 6,
+    @usableFromInline static let bidPx = 0, askPx = 1, bidSz = 2, askSz = 3, prevBidPx = 4, prevAskPx = 5,
+        prevBidSz = 6,
         prevAskSz = 7, events = 8, lastTrade = 9, topFed = 10, commonInts = 11
     // Common double state: the mid now and before this event.
     @usableFromInline static let mid = 0, prevMid = 1, commonDoubles = 2
@@ -62,18 +64,38 @@ public final class FeatureEngine {
         values = .allocate(capacity: max(count, 1))
         values.initialize(repeating: .nan, count: max(count, 1))
         books = OrderBooks(maxInstruments: 65_536, orderCapacity: 1 << 16)
-        var d = Self.commonDoubles, i = Self.commonInts
+        var d = Self.commonDoubles
+        var i = Self.commonInts
         var plan: [Plan] = []
         for f in definition.features {
-            var p = Plan(kind: f.kind, d: d, i: i, n: 0, windowNs: f.windowNs, levels: f.levels, alpha: f.alpha,
-                         decayPerNs: f.halfLifeNs > 0 ? M_LN2 / Double(f.halfLifeNs) : 0)
+            var p = Plan(
+                kind: f.kind,
+                d: d,
+                i: i,
+                n: 0,
+                windowNs: f.windowNs,
+                levels: f.levels,
+                alpha: f.alpha,
+                decayPerNs: f.halfLifeNs > 0 ? M_LN2 / Double(f.halfLifeNs) : 0
+            )
             switch f.kind {
-            case .ofi: p.n = f.events; i += 2 + f.events                     // [sum, unused] + ring of contributions
-            case .returnEvents: p.n = f.events + 1; d += p.n                 // ring of mids, indexed by event count
-            case .returnTime: p.n = f.capacity; i += 2 + f.capacity; d += f.capacity  // [head, size] + times; mids
-            case .volatilityEvents: d += 2                                   // [variance, initialised]
-            case .volatilityTime: d += 2; i += 1                             // [variance, initialised], [last time]
-            case .tradeCount, .tradeVolume: p.n = f.capacity; i += 4 + 2 * f.capacity  // [head, size, count, volume] + times, sizes
+            case .ofi:
+                p.n = f.events
+                i += 2 + f.events  // [sum, unused] + ring of contributions
+            case .returnEvents:
+                p.n = f.events + 1
+                d += p.n  // ring of mids, indexed by event count
+            case .returnTime:
+                p.n = f.capacity
+                i += 2 + f.capacity
+                d += f.capacity  // [head, size] + times; mids
+            case .volatilityEvents: d += 2  // [variance, initialised]
+            case .volatilityTime:
+                d += 2
+                i += 1  // [variance, initialised], [last time]
+            case .tradeCount, .tradeVolume:
+                p.n = f.capacity
+                i += 4 + 2 * f.capacity  // [head, size, count, volume] + times, sizes
             default: break
             }
             plan.append(p)
@@ -99,7 +121,8 @@ public final class FeatureEngine {
     }
 
     func resetSlot(_ s: Int) {
-        let dp = dpool + s * perDoubles, ip = ipool + s * perInts
+        let dp = dpool + s * perDoubles
+        let ip = ipool + s * perInts
         dp.initialize(repeating: 0, count: perDoubles)
         ip.initialize(repeating: 0, count: perInts)
         dp[Self.mid] = .nan
@@ -143,14 +166,16 @@ public final class FeatureEngine {
             slot = used
             slotOf[Int(inst)] = UInt16(slot)
         }
-        let dp = dpool + (slot - 1) * perDoubles, ip = ipool + (slot - 1) * perInts
+        let dp = dpool + (slot - 1) * perDoubles
+        let ip = ipool + (slot - 1) * perInts
         let e = observe(m, instrument: inst, topMessage: topMessage, trade: trade, tradeSize: tradeSize, dp: dp, ip: ip)
 
         let out = values
         plan.withUnsafeBufferPointer { plans in
             for k in 0..<plans.count {
                 let p = plans[k]
-                let fd = dp + p.d, fi = ip + p.i
+                let fd = dp + p.d
+                let fi = ip + p.i
                 let v: Double
                 switch p.kind {
                 case .mid: v = e.mid

@@ -11,7 +11,8 @@ public enum FeatureError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .io(let path, let e): return "cannot read feature definition \(path): \(String(cString: strerror(e))) (errno \(e))"
+        case .io(let path, let e):
+            return "cannot read feature definition \(path): \(String(cString: strerror(e))) (errno \(e))"
         case .syntax(let line, let message): return "feature definition line \(line): \(message)"
         case .invalid(let feature, let message): return "feature '\(feature)': \(message)"
         }

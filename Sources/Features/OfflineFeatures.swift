@@ -14,8 +14,12 @@ public struct OfflineFeatures: ~Copyable {
 
     /// Calls `row(sequence, exchangeTime, instrument)` at every decision point; read the values from `engine.values`.
     @inlinable
-    public func run(next: () -> MarketMessage?, engine: FeatureEngine, limit: UInt64 = .max,
-                    row: (UInt64, Int64, UInt32) -> Void) {
+    public func run(
+        next: () -> MarketMessage?,
+        engine: FeatureEngine,
+        limit: UInt64 = .max,
+        row: (UInt64, Int64, UInt32) -> Void
+    ) {
         var sequence: UInt64 = 0
         while sequence < limit, let message = next() {
             message.store(to: slot)

@@ -1,10 +1,21 @@
 /// A value of the TOML subset `FeatureDefinition.parse` reads.
 enum TOMLValue {
-    case string(String), number(Double, Int?), bool(Bool)
+    case string(String)
+    case number(Double, Int?)
+    case bool(Bool)
 
-    var string: String? { if case .string(let s) = self { return s }; return nil }
-    var double: Double? { if case .number(let d, _) = self { return d }; return nil }
-    var int: Int? { if case .number(_, let i) = self { return i }; return nil }
+    var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    var double: Double? {
+        if case .number(let d, _) = self { return d }
+        return nil
+    }
+    var int: Int? {
+        if case .number(_, let i) = self { return i }
+        return nil
+    }
 
     static func parse(_ s: Substring, line: Int) throws(FeatureError) -> TOMLValue {
         if s.hasPrefix("\"") {

@@ -1,5 +1,6 @@
 import CTickBus
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +21,13 @@ extension FeedPublisher {
     /// - Parameters:
     ///   - timeout: seconds before giving up.
     ///   - stop: polled every millisecond.
-    public static func waitForReaders(_ producer: inout RingProducer, count: Int, gatingOnly: Bool = false, timeout: Double,
-                                      stop: () -> Bool) -> ReaderWait {
+    public static func waitForReaders(
+        _ producer: inout RingProducer,
+        count: Int,
+        gatingOnly: Bool = false,
+        timeout: Double,
+        stop: () -> Bool
+    ) -> ReaderWait {
         let deadline = tb_monotonic_ns() + UInt64(max(0, timeout) * 1e9)
         while ReaderTable.snapshot(producer.mapping).filter({ !gatingOnly || $0.mode == .gating }).count < count {
             if stop() { return .stopped }

@@ -35,8 +35,10 @@ public enum ITCH {
     public static let lengths: [Int] = {
         var t = [Int](repeating: 0, count: 256)
         let pairs: [(Character, Int)] = [
-            ("S", 12), ("R", 39), ("H", 25), ("Y", 20), ("L", 26), ("V", 35), ("W", 12), ("K", 28), ("J", 35), ("h", 21),
-            ("A", 36), ("F", 40), ("E", 31), ("C", 36), ("X", 23), ("D", 19), ("U", 35), ("P", 44), ("Q", 40), ("B", 19),
+            ("S", 12), ("R", 39), ("H", 25), ("Y", 20), ("L", 26), ("V", 35), ("W", 12), ("K", 28), ("J", 35),
+            ("h", 21),
+            ("A", 36), ("F", 40), ("E", 31), ("C", 36), ("X", 23), ("D", 19), ("U", 35), ("P", 44), ("Q", 40),
+            ("B", 19),
             ("I", 50), ("N", 20),
         ]
         for (c, n) in pairs { t[Int(c.asciiValue!)] = n }
@@ -130,7 +132,11 @@ public final class _InputFile {
     }
 
     deinit {
-        if mapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { tb_feed_free(UnsafeMutableRawPointer(mutating: base)) }
+        if mapped {
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        } else {
+            tb_feed_free(UnsafeMutableRawPointer(mutating: base))
+        }
     }
 }
 
@@ -214,12 +220,21 @@ public struct ITCHSource: MarketSource {
             let length = Int(ITCH.u16(base, at))
             offset = at &+ 2 &+ length
             // A zero-length frame is malformed but the framing goes on: skip its two bytes.
-            guard length > 0 else { report.malformed(ITCH.Malformed.zeroLength, at: at); continue }
+            guard length > 0 else {
+                report.malformed(ITCH.Malformed.zeroLength, at: at)
+                continue
+            }
             let p = base + at + 2  // Safe: at + 2 + length <= end and length >= 1.
             let type = p.load(as: UInt8.self)
             let expected = ITCH._lengthOf(type)
-            guard expected != 0 else { report.malformed(ITCH.Malformed.unknownType, at: at); continue }
-            guard expected == length else { report.malformed(ITCH.Malformed.length, at: at); continue }
+            guard expected != 0 else {
+                report.malformed(ITCH.Malformed.unknownType, at: at)
+                continue
+            }
+            guard expected == length else {
+                report.malformed(ITCH.Malformed.length, at: at)
+                continue
+            }
             if let m = decode(p, type, at) {
                 tables.counts[Int(type)] &+= 1
                 report.messagesIn &+= 1
@@ -228,6 +243,15 @@ public struct ITCHSource: MarketSource {
             }
         }
         report.unknownReferences = books.unknownReferences
+        return nil
+    }
+
+    /// Counts a message that publishes nothing (a type with no ring kind, or an order the book
+    /// does not know: counted in `unknownReferences` by the book).
+    @usableFromInline @inline(__always)
+    mutating func countedOnly(_ type: UInt8) -> (MarketMessage, Bool)? {
+        tables.counts[Int(type)] &+= 1
+        report.messagesIn &+= 1
         return nil
     }
 
@@ -240,66 +264,168 @@ public struct ITCHSource: MarketSource {
         switch type {
         case 0x41, 0x46:  // A, F: add order
             let sideByte = p.load(fromByteOffset: 19, as: UInt8.self)
-            guard let side = Side(rawValue: sideByte) else { report.malformed(ITCH.Malformed.side, at: at); return nil }
+            guard let side = Side(rawValue: sideByte) else {
+                report.malformed(ITCH.Malformed.side, at: at)
+                return nil
+            }
             let price = ITCH.u32(p, 32)
-            guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
+            guard price <= ITCH.maxPrice else {
+                report.malformed(ITCH.Malformed.price, at: at)
+                return nil
+            }
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 20)
             if tables.symbols[Int(locate)] == 0 { tables.symbols[Int(locate)] = ITCH.symbolWord(p, 24) }
             let changed = books.add(instrument: locate, orderId: ref, side: side, price: Int64(price), shares: shares)
-            return (.orderEvent(.add, instrument: locate, exchangeTime: time, orderId: ref, price: Int64(price), quantity: shares, side: side), changed)
+            return (
+                .orderEvent(
+                    .add,
+                    instrument: locate,
+                    exchangeTime: time,
+                    orderId: ref,
+                    price: Int64(price),
+                    quantity: shares,
+                    side: side
+                ), changed
+            )
         case 0x45:  // E: executed
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
-            guard let r = books.reduce(orderId: ref, shares: shares) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
-            return (.orderEvent(.execute, instrument: locate, exchangeTime: time, orderId: ref, price: r.info.price, quantity: shares,
-                                side: r.info.side, match: ITCH.u64(p, 23)), r.topChanged)
+            guard let r = books.reduce(orderId: ref, shares: shares) else {
+                return countedOnly(type)
+            }
+            return (
+                .orderEvent(
+                    .execute,
+                    instrument: locate,
+                    exchangeTime: time,
+                    orderId: ref,
+                    price: r.info.price,
+                    quantity: shares,
+                    side: r.info.side,
+                    match: ITCH.u64(p, 23)
+                ), r.topChanged
+            )
         case 0x43:  // C: executed with price
             let price = ITCH.u32(p, 32)
-            guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
+            guard price <= ITCH.maxPrice else {
+                report.malformed(ITCH.Malformed.price, at: at)
+                return nil
+            }
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
-            guard let r = books.reduce(orderId: ref, shares: shares) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
-            var m = MarketMessage.orderEvent(.execute, instrument: locate, exchangeTime: time, orderId: ref, price: Int64(price),
-                                             quantity: shares, side: r.info.side, match: ITCH.u64(p, 23))
+            guard let r = books.reduce(orderId: ref, shares: shares) else {
+                return countedOnly(type)
+            }
+            var m = MarketMessage.orderEvent(
+                .execute,
+                instrument: locate,
+                exchangeTime: time,
+                orderId: ref,
+                price: Int64(price),
+                quantity: shares,
+                side: r.info.side,
+                match: ITCH.u64(p, 23)
+            )
             m.flags = MarketFlags.executionPrice
             return (m, r.topChanged)
         case 0x58:  // X: cancel
             let ref = ITCH.u64(p, 11)
             let shares = ITCH.u32(p, 19)
-            guard let r = books.reduce(orderId: ref, shares: shares) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
-            return (.orderEvent(.cancel, instrument: locate, exchangeTime: time, orderId: ref, price: r.info.price, quantity: shares,
-                                side: r.info.side), r.topChanged)
+            guard let r = books.reduce(orderId: ref, shares: shares) else {
+                return countedOnly(type)
+            }
+            return (
+                .orderEvent(
+                    .cancel,
+                    instrument: locate,
+                    exchangeTime: time,
+                    orderId: ref,
+                    price: r.info.price,
+                    quantity: shares,
+                    side: r.info.side
+                ), r.topChanged
+            )
         case 0x44:  // D: delete
             let ref = ITCH.u64(p, 11)
-            guard let r = books.delete(orderId: ref) else { tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil }
-            return (.orderEvent(.delete, instrument: locate, exchangeTime: time, orderId: ref, price: r.info.price,
-                                quantity: r.info.remaining, side: r.info.side), r.topChanged)
+            guard let r = books.delete(orderId: ref) else {
+                return countedOnly(type)
+            }
+            return (
+                .orderEvent(
+                    .delete,
+                    instrument: locate,
+                    exchangeTime: time,
+                    orderId: ref,
+                    price: r.info.price,
+                    quantity: r.info.remaining,
+                    side: r.info.side
+                ), r.topChanged
+            )
         case 0x55:  // U: replace
             let price = ITCH.u32(p, 31)
-            guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
+            guard price <= ITCH.maxPrice else {
+                report.malformed(ITCH.Malformed.price, at: at)
+                return nil
+            }
             let old = ITCH.u64(p, 11)
             let new = ITCH.u64(p, 19)
             let shares = ITCH.u32(p, 27)
             guard let r = books.replace(oldOrderId: old, newOrderId: new, price: Int64(price), shares: shares) else {
-                tables.counts[Int(type)] &+= 1; report.messagesIn &+= 1; return nil
+                return countedOnly(type)
             }
-            return (.replace(instrument: locate, exchangeTime: time, oldOrderId: old, newOrderId: new, price: Int64(price),
-                             quantity: shares, side: r.info.side), r.topChanged)
+            return (
+                .replace(
+                    instrument: locate,
+                    exchangeTime: time,
+                    oldOrderId: old,
+                    newOrderId: new,
+                    price: Int64(price),
+                    quantity: shares,
+                    side: r.info.side
+                ), r.topChanged
+            )
         case 0x50:  // P: trade (non-cross)
             let sideByte = p.load(fromByteOffset: 19, as: UInt8.self)
-            guard let side = Side(rawValue: sideByte) else { report.malformed(ITCH.Malformed.side, at: at); return nil }
+            guard let side = Side(rawValue: sideByte) else {
+                report.malformed(ITCH.Malformed.side, at: at)
+                return nil
+            }
             let price = ITCH.u32(p, 32)
-            guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
+            guard price <= ITCH.maxPrice else {
+                report.malformed(ITCH.Malformed.price, at: at)
+                return nil
+            }
             if tables.symbols[Int(locate)] == 0 { tables.symbols[Int(locate)] = ITCH.symbolWord(p, 24) }
-            return (.orderEvent(.trade, instrument: locate, exchangeTime: time, orderId: ITCH.u64(p, 11), price: Int64(price),
-                                quantity: ITCH.u32(p, 20), side: side, match: ITCH.u64(p, 36)), false)
+            return (
+                .orderEvent(
+                    .trade,
+                    instrument: locate,
+                    exchangeTime: time,
+                    orderId: ITCH.u64(p, 11),
+                    price: Int64(price),
+                    quantity: ITCH.u32(p, 20),
+                    side: side,
+                    match: ITCH.u64(p, 36)
+                ), false
+            )
         case 0x51:  // Q: cross trade
             let price = ITCH.u32(p, 27)
-            guard price <= ITCH.maxPrice else { report.malformed(ITCH.Malformed.price, at: at); return nil }
+            guard price <= ITCH.maxPrice else {
+                report.malformed(ITCH.Malformed.price, at: at)
+                return nil
+            }
             if tables.symbols[Int(locate)] == 0 { tables.symbols[Int(locate)] = ITCH.symbolWord(p, 19) }
-            var m = MarketMessage.orderEvent(.trade, instrument: locate, exchangeTime: time, orderId: 0, price: Int64(price),
-                                             quantity: UInt32(clamping: ITCH.u64(p, 11)), side: .buy, match: ITCH.u64(p, 31))
+            var m = MarketMessage.orderEvent(
+                .trade,
+                instrument: locate,
+                exchangeTime: time,
+                orderId: 0,
+                price: Int64(price),
+                quantity: UInt32(clamping: ITCH.u64(p, 11)),
+                side: .buy,
+                match: ITCH.u64(p, 31)
+            )
             m.flags = MarketFlags.cross
             return (m, false)
         case 0x52:  // R: stock directory
@@ -308,17 +434,29 @@ public struct ITCHSource: MarketSource {
             let lot = ITCH.u32(p, 21)
             let category = p.load(fromByteOffset: 19, as: UInt8.self)
             let financial = p.load(fromByteOffset: 20, as: UInt8.self)
-            return (MarketMessage(kind: .directory, instrument: locate, exchangeTime: time,
-                                  payload: (word, UInt64(lot) | UInt64(category) << 32 | UInt64(financial) << 40, 0, 0)), false)
+            return (
+                MarketMessage(
+                    kind: .directory,
+                    instrument: locate,
+                    exchangeTime: time,
+                    payload: (word, UInt64(lot) | UInt64(category) << 32 | UInt64(financial) << 40, 0, 0)
+                ), false
+            )
         case 0x53:  // S: system event
-            return (.status(instrument: 0, exchangeTime: time, state: p.load(fromByteOffset: 11, as: UInt8.self)), false)
+            return (
+                .status(instrument: 0, exchangeTime: time, state: p.load(fromByteOffset: 11, as: UInt8.self)), false
+            )
         case 0x48:  // H: stock trading action
-            return (.status(instrument: locate, exchangeTime: time, state: p.load(fromByteOffset: 19, as: UInt8.self),
-                            reason: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 21, as: UInt32.self))), false)
+            return (
+                .status(
+                    instrument: locate,
+                    exchangeTime: time,
+                    state: p.load(fromByteOffset: 19, as: UInt8.self),
+                    reason: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 21, as: UInt32.self))
+                ), false
+            )
         default:  // Y L V W K J h B I N: counted, no ring kind.
-            tables.counts[Int(type)] &+= 1
-            report.messagesIn &+= 1
-            return nil
+            return countedOnly(type)
         }
     }
 
@@ -328,11 +466,20 @@ public struct ITCHSource: MarketSource {
     /// reported for malformed input.
     @inlinable
     public mutating func process(_ p: UnsafeRawPointer, length: Int, at: Int) -> MarketMessage? {
-        guard length > 0 else { report.malformed(ITCH.Malformed.zeroLength, at: at); return nil }
+        guard length > 0 else {
+            report.malformed(ITCH.Malformed.zeroLength, at: at)
+            return nil
+        }
         let type = p.load(as: UInt8.self)
         let expected = ITCH._lengthOf(type)
-        guard expected != 0 else { report.malformed(ITCH.Malformed.unknownType, at: at); return nil }
-        guard expected == length else { report.malformed(ITCH.Malformed.length, at: at); return nil }
+        guard expected != 0 else {
+            report.malformed(ITCH.Malformed.unknownType, at: at)
+            return nil
+        }
+        guard expected == length else {
+            report.malformed(ITCH.Malformed.length, at: at)
+            return nil
+        }
         guard let m = decode(p, type, at) else { return nil }
         tables.counts[Int(type)] &+= 1
         report.messagesIn &+= 1

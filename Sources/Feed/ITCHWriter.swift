@@ -11,9 +11,16 @@ public struct ITCHWriter {
     public init() {}
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u16(_ v: UInt16) { bytes.append(UInt8(v >> 8)); bytes.append(UInt8(truncatingIfNeeded: v)) }
-    mutating func u32(_ v: UInt32) { for s in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
-    mutating func u64(_ v: UInt64) { for s in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) } }
+    mutating func u16(_ v: UInt16) {
+        bytes.append(UInt8(v >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: v))
+    }
+    mutating func u32(_ v: UInt32) {
+        for s in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) }
+    }
+    mutating func u64(_ v: UInt64) {
+        for s in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) }
+    }
     mutating func word(_ w: UInt64) { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: w >> (8 * UInt64(i)))) } }
     mutating func header(_ type: Character, _ length: Int, _ locate: UInt32, _ time: Int64) {
         u16(UInt16(length))
@@ -47,17 +54,18 @@ public struct ITCHWriter {
             word(p0)
             u8(UInt8(truncatingIfNeeded: p1 >> 32))  // market category
             u8(UInt8(truncatingIfNeeded: p1 >> 40))  // financial status
-            u32(UInt32(truncatingIfNeeded: p1))      // round lot
-            u8(0x4E)                                 // round lots only
-            u8(0x43)                                 // issue classification
-            u8(0x20); u8(0x20)                       // issue sub-type
-            u8(0x50)                                 // authenticity: production
-            u8(0x4E)                                 // short sale threshold
-            u8(0x4E)                                 // IPO flag
-            u8(0x31)                                 // LULD reference price tier
-            u8(0x4E)                                 // ETP flag
-            u32(0)                                   // ETP leverage factor
-            u8(0x4E)                                 // inverse indicator
+            u32(UInt32(truncatingIfNeeded: p1))  // round lot
+            u8(0x4E)  // round lots only
+            u8(0x43)  // issue classification
+            u8(0x20)
+            u8(0x20)  // issue sub-type
+            u8(0x50)  // authenticity: production
+            u8(0x4E)  // short sale threshold
+            u8(0x4E)  // IPO flag
+            u8(0x31)  // LULD reference price tier
+            u8(0x4E)  // ETP flag
+            u32(0)  // ETP leverage factor
+            u8(0x4E)  // inverse indicator
         case .status:
             header("H", 25, m.instrument, m.exchangeTime)
             word(stock)
@@ -66,22 +74,37 @@ public struct ITCHWriter {
             u32(0x2020_2020)
         case .add:
             header("A", 36, m.instrument, m.exchangeTime)
-            u64(p0); u8(side); u32(UInt32(truncatingIfNeeded: p2)); word(stock); u32(UInt32(truncatingIfNeeded: p1))
+            u64(p0)
+            u8(side)
+            u32(UInt32(truncatingIfNeeded: p2))
+            word(stock)
+            u32(UInt32(truncatingIfNeeded: p1))
         case .execute:
             header("E", 31, m.instrument, m.exchangeTime)
-            u64(p0); u32(UInt32(truncatingIfNeeded: p2)); u64(p3)
+            u64(p0)
+            u32(UInt32(truncatingIfNeeded: p2))
+            u64(p3)
         case .cancel:
             header("X", 23, m.instrument, m.exchangeTime)
-            u64(p0); u32(UInt32(truncatingIfNeeded: p2))
+            u64(p0)
+            u32(UInt32(truncatingIfNeeded: p2))
         case .delete:
             header("D", 19, m.instrument, m.exchangeTime)
             u64(p0)
         case .replace:
             header("U", 35, m.instrument, m.exchangeTime)
-            u64(p0); u64(p1); u32(UInt32(truncatingIfNeeded: p3)); u32(UInt32(truncatingIfNeeded: p2))
+            u64(p0)
+            u64(p1)
+            u32(UInt32(truncatingIfNeeded: p3))
+            u32(UInt32(truncatingIfNeeded: p2))
         case .trade:
             header("P", 44, m.instrument, m.exchangeTime)
-            u64(p0); u8(side); u32(UInt32(truncatingIfNeeded: p2)); word(stock); u32(UInt32(truncatingIfNeeded: p1)); u64(p3)
+            u64(p0)
+            u8(side)
+            u32(UInt32(truncatingIfNeeded: p2))
+            word(stock)
+            u32(UInt32(truncatingIfNeeded: p1))
+            u64(p3)
         default:
             return false
         }

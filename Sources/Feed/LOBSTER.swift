@@ -74,7 +74,9 @@ public struct LOBSTERSource: MarketSource {
             if c == 0x2C { columns += 1 }
             i += 1
         }
-        guard columns % 4 == 0 else { throw .cannotRead(path: orderbook, reason: "first row has \(columns) columns, not a multiple of 4") }
+        guard columns % 4 == 0 else {
+            throw .cannotRead(path: orderbook, reason: "first row has \(columns) columns, not a multiple of 4")
+        }
         return columns / 4
     }
 
@@ -107,11 +109,21 @@ public struct LOBSTERSource: MarketSource {
             let m = parseMessage()
             let bookOK = parseBookRow()
             guard let m else { continue }
-            guard bookOK else { report.malformed(LOBSTERSource.Malformed.bookColumns, at: bAt); continue }
-            guard m.direction == 1 || m.direction == -1 else { report.malformed("side out of range", at: mAt); continue }
-            guard m.type >= 1 && m.type <= 7 else { report.malformed("unknown type", at: mAt); continue }
+            guard bookOK else {
+                report.malformed(LOBSTERSource.Malformed.bookColumns, at: bAt)
+                continue
+            }
+            guard m.direction == 1 || m.direction == -1 else {
+                report.malformed("side out of range", at: mAt)
+                continue
+            }
+            guard m.type >= 1 && m.type <= 7 else {
+                report.malformed("unknown type", at: mAt)
+                continue
+            }
             guard m.type == 7 || (m.price > 0 && m.price < LOBSTERSource.emptyAsk) else {
-                report.malformed("price out of range", at: mAt); continue
+                report.malformed("price out of range", at: mAt)
+                continue
             }
             report.messagesIn &+= 1
             apply(m)
@@ -140,8 +152,15 @@ public struct LOBSTERSource: MarketSource {
             books.changeLevel(instrument: inst, side: side, price: m.price, shares: -m.size, orders: 0)
             emit(.execute, m, side)
         case 5, 6:
-            var t = MarketMessage.orderEvent(.trade, instrument: inst, exchangeTime: m.time, orderId: UInt64(bitPattern: m.id),
-                                             price: m.price, quantity: size, side: side)
+            var t = MarketMessage.orderEvent(
+                .trade,
+                instrument: inst,
+                exchangeTime: m.time,
+                orderId: UInt64(bitPattern: m.id),
+                price: m.price,
+                quantity: size,
+                side: side
+            )
             if m.type == 6 { t.flags = MarketFlags.cross }
             pending.append(t)
         default:  // 7: trading halt indicator
@@ -152,8 +171,15 @@ public struct LOBSTERSource: MarketSource {
         for si in 0..<2 {
             let s: Side = si == 0 ? .sell : .buy
             books.truncate(instrument: inst, side: s, keep: levels) { lv in
-                var d = MarketMessage.orderEvent(.delete, instrument: inst, exchangeTime: m.time, orderId: 0, price: lv.price,
-                                                 quantity: UInt32(clamping: lv.shares), side: s)
+                var d = MarketMessage.orderEvent(
+                    .delete,
+                    instrument: inst,
+                    exchangeTime: m.time,
+                    orderId: 0,
+                    price: lv.price,
+                    quantity: UInt32(clamping: lv.shares),
+                    side: s
+                )
                 d.flags = MarketFlags.levelAddressed | MarketFlags.truncate
                 pending.append(d)
             }
@@ -174,8 +200,15 @@ public struct LOBSTERSource: MarketSource {
                 } else if fileSize > 0 {
                     refill = true
                     books.changeLevel(instrument: inst, side: s, price: filePrice, shares: fileSize, orders: 1)
-                    var a = MarketMessage.orderEvent(.add, instrument: inst, exchangeTime: m.time, orderId: 0, price: filePrice,
-                                                     quantity: UInt32(clamping: fileSize), side: s)
+                    var a = MarketMessage.orderEvent(
+                        .add,
+                        instrument: inst,
+                        exchangeTime: m.time,
+                        orderId: 0,
+                        price: filePrice,
+                        quantity: UInt32(clamping: fileSize),
+                        side: s
+                    )
                     a.flags = MarketFlags.levelAddressed | MarketFlags.refill
                     pending.append(a)
                 }
@@ -186,15 +219,27 @@ public struct LOBSTERSource: MarketSource {
             mismatches &+= 1
             if mismatchSamples.count < 20 { mismatchSamples.append(rows) }
         }
-        if books.top(instrument: inst) != before { pending.append(books.topMessage(instrument: inst, exchangeTime: m.time)) }
+        if books.top(instrument: inst) != before {
+            pending.append(books.topMessage(instrument: inst, exchangeTime: m.time))
+        }
     }
 
     /// Seeds the book from the first order-book row with the first message undone.
     @usableFromInline mutating func seed(_ m: Row, _ side: Side) {
         let inst = LOBSTERSource.instrument
         for k in 0..<levels {
-            if row[4 * k + 1] > 0 { books.changeLevel(instrument: inst, side: .sell, price: row[4 * k], shares: row[4 * k + 1], orders: 1) }
-            if row[4 * k + 3] > 0 { books.changeLevel(instrument: inst, side: .buy, price: row[4 * k + 2], shares: row[4 * k + 3], orders: 1) }
+            if row[4 * k + 1] > 0 {
+                books.changeLevel(instrument: inst, side: .sell, price: row[4 * k], shares: row[4 * k + 1], orders: 1)
+            }
+            if row[4 * k + 3] > 0 {
+                books.changeLevel(
+                    instrument: inst,
+                    side: .buy,
+                    price: row[4 * k + 2],
+                    shares: row[4 * k + 3],
+                    orders: 1
+                )
+            }
         }
         switch m.type {
         // Orders 0: the seed publishes one add per level, so a reader counts one order per seeded level.
@@ -206,8 +251,15 @@ public struct LOBSTERSource: MarketSource {
             let s: Side = si == 0 ? .sell : .buy
             for k in 0..<books.levelCount(instrument: inst, side: s) {
                 let lv = books.level(instrument: inst, side: s, depth: k)!
-                var a = MarketMessage.orderEvent(.add, instrument: inst, exchangeTime: m.time, orderId: 0, price: lv.price,
-                                                 quantity: UInt32(clamping: lv.shares), side: s)
+                var a = MarketMessage.orderEvent(
+                    .add,
+                    instrument: inst,
+                    exchangeTime: m.time,
+                    orderId: 0,
+                    price: lv.price,
+                    quantity: UInt32(clamping: lv.shares),
+                    side: s
+                )
                 a.flags = MarketFlags.levelAddressed | MarketFlags.seed
                 pending.append(a)
             }
@@ -215,8 +267,15 @@ public struct LOBSTERSource: MarketSource {
     }
 
     @usableFromInline mutating func emit(_ kind: MessageKind, _ m: Row, _ side: Side) {
-        var e = MarketMessage.orderEvent(kind, instrument: LOBSTERSource.instrument, exchangeTime: m.time,
-                                         orderId: UInt64(bitPattern: m.id), price: m.price, quantity: UInt32(clamping: m.size), side: side)
+        var e = MarketMessage.orderEvent(
+            kind,
+            instrument: LOBSTERSource.instrument,
+            exchangeTime: m.time,
+            orderId: UInt64(bitPattern: m.id),
+            price: m.price,
+            quantity: UInt32(clamping: m.size),
+            side: side
+        )
         e.flags = MarketFlags.levelAddressed
         pending.append(e)
     }
@@ -247,7 +306,10 @@ public struct LOBSTERSource: MarketSource {
                     if !sawDigit { ok = false }
                     var f = fraction
                     var d = digits
-                    while d < 9 { f &*= 10; d += 1 }
+                    while d < 9 {
+                        f &*= 10
+                        d += 1
+                    }
                     r.time = seconds &* 1_000_000_000 &+ f
                     field = 1
                     sawDigit = false
@@ -256,7 +318,10 @@ public struct LOBSTERSource: MarketSource {
                 } else if c >= 0x30 && c <= 0x39 {
                     sawDigit = true
                     if inFraction {
-                        if digits < 9 { fraction = fraction &* 10 &+ Int64(c - 0x30); digits += 1 }
+                        if digits < 9 {
+                            fraction = fraction &* 10 &+ Int64(c - 0x30)
+                            digits += 1
+                        }
                     } else {
                         seconds = seconds &* 10 &+ Int64(c - 0x30)
                     }
@@ -336,19 +401,23 @@ public struct LOBSTERSource: MarketSource {
     /// Writes the book's top N levels as one order-book CSV row (LOBSTER's format) into `out`.
     public func appendRow(to out: inout [UInt8]) {
         let inst = LOBSTERSource.instrument
+        // `price,shares` of one level, or LOBSTER's dummy price and 0 shares past the book's depth.
+        func level(_ side: Side, _ k: Int, empty: Int64) {
+            if let l = books.level(instrument: inst, side: side, depth: k) {
+                appendInt(l.price, &out)
+                out.append(0x2C)
+                appendInt(l.shares, &out)
+            } else {
+                appendInt(empty, &out)
+                out.append(0x2C)
+                out.append(0x30)
+            }
+        }
         for k in 0..<levels {
             if k > 0 { out.append(0x2C) }
-            if let a = books.level(instrument: inst, side: .sell, depth: k) {
-                appendInt(a.price, &out); out.append(0x2C); appendInt(a.shares, &out)
-            } else {
-                appendInt(LOBSTERSource.emptyAsk, &out); out.append(0x2C); out.append(0x30)
-            }
+            level(.sell, k, empty: LOBSTERSource.emptyAsk)
             out.append(0x2C)
-            if let b = books.level(instrument: inst, side: .buy, depth: k) {
-                appendInt(b.price, &out); out.append(0x2C); appendInt(b.shares, &out)
-            } else {
-                appendInt(LOBSTERSource.emptyBid, &out); out.append(0x2C); out.append(0x30)
-            }
+            level(.buy, k, empty: LOBSTERSource.emptyBid)
         }
         out.append(0x0A)
     }
@@ -357,13 +426,27 @@ public struct LOBSTERSource: MarketSource {
 @inlinable func appendInt(_ v: Int64, _ out: inout [UInt8]) {
     if v < 0 { out.append(0x2D) }
     var m = v.magnitude
-    if m == 0 { out.append(0x30); return }
-    var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-              UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    if m == 0 {
+        out.append(0x30)
+        return
+    }
+    var tmp:
+        (
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8,
+            UInt8, UInt8, UInt8, UInt8
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     var n = 0
     withUnsafeMutableBytes(of: &tmp) { t in
-        while m > 0 { t[n] = UInt8(m % 10) + 0x30; m /= 10; n += 1 }
-        while n > 0 { n -= 1; out.append(t[n]) }
+        while m > 0 {
+            t[n] = UInt8(m % 10) + 0x30
+            m /= 10
+            n += 1
+        }
+        while n > 0 {
+            n -= 1
+            out.append(t[n])
+        }
     }
 }
 

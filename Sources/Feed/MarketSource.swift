@@ -1,5 +1,5 @@
-import TickBusCore
 import CTickBus
+import TickBusCore
 
 /// A source of normalised market messages: synthetic, ITCH file, MoldUDP64, LOBSTER, journal.
 /// Sources are used through generics (`FeedPublisher.run`), never as existentials, so each
@@ -56,8 +56,12 @@ public enum FeedPublisher {
 
     @inlinable
     public static func run<Source: MarketSource & ~Copyable>(
-        _ source: inout Source, into producer: inout RingProducer, pace: FeedPace = .max,
-        limit: UInt64 = .max, endOfSession: Bool = true, stop: () -> Bool = { false }
+        _ source: inout Source,
+        into producer: inout RingProducer,
+        pace: FeedPace = .max,
+        limit: UInt64 = .max,
+        endOfSession: Bool = true,
+        stop: () -> Bool = { false }
     ) -> Summary {
         let start = tb_monotonic_ns()
         let interval: Double

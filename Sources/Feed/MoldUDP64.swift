@@ -21,11 +21,15 @@ public enum MoldUDP64 {
     /// Parses `ADDR:PORT` into a sockaddr_in.
     public static func address(_ spec: String) throws(FeedError) -> sockaddr_in {
         let parts = spec.split(separator: ":")
-        guard parts.count == 2, let port = UInt16(parts[1]) else { throw .badArgument("expected ADDR:PORT, got '\(spec)'") }
+        guard parts.count == 2, let port = UInt16(parts[1]) else {
+            throw .badArgument("expected ADDR:PORT, got '\(spec)'")
+        }
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, String(parts[0]), &a.sin_addr) == 1 else { throw .badArgument("'\(parts[0])' is not an IPv4 address") }
+        guard inet_pton(AF_INET, String(parts[0]), &a.sin_addr) == 1 else {
+            throw .badArgument("'\(parts[0])' is not an IPv4 address")
+        }
         return a
     }
 
@@ -35,7 +39,9 @@ public enum MoldUDP64 {
     /// A UDP socket with large buffers and SO_REUSEADDR. The caller owns the descriptor.
     static func udpSocket() throws(FeedError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { throw .network(SystemCallError(call: "socket", argument: "AF_INET, SOCK_DGRAM", errno: errno)) }
+        guard fd >= 0 else {
+            throw .network(SystemCallError(call: "socket", argument: "AF_INET, SOCK_DGRAM", errno: errno))
+        }
         // The kernel clamps the buffer sizes to its limits rather than failing, so a failure here
         // is a bad descriptor or option: report it, and do not leak the socket.
         func set(_ option: Int32, _ name: String, _ value: Int32) throws(FeedError) {
@@ -55,7 +61,11 @@ public enum MoldUDP64 {
     /// Binds `fd` to `a`. On failure the descriptor stays open: the caller, who owns it, closes it.
     static func bind(_ fd: Int32, _ a: sockaddr_in) throws(FeedError) {
         var a = a
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard rc == 0 else {
             let e = errno  // before describe() builds a string
             throw .network(SystemCallError(call: "bind", argument: describe(a), errno: e))
@@ -65,7 +75,9 @@ public enum MoldUDP64 {
     static func send(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, to a: sockaddr_in) -> Bool {
         var a = a
         return withUnsafePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, p, n, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == n }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, p, n, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == n
+            }
         }
     }
 
@@ -99,9 +111,12 @@ public enum MoldUDP64 {
     public static func decodeHeader(_ p: UnsafeRawPointer, length: Int) -> Header? {
         guard length >= headerSize else { return nil }
         // Safe: the 20 bytes read lie inside the `length >= 20` bytes at p.
-        return Header(session: p.loadUnaligned(as: UInt64.self), sessionTail: p.loadUnaligned(fromByteOffset: 8, as: UInt16.self),
-                      sequence: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 10, as: UInt64.self)),
-                      count: UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
+        return Header(
+            session: p.loadUnaligned(as: UInt64.self),
+            sessionTail: p.loadUnaligned(fromByteOffset: 8, as: UInt16.self),
+            sequence: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 10, as: UInt64.self)),
+            count: UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 18, as: UInt16.self))
+        )
     }
 
     /// `first + count` (the sequence after a packet's or a request's last message), or nil on
@@ -157,7 +172,12 @@ public struct MoldUDP64Server {
     /// and `moldudp64 serve` exits non-zero (nil when the file ends cleanly).
     public let truncatedTail: Int?
 
-    public init(file path: String, group: String, requestPort: UInt16?, session: String = "TICKBUS001") throws(FeedError) {
+    public init(
+        file path: String,
+        group: String,
+        requestPort: UInt16?,
+        session: String = "TICKBUS001"
+    ) throws(FeedError) {
         file = try _InputFile(path: path)
         self.group = try MoldUDP64.address(group)
         var r = self.group
@@ -171,7 +191,10 @@ public struct MoldUDP64Server {
         var tail: Int? = nil
         while at < file.count {
             // Safe: the two length bytes are read only when at + 2 <= count.
-            guard at + 2 <= file.count, Int(ITCH.u16(file.base, at)) <= file.count - at - 2 else { tail = at; break }
+            guard at + 2 <= file.count, Int(ITCH.u16(file.base, at)) <= file.count - at - 2 else {
+                tail = at
+                break
+            }
             let n = Int(ITCH.u16(file.base, at))
             if n == 0 { zeroLength += 1 } else { o.append(at) }  // a zero-length frame carries no message
             at += 2 + n
@@ -203,7 +226,13 @@ public struct MoldUDP64Server {
 
     /// Serves the whole file, then end-of-session every 100 ms while answering requests, until no
     /// request has come for `linger` seconds. `rate` is messages per second (0: as fast as possible).
-    public mutating func run(rate: Double, drop: Double, seed: UInt64, linger: Double, log: (String) -> Void) throws(FeedError) {
+    public mutating func run(
+        rate: Double,
+        drop: Double,
+        seed: UInt64,
+        linger: Double,
+        log: (String) -> Void
+    ) throws(FeedError) {
         let out = try MoldUDP64.udpSocket()
         defer { close(out) }
         if MoldUDP64.isMulticast(group) {
@@ -217,11 +246,16 @@ public struct MoldUDP64Server {
         try MoldUDP64.bind(requests, requestAddress)
         let flags = fcntl(requests, F_GETFL)
         _ = fcntl(requests, F_SETFL, flags | O_NONBLOCK)
-        log("moldudp64 serve: \(offsets.count) messages to \(MoldUDP64.describe(group)), requests on \(MoldUDP64.describe(requestAddress))")
+        log(
+            "moldudp64 serve: \(offsets.count) messages to \(MoldUDP64.describe(group)), requests on \(MoldUDP64.describe(requestAddress))"
+        )
 
         // A header and one frame of the largest length a file can hold (fill always takes one):
         // 20 + 2 + 65,535 bytes, more than 64 KiB.
-        let packet = UnsafeMutableRawPointer.allocate(byteCount: MoldUDP64.headerSize + 2 + Int(UInt16.max), alignment: 16)
+        let packet = UnsafeMutableRawPointer.allocate(
+            byteCount: MoldUDP64.headerSize + 2 + Int(UInt16.max),
+            alignment: 16
+        )
         defer { packet.deallocate() }
         let request = UnsafeMutableRawPointer.allocate(byteCount: 65_536, alignment: 16)
         defer { request.deallocate() }
@@ -237,12 +271,17 @@ public struct MoldUDP64Server {
                 var from = sockaddr_in()
                 var len = socklen_t(MemoryLayout<sockaddr_in>.size)
                 let n = withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(requests, request, 65_536, 0, $0, &len) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(requests, request, 65_536, 0, $0, &len)
+                    }
                 }
                 guard let h = MoldUDP64.decodeHeader(request, length: n) else { return }
                 stats.requests += 1
                 lastRequest = tb_monotonic_ns()
-                guard let requestEnd = h.end else { stats.badRequests += 1; continue }
+                guard let requestEnd = h.end else {
+                    stats.badRequests += 1
+                    continue
+                }
                 var s = h.sequence
                 let end = min(UInt64(offsets.count) + 1, requestEnd)
                 while s >= 1 && s < end {
@@ -271,7 +310,10 @@ public struct MoldUDP64Server {
             } else {
                 // The socket buffer may be full at full speed: wait a little and retry.
                 var tries = 0
-                while !MoldUDP64.send(out, packet, bytes, to: group) && tries < 1000 { usleep(100); tries += 1 }
+                while !MoldUDP64.send(out, packet, bytes, to: group) && tries < 1000 {
+                    usleep(100)
+                    tries += 1
+                }
             }
             next += UInt64(k)
             if stats.packets & 63 == 0 { serveRequests() }
@@ -279,7 +321,12 @@ public struct MoldUDP64Server {
         // End of session, repeated, while requests keep coming.
         lastRequest = tb_monotonic_ns()
         while Double(tb_monotonic_ns() - lastRequest) / 1e9 < linger {
-            MoldUDP64.writeHeader(packet, session: session, sequence: UInt64(offsets.count) + 1, count: MoldUDP64.endOfSession)
+            MoldUDP64.writeHeader(
+                packet,
+                session: session,
+                sequence: UInt64(offsets.count) + 1,
+                count: MoldUDP64.endOfSession
+            )
             _ = MoldUDP64.send(out, packet, MoldUDP64.headerSize, to: group)
             let until = tb_monotonic_ns() + 100_000_000
             while tb_monotonic_ns() < until {
@@ -319,7 +366,9 @@ public struct MoldUDP64Options: Sendable, Equatable {
     /// Checks the pinned session name (before any socket is opened).
     public func validate() throws(FeedError) {
         if let name = pinnedSession {
-            guard !name.isEmpty, name.utf8.count <= Self.sessionLength, name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+            guard !name.isEmpty, name.utf8.count <= Self.sessionLength,
+                name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F })
+            else {
                 throw .badArgument("session '\(name)': expected 1 to \(Self.sessionLength) printable ASCII characters")
             }
         }
@@ -379,7 +428,10 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
     public var books: OrderBooks { itch.books }
 
     public init(
-        group spec: String, requestPort: UInt16? = nil, idleTimeout: Double = 10, options: MoldUDP64Options = MoldUDP64Options()
+        group spec: String,
+        requestPort: UInt16? = nil,
+        idleTimeout: Double = 10,
+        options: MoldUDP64Options = MoldUDP64Options()
     ) throws(FeedError) {
         try options.validate()
         let group = try MoldUDP64.address(spec)
@@ -392,8 +444,14 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
             try MoldUDP64.bind(sock, local)
             if MoldUDP64.isMulticast(group) {
                 var m = ip_mreq(imr_multiaddr: group.sin_addr, imr_interface: in_addr(s_addr: INADDR_ANY))
-                guard setsockopt(sock, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size)) == 0 else {
-                    throw .network(SystemCallError(call: "setsockopt", argument: "IP_ADD_MEMBERSHIP", errno: errno), context: "cannot join \(spec)")
+                guard
+                    setsockopt(sock, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size))
+                        == 0
+                else {
+                    throw .network(
+                        SystemCallError(call: "setsockopt", argument: "IP_ADD_MEMBERSHIP", errno: errno),
+                        context: "cannot join \(spec)"
+                    )
                 }
             }
             // The receive timeout is what lets `receive` notice idleness and re-ask for gaps.
@@ -459,7 +517,10 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
                 }
             }
             packetLength = 0
-            if finished || expected >= endSequence { finished = true; return nil }
+            if finished || expected >= endSequence {
+                finished = true
+                return nil
+            }
             guard receive() else { return nil }
         }
     }
@@ -475,7 +536,12 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
                 if Double(now - lastArrival) / 1e9 > idleTimeout { return false }
                 // Nothing arrived: re-ask for an outstanding gap, or for the tail after end of session.
                 if requestedUpTo > expected || endSequence != .max, now - lastRequest > 50_000_000 {
-                    ask(upTo: max(requestedUpTo, endSequence == .max ? MoldUDP64.endSequence(first: expected, count: 1) ?? .max : endSequence))
+                    ask(
+                        upTo: max(
+                            requestedUpTo,
+                            endSequence == .max ? MoldUDP64.endSequence(first: expected, count: 1) ?? .max : endSequence
+                        )
+                    )
                 }
                 continue
             }
@@ -484,7 +550,12 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
             let header = MoldUDP64.decodeHeader(packet, length: n)!
             let seq = header.sequence
             let count = header.count
-            guard accept((packet.load(as: UInt64.self), packet.loadUnaligned(fromByteOffset: 8, as: UInt16.self)), now: now) else {
+            guard
+                accept(
+                    (packet.load(as: UInt64.self), packet.loadUnaligned(fromByteOffset: 8, as: UInt16.self)),
+                    now: now
+                )
+            else {
                 if Double(now &- lastArrival) / 1e9 > idleTimeout { return false }
                 continue
             }
@@ -493,11 +564,17 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
             if count == MoldUDP64.endOfSession {
                 endSequence = seq
                 if expected >= seq { return true }
-                if now - lastRequest > 50_000_000 { noteGap(seq); ask(upTo: seq) }
+                if now - lastRequest > 50_000_000 {
+                    noteGap(seq)
+                    ask(upTo: seq)
+                }
                 continue
             }
             if count == 0 {  // heartbeat: seq is the next message the server will send
-                if seq > expected, now - lastRequest > 50_000_000 { noteGap(seq); ask(upTo: seq) }
+                if seq > expected, now - lastRequest > 50_000_000 {
+                    noteGap(seq)
+                    ask(upTo: seq)
+                }
                 continue
             }
             guard let last = header.end else {  // sequence + count overflows: malformed, dropped

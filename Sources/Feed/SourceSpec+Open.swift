@@ -46,7 +46,9 @@ extension SourceSpec {
     /// its visitor and each source: the publish loop calls `next` directly, not through a witness table.
     @inlinable
     public func openFeedSource<Visitor: MarketSourceVisitor & ~Copyable>(
-        _ visitor: inout Visitor, mold: MoldUDP64Options = MoldUDP64Options(), log: (String) -> Void = { _ in }
+        _ visitor: inout Visitor,
+        mold: MoldUDP64Options = MoldUDP64Options(),
+        log: (String) -> Void = { _ in }
     ) throws(SourceOpenError) -> Visitor.Result? {
         do {
             switch self {
@@ -60,12 +62,17 @@ extension SourceSpec {
                 // The source owns its socket and buffers; its deinit releases them.
                 var source = try MoldUDP64Source(group: group, options: mold)
                 let result = visitor.visit(&source)
-                log("moldudp64: packets=\(source.packets) gaps=\(source.gaps) requests=\(source.requests) messages=\(source.report.messagesIn) "
-                    + "other_session=\(source.otherSessionPackets) session_changes=\(source.sessionChanges)")
+                log(
+                    "moldudp64: packets=\(source.packets) gaps=\(source.gaps) requests=\(source.requests) messages=\(source.report.messagesIn) "
+                        + "other_session=\(source.otherSessionPackets) session_changes=\(source.sessionChanges)"
+                )
                 return result
             case .lobster(let messages, let orderbook):
-                var source = try LOBSTERSource(messages: messages, orderbook: orderbook,
-                                               levels: try LOBSTERSource.levels(orderbook: orderbook))
+                var source = try LOBSTERSource(
+                    messages: messages,
+                    orderbook: orderbook,
+                    levels: try LOBSTERSource.levels(orderbook: orderbook)
+                )
                 return visitor.visit(&source)
             case .journal:
                 return nil

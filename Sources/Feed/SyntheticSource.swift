@@ -56,7 +56,9 @@ public struct SyntheticSource: MarketSource {
             live[i].reserveCapacity(SyntheticSource.maxLive)
             // Mids between $20 and $500 on a tick.
             mids.append(Int64(20 + rng.below(480)) * 10_000)
-            preamble.append(.directory(instrument: UInt32(i + 1), exchangeTime: time, symbol: SyntheticSource.symbols[i]))
+            preamble.append(
+                .directory(instrument: UInt32(i + 1), exchangeTime: time, symbol: SyntheticSource.symbols[i])
+            )
         }
         for i in 0..<instruments {
             preamble.append(.status(instrument: UInt32(i + 1), exchangeTime: time, state: 0x54))  // 'T' trading
@@ -75,7 +77,11 @@ public struct SyntheticSource: MarketSource {
         let inst = UInt32(i + 1)
         // The mid moves a tick now and then.
         let drift = rng.below(64)
-        if drift == 0 { mids[i] += SyntheticSource.tick } else if drift == 1 { mids[i] = Swift.max(SyntheticSource.tick * 10, mids[i] - SyntheticSource.tick) }
+        if drift == 0 {
+            mids[i] += SyntheticSource.tick
+        } else if drift == 1 {
+            mids[i] = Swift.max(SyntheticSource.tick * 10, mids[i] - SyntheticSource.tick)
+        }
 
         let roll = rng.below(100)
         if live[i].count < 16 || (roll < 48 && live[i].count < SyntheticSource.maxLive) {
@@ -88,11 +94,27 @@ public struct SyntheticSource: MarketSource {
                 let q = UInt32(100 * (1 + rng.below(UInt64(o.quantity / 100 - 1) + 0)))
                 let cut = Swift.min(q, o.quantity - 100)
                 live[i][k].quantity -= cut
-                return .orderEvent(.cancel, instrument: inst, exchangeTime: time, orderId: o.id, price: o.price, quantity: cut, side: o.side)
+                return .orderEvent(
+                    .cancel,
+                    instrument: inst,
+                    exchangeTime: time,
+                    orderId: o.id,
+                    price: o.price,
+                    quantity: cut,
+                    side: o.side
+                )
             }
             live[i].swapAt(k, live[i].count - 1)
             live[i].removeLast()
-            return .orderEvent(.delete, instrument: inst, exchangeTime: time, orderId: o.id, price: o.price, quantity: o.quantity, side: o.side)
+            return .orderEvent(
+                .delete,
+                instrument: inst,
+                exchangeTime: time,
+                orderId: o.id,
+                price: o.price,
+                quantity: o.quantity,
+                side: o.side
+            )
         }
         if roll < 88 {  // execution against the best order of a random side
             let side: Side = rng.below(2) == 0 ? .buy : .sell
@@ -107,7 +129,16 @@ public struct SyntheticSource: MarketSource {
             } else {
                 live[i][k].quantity -= q
             }
-            return .orderEvent(.execute, instrument: inst, exchangeTime: time, orderId: o.id, price: o.price, quantity: q, side: o.side, match: match)
+            return .orderEvent(
+                .execute,
+                instrument: inst,
+                exchangeTime: time,
+                orderId: o.id,
+                price: o.price,
+                quantity: q,
+                side: o.side,
+                match: match
+            )
         }
         if roll < 95 {  // replace: new id, new price near the mid, new size
             let k = Int(rng.below(UInt64(live[i].count)))
@@ -117,13 +148,29 @@ public struct SyntheticSource: MarketSource {
             let id = nextId
             nextId += 1
             live[i][k] = Order(id: id, price: price, quantity: q, side: o.side)
-            return .replace(instrument: inst, exchangeTime: time, oldOrderId: o.id, newOrderId: id, price: price, quantity: q, side: o.side)
+            return .replace(
+                instrument: inst,
+                exchangeTime: time,
+                oldOrderId: o.id,
+                newOrderId: id,
+                price: price,
+                quantity: q,
+                side: o.side
+            )
         }
         // A trade against a non-displayed order, at the mid.
         let match = nextMatch
         nextMatch += 1
-        return .orderEvent(.trade, instrument: inst, exchangeTime: time, orderId: 0, price: mids[i],
-                           quantity: UInt32(100 * (1 + rng.below(5))), side: rng.below(2) == 0 ? .buy : .sell, match: match)
+        return .orderEvent(
+            .trade,
+            instrument: inst,
+            exchangeTime: time,
+            orderId: 0,
+            price: mids[i],
+            quantity: UInt32(100 * (1 + rng.below(5))),
+            side: rng.below(2) == 0 ? .buy : .sell,
+            match: match
+        )
     }
 
     mutating func add(_ i: Int, _ inst: UInt32) -> MarketMessage {
@@ -133,7 +180,15 @@ public struct SyntheticSource: MarketSource {
         let id = nextId
         nextId += 1
         live[i].append(Order(id: id, price: price, quantity: q, side: side))
-        return .orderEvent(.add, instrument: inst, exchangeTime: time, orderId: id, price: price, quantity: q, side: side)
+        return .orderEvent(
+            .add,
+            instrument: inst,
+            exchangeTime: time,
+            orderId: id,
+            price: price,
+            quantity: q,
+            side: side
+        )
     }
 
     /// 1 to 10 ticks away from the mid, on the passive side.
@@ -146,7 +201,10 @@ public struct SyntheticSource: MarketSource {
     func best(_ i: Int, _ side: Side) -> Int? {
         var found: Int?
         for (k, o) in live[i].enumerated() where o.side == side {
-            guard let f = found else { found = k; continue }
+            guard let f = found else {
+                found = k
+                continue
+            }
             let b = live[i][f]
             if side == .buy ? o.price > b.price : o.price < b.price { found = k }
         }

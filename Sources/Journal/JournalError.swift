@@ -1,7 +1,8 @@
+import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import TickBusCore
 
 /// What went wrong writing or reading a journal. Reading errors name the file and the byte
 /// offset where the file stops being valid, and what was found there.
@@ -39,13 +40,15 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
         case .ringNotFound(let d, let r):
             return "\(d): no journal for ring '\(r)'"
         case .missingSegment(let d, let r, let s):
-            return "\(d): ring '\(r)' continues in segment \(s) (the previous one was sealed as rotated), but that file is missing"
+            return
+                "\(d): ring '\(r)' continues in segment \(s) (the previous one was sealed as rotated), but that file is missing"
         case .fileTooSmall(let f, let size, let needed):
             return "\(f): file is \(size) bytes, smaller than the \(needed)-byte file header (stopped at offset 0)"
         case .badFileHeader(let f, let field, let found, let expected):
             return "\(f): file header field '\(field)' is \(found), expected \(expected) (stopped at offset 0)"
         case .truncatedBlock(let f, let off, let needed, let avail):
-            return "\(f): truncated block at offset \(off): needs \(needed) bytes, the file has \(avail) (a write that never completed)"
+            return
+                "\(f): truncated block at offset \(off): needs \(needed) bytes, the file has \(avail) (a write that never completed)"
         case .badBlockMagic(let f, let off, let found):
             return found == 0
                 ? "\(f): no block at offset \(off) (zero bytes: a write that never completed)"
@@ -53,13 +56,15 @@ public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badBlockField(let f, let off, let field, let found):
             return "\(f): block at offset \(off) has invalid '\(field)' \(found)"
         case .checksumMismatch(let f, let off, let block, let stored, let computed):
-            return "\(f): block \(block) at offset \(off): CRC32C mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))"
+            return
+                "\(f): block \(block) at offset \(off): CRC32C mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))"
         case .blockNumberMismatch(let f, let off, let found, let expected):
             return "\(f): block at offset \(off) is numbered \(found), expected \(expected)"
         case .sequenceMismatch(let f, let off, let record, let found, let expected):
             return "\(f): block at offset \(off), record \(record): sequence \(found), expected \(expected)"
         case .unsealed(let f, let off):
-            return "\(f): ends at offset \(off) without a seal block (the recorder did not finish); every block before is valid"
+            return
+                "\(f): ends at offset \(off) without a seal block (the recorder did not finish); every block before is valid"
         case .dataAfterSeal(let f, let off, let size):
             return "\(f): \(size - off) bytes after the seal block at offset \(off)"
         case .writeFailed(let f, let off, let e):

@@ -1,4 +1,5 @@
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,12 +24,16 @@ public enum JournalInspection {
     /// - Returns: true only when every ring is valid and sealed, its seal agreeing with its records.
     public static func verify(directory: String, rings: [String], line: (String) -> Void) -> Bool {
         var ok = true
-        var records: UInt64 = 0, gaps: UInt64 = 0, lost: UInt64 = 0
+        var records: UInt64 = 0
+        var gaps: UInt64 = 0
+        var lost: UInt64 = 0
         for r in rings {
             let reader: JournalReader
             do { reader = try JournalReader(directory: directory, ring: r) } catch {
                 ok = false
-                line("ring=\(r) status=stopped reason=\(error.reasonCode) file=\(error.location?.file ?? directory) offset=\(error.location?.offset ?? 0) records=0")
+                line(
+                    "ring=\(r) status=stopped reason=\(error.reasonCode) file=\(error.location?.file ?? directory) offset=\(error.location?.offset ?? 0) records=0"
+                )
                 line("  why: \(error)")
                 continue
             }
@@ -38,17 +43,22 @@ public enum JournalInspection {
             records += reader.records
             gaps += reader.gapRecords
             lost += reader.lost
-            var text = "ring=\(r) schema=\(reader.schema) segments=\(reader.segments.count) blocks=\(reader.blocks) records=\(reader.records) "
+            var text =
+                "ring=\(r) schema=\(reader.schema) segments=\(reader.segments.count) blocks=\(reader.blocks) records=\(reader.records) "
                 + "gaps=\(reader.gapRecords) lost=\(reader.lost) first=\(reader.header.firstSequence) next=\(reader.nextSequence)"
             if let e = reader.stopError {
                 ok = false
                 let loc = e.location
-                text += " status=stopped reason=\(e.reasonCode) file=\(loc?.file ?? reader.location.file) offset=\(loc?.offset ?? reader.location.offset)"
+                text +=
+                    " status=stopped reason=\(e.reasonCode) file=\(loc?.file ?? reader.location.file) offset=\(loc?.offset ?? reader.location.offset)"
                 line(text)
                 line("  why: \(e)")
             } else if let s = reader.seal {
                 text += " status=sealed reason=\(s.reason)"
-                if s.nextSequence != reader.nextSequence { ok = false; text += " seal_mismatch=true" }
+                if s.nextSequence != reader.nextSequence {
+                    ok = false
+                    text += " seal_mismatch=true"
+                }
                 line(text)
             }
         }
@@ -86,7 +96,8 @@ public enum JournalInspection {
         let reader: JournalReader
         do { reader = try JournalReader(directory: directory, ring: r) } catch { return "ring=\(r) invalid: \(error)" }
         let h = reader.header
-        var firstTime: Int64?, lastTime: Int64 = 0
+        var firstTime: Int64?
+        var lastTime: Int64 = 0
         let timeOffset = JournalFormat.exchangeTimeOffset(h.schema)
         reader.readToEnd { e in
             if case .record(let p) = e, let o = timeOffset {
@@ -98,13 +109,17 @@ public enum JournalInspection {
         var bytes: UInt64 = 0
         for s in reader.segments {
             var st = stat()
-            if stat(directory + "/" + JournalFormat.segmentFileName(ring: r, segment: s), &st) == 0 { bytes += UInt64(st.st_size) }
+            if stat(directory + "/" + JournalFormat.segmentFileName(ring: r, segment: s), &st) == 0 {
+                bytes += UInt64(st.st_size)
+            }
         }
         let index = (try? JournalIndexFile.load(directory: directory, ring: r)).map { "\($0.count)" } ?? "none"
-        return "ring=\(r) bus=\(h.bus) schema=\(h.schema) slot_size=\(h.slotSize) version=\(h.version) generation=\(h.generation) "
+        return
+            "ring=\(r) bus=\(h.bus) schema=\(h.schema) slot_size=\(h.slotSize) version=\(h.version) generation=\(h.generation) "
             + "created_ns=\(h.createdRealtimeNs) segments=\(reader.segments.count) bytes=\(bytes) blocks=\(reader.blocks) index_entries=\(index) "
             + "first_sequence=\(h.firstSequence) next_sequence=\(reader.nextSequence) records=\(reader.records) gaps=\(reader.gapRecords) "
             + "lost=\(reader.lost) first_time=\(firstTime ?? 0) last_time=\(lastTime) "
-            + (reader.seal.map { "sealed=true reason=\($0.reason)" } ?? "sealed=false stopped=\(reader.stopError?.reasonCode ?? "?")")
+            + (reader.seal.map { "sealed=true reason=\($0.reason)" }
+                ?? "sealed=false stopped=\(reader.stopError?.reasonCode ?? "?")")
     }
 }

@@ -3,6 +3,9 @@ extension JournalWriterOptions {
     /// alignment unit of slack, rounded up to the O_DIRECT alignment (8 KiB for 64-byte records).
     /// `record --block-kb` checks its argument against this before attaching to any ring.
     public static func minimumBlockBytes(slotSize: Int) -> Int {
-        JournalFormat.roundUp(JournalFormat.blockHeaderSize + slotSize + JournalFormat.alignment, JournalFormat.alignment)
+        JournalFormat.roundUp(
+            JournalFormat.blockHeaderSize + slotSize + JournalFormat.alignment,
+            JournalFormat.alignment
+        )
     }
 }

@@ -1,5 +1,6 @@
 import CTickBus
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -105,8 +106,18 @@ public final class JournalReader {
         guard segments.first == 0 else { throw .missingSegment(directory: directory, ring: ring, segment: 0) }
         bufferSize = JournalFormat.headerSize
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 64)
-        header = JournalFileHeader(version: 0, schema: .market, slotSize: 64, segment: 0, firstSequence: 0,
-                                   createdRealtimeNs: 0, generation: 0, maxBlockBytes: 0, ring: ring, bus: "")
+        header = JournalFileHeader(
+            version: 0,
+            schema: .market,
+            slotSize: 64,
+            segment: 0,
+            firstSequence: 0,
+            createdRealtimeNs: 0,
+            generation: 0,
+            maxBlockBytes: 0,
+            ring: ring,
+            bus: ""
+        )
         expectedSequence = 0
         nextSequence = 0
         let h = try openSegment(0)
@@ -198,13 +209,18 @@ public final class JournalReader {
     /// written) is not used: reading then starts from the beginning, verifying every block.
     func position(at e: IndexEntry) {
         guard let k = segments.firstIndex(of: e.segment), !finished, blocks == 0 else { return }
-        guard e.offset >= UInt64(JournalFormat.headerSize), e.offset % UInt64(JournalFormat.alignment) == 0 else { return }
+        guard e.offset >= UInt64(JournalFormat.headerSize), e.offset % UInt64(JournalFormat.alignment) == 0 else {
+            return
+        }
         var st = stat()
         let file = directory + "/" + JournalFormat.segmentFileName(ring: ring, segment: e.segment)
         guard stat(file, &st) == 0, st.st_size >= 0, e.offset < UInt64(st.st_size) else { return }
         do {
             if k != segmentIndex || fd < 0 {
-                if fd >= 0 { close(fd); fd = -1 }
+                if fd >= 0 {
+                    close(fd)
+                    fd = -1
+                }
                 segmentIndex = k
                 _ = try openSegment(k, seekingTo: e)
             }
@@ -245,19 +261,31 @@ public final class JournalReader {
             .badFileHeader(file: path, field: field, found: found, expected: expected)
         }
         let magic = u64(JournalFormat.Header.magic)
-        if magic != JournalFormat.fileMagic { throw bad("magic", magic, "0x\(String(JournalFormat.fileMagic, radix: 16)) ('TBJOURNL')") }
+        if magic != JournalFormat.fileMagic {
+            throw bad("magic", magic, "0x\(String(JournalFormat.fileMagic, radix: 16)) ('TBJOURNL')")
+        }
         let crc = CRC32C.checksum(b, JournalFormat.Header.crc)
-        if crc != u32(JournalFormat.Header.crc) { throw bad("crc32c", UInt64(u32(JournalFormat.Header.crc)), "0x\(String(crc, radix: 16)) (computed)") }
+        if crc != u32(JournalFormat.Header.crc) {
+            throw bad("crc32c", UInt64(u32(JournalFormat.Header.crc)), "0x\(String(crc, radix: 16)) (computed)")
+        }
         let version = u32(JournalFormat.Header.version)
         if version != JournalFormat.version { throw bad("version", UInt64(version), "\(JournalFormat.version)") }
         let hs = u32(JournalFormat.Header.headerSize)
-        if hs != UInt32(JournalFormat.headerSize) { throw bad("header_size", UInt64(hs), "\(JournalFormat.headerSize)") }
+        if hs != UInt32(JournalFormat.headerSize) {
+            throw bad("header_size", UInt64(hs), "\(JournalFormat.headerSize)")
+        }
         let align = u32(JournalFormat.Header.alignment)
-        if align != UInt32(JournalFormat.alignment) { throw bad("alignment", UInt64(align), "\(JournalFormat.alignment)") }
+        if align != UInt32(JournalFormat.alignment) {
+            throw bad("alignment", UInt64(align), "\(JournalFormat.alignment)")
+        }
         let rawSchema = u32(JournalFormat.Header.schema)
-        guard let schema = SchemaID(rawValue: rawSchema) else { throw bad("schema", UInt64(rawSchema), "1 (market), 2 (decisions) or 3 (control)") }
+        guard let schema = SchemaID(rawValue: rawSchema) else {
+            throw bad("schema", UInt64(rawSchema), "1 (market), 2 (decisions) or 3 (control)")
+        }
         let slot = u32(JournalFormat.Header.slotSize)
-        if slot < 64 || slot % 64 != 0 || slot > 65536 { throw bad("slot_size", UInt64(slot), "a multiple of 64 up to 65536") }
+        if slot < 64 || slot % 64 != 0 || slot > 65536 {
+            throw bad("slot_size", UInt64(slot), "a multiple of 64 up to 65536")
+        }
         let maxBlock = u32(JournalFormat.Header.maxBlockBytes)
         if maxBlock % UInt32(JournalFormat.alignment) != 0 || maxBlock > 64 << 20
             || Int(maxBlock) < JournalFormat.blockHeaderSize + Int(slot)
@@ -276,17 +304,35 @@ public final class JournalReader {
             return String(decoding: bytes, as: UTF8.self)
         }
         let h = JournalFileHeader(
-            version: version, schema: schema, slotSize: Int(slot), segment: seg, firstSequence: u64(JournalFormat.Header.firstSequence),
-            createdRealtimeNs: u64(JournalFormat.Header.createdRealtimeNs), generation: u64(JournalFormat.Header.generation),
-            maxBlockBytes: Int(maxBlock), ring: name(JournalFormat.Header.ringName), bus: name(JournalFormat.Header.busName))
+            version: version,
+            schema: schema,
+            slotSize: Int(slot),
+            segment: seg,
+            firstSequence: u64(JournalFormat.Header.firstSequence),
+            createdRealtimeNs: u64(JournalFormat.Header.createdRealtimeNs),
+            generation: u64(JournalFormat.Header.generation),
+            maxBlockBytes: Int(maxBlock),
+            ring: name(JournalFormat.Header.ringName),
+            bus: name(JournalFormat.Header.busName)
+        )
         if h.ring != ring { throw bad("ring_name", 0, "'\(ring)' (from the file name), found '\(h.ring)'") }
         if k > 0 {
-            if h.schema != header.schema { throw bad("schema", UInt64(rawSchema), "\(header.schema.rawValue) (as segment 0)") }
-            if h.slotSize != header.slotSize { throw bad("slot_size", UInt64(slot), "\(header.slotSize) (as segment 0)") }
-            if h.generation != header.generation { throw bad("generation", h.generation, "\(header.generation) (as segment 0)") }
+            if h.schema != header.schema {
+                throw bad("schema", UInt64(rawSchema), "\(header.schema.rawValue) (as segment 0)")
+            }
+            if h.slotSize != header.slotSize {
+                throw bad("slot_size", UInt64(slot), "\(header.slotSize) (as segment 0)")
+            }
+            if h.generation != header.generation {
+                throw bad("generation", h.generation, "\(header.generation) (as segment 0)")
+            }
             if let entry {
                 if h.firstSequence > entry.firstSequence {
-                    throw bad("first_sequence", h.firstSequence, "at most \(entry.firstSequence) (the index entry's first sequence)")
+                    throw bad(
+                        "first_sequence",
+                        h.firstSequence,
+                        "at most \(entry.firstSequence) (the index entry's first sequence)"
+                    )
                 }
             } else if h.firstSequence != expectedSequence {
                 throw bad("first_sequence", h.firstSequence, "\(expectedSequence) (where the previous segment ended)")
@@ -321,11 +367,21 @@ public final class JournalReader {
         if offset == fileSize { throw .unsealed(file: path, offset: offset) }
         // The offset came from the file (an extent) or the index: never subtract past the end.
         guard offset < fileSize else {
-            throw .truncatedBlock(file: path, offset: offset, needed: UInt64(JournalFormat.blockHeaderSize), available: 0)
+            throw .truncatedBlock(
+                file: path,
+                offset: offset,
+                needed: UInt64(JournalFormat.blockHeaderSize),
+                available: 0
+            )
         }
         let avail = fileSize - offset
         if avail < UInt64(JournalFormat.blockHeaderSize) {
-            throw .truncatedBlock(file: path, offset: offset, needed: UInt64(JournalFormat.blockHeaderSize), available: avail)
+            throw .truncatedBlock(
+                file: path,
+                offset: offset,
+                needed: UInt64(JournalFormat.blockHeaderSize),
+                available: avail
+            )
         }
         try readExactly(buffer, JournalFormat.blockHeaderSize, at: offset)
         let b = UnsafeRawPointer(buffer)
@@ -339,7 +395,9 @@ public final class JournalReader {
             throw .badBlockField(file: path, offset: offset, field: "type", found: UInt64(type))
         }
         let hs = u16(JournalFormat.Block.headerSize)
-        if hs != UInt16(JournalFormat.blockHeaderSize) { throw .badBlockField(file: path, offset: offset, field: "header_size", found: UInt64(hs)) }
+        if hs != UInt16(JournalFormat.blockHeaderSize) {
+            throw .badBlockField(file: path, offset: offset, field: "header_size", found: UInt64(hs))
+        }
         let payload = Int(u32(JournalFormat.Block.payloadBytes))
         let count = Int(u32(JournalFormat.Block.recordCount))
         let slot = header.slotSize
@@ -347,21 +405,33 @@ public final class JournalReader {
             if payload == 0 || payload % slot != 0 || JournalFormat.blockHeaderSize + payload > header.maxBlockBytes {
                 throw .badBlockField(file: path, offset: offset, field: "payload_bytes", found: UInt64(payload))
             }
-            if count != payload / slot { throw .badBlockField(file: path, offset: offset, field: "record_count", found: UInt64(count)) }
+            if count != payload / slot {
+                throw .badBlockField(file: path, offset: offset, field: "record_count", found: UInt64(count))
+            }
         } else if payload != JournalFormat.sealPayloadSize || count != 0 {
             throw .badBlockField(file: path, offset: offset, field: "payload_bytes", found: UInt64(payload))
         }
         let extent = UInt64(JournalFormat.roundUp(JournalFormat.blockHeaderSize + payload, JournalFormat.alignment))
         if avail < extent { throw .truncatedBlock(file: path, offset: offset, needed: extent, available: avail) }
-        try readExactly(buffer + JournalFormat.blockHeaderSize, payload, at: offset + UInt64(JournalFormat.blockHeaderSize))
+        try readExactly(
+            buffer + JournalFormat.blockHeaderSize,
+            payload,
+            at: offset + UInt64(JournalFormat.blockHeaderSize)
+        )
         var crc = CRC32C.checksum(b, JournalFormat.Block.crc)
         crc = CRC32C.checksum(b + JournalFormat.blockHeaderSize, payload, continuing: crc)
         let stored = u32(JournalFormat.Block.crc)
         let number = u64(JournalFormat.Block.number)
-        if crc != stored { throw .checksumMismatch(file: path, offset: offset, block: number, stored: stored, computed: crc) }
-        if number != expectedBlock { throw .blockNumberMismatch(file: path, offset: offset, found: number, expected: expectedBlock) }
+        if crc != stored {
+            throw .checksumMismatch(file: path, offset: offset, block: number, stored: stored, computed: crc)
+        }
+        if number != expectedBlock {
+            throw .blockNumberMismatch(file: path, offset: offset, found: number, expected: expectedBlock)
+        }
         let first = u64(JournalFormat.Block.firstSequence)
-        if first != expectedSequence { throw .sequenceMismatch(file: path, offset: offset, record: -1, found: first, expected: expectedSequence) }
+        if first != expectedSequence {
+            throw .sequenceMismatch(file: path, offset: offset, record: -1, found: first, expected: expectedSequence)
+        }
         let declaredNext = u64(JournalFormat.Block.nextSequence)
 
         if type == JournalFormat.Block.typeSeal {
@@ -370,16 +440,27 @@ public final class JournalReader {
             guard let reason = SealReason(rawValue: rawReason) else {
                 throw .badBlockField(file: path, offset: offset, field: "seal_reason", found: UInt64(rawReason))
             }
-            let sealNext = UInt64(littleEndian: p.load(fromByteOffset: JournalFormat.Seal.nextSequence, as: UInt64.self))
+            let sealNext = UInt64(
+                littleEndian: p.load(fromByteOffset: JournalFormat.Seal.nextSequence, as: UInt64.self)
+            )
             if sealNext != expectedSequence || declaredNext != expectedSequence {
-                throw .sequenceMismatch(file: path, offset: offset, record: -1, found: sealNext, expected: expectedSequence)
+                throw .sequenceMismatch(
+                    file: path,
+                    offset: offset,
+                    record: -1,
+                    found: sealNext,
+                    expected: expectedSequence
+                )
             }
             let s = JournalSeal(
                 reason: reason,
                 records: UInt64(littleEndian: p.load(fromByteOffset: JournalFormat.Seal.records, as: UInt64.self)),
-                gapRecords: UInt64(littleEndian: p.load(fromByteOffset: JournalFormat.Seal.gapRecords, as: UInt64.self)),
+                gapRecords: UInt64(
+                    littleEndian: p.load(fromByteOffset: JournalFormat.Seal.gapRecords, as: UInt64.self)
+                ),
                 lost: UInt64(littleEndian: p.load(fromByteOffset: JournalFormat.Seal.lost, as: UInt64.self)),
-                nextSequence: sealNext)
+                nextSequence: sealNext
+            )
             expectedBlock += 1
             let sealEnd = offset + extent
             if reason == .rotated {
@@ -413,11 +494,15 @@ public final class JournalReader {
                 }
                 expected = from &+ n
             } else {
-                if w != expected { throw .sequenceMismatch(file: path, offset: offset, record: i, found: w, expected: expected) }
+                if w != expected {
+                    throw .sequenceMismatch(file: path, offset: offset, record: i, found: w, expected: expected)
+                }
                 expected = w + 1
             }
         }
-        if expected != declaredNext { throw .sequenceMismatch(file: path, offset: offset, record: count, found: declaredNext, expected: expected) }
+        if expected != declaredNext {
+            throw .sequenceMismatch(file: path, offset: offset, record: count, found: declaredNext, expected: expected)
+        }
         expectedSequence = expected
         expectedBlock += 1
         blocks += 1
@@ -451,29 +536,44 @@ public enum JournalIndexFile {
         if r != size { throw .system(call: "pread", path: path, errno: EIO) }
         let result = bytes.withUnsafeBytes { (raw) -> Result<[IndexEntry], JournalError> in
             Result { () throws(JournalError) -> [IndexEntry] in
-            let b = raw.baseAddress!
-            let magic = b.loadLittleEndian(fromByteOffset: JournalFormat.Index.magic, as: UInt64.self)
-            if magic != JournalFormat.indexMagic { throw .badFileHeader(file: path, field: "magic", found: magic, expected: "'TBJINDEX'") }
-            let n = Int(b.loadLittleEndian(fromByteOffset: JournalFormat.Index.entryCount, as: UInt32.self))
-            if JournalFormat.Index.headerSize + n * JournalFormat.Index.entrySize + 4 != size {
-                throw .badFileHeader(file: path, field: "entry_count", found: UInt64(n), expected: "to match the file size \(size)")
-            }
-            let crc = CRC32C.checksum(b, size - 4)
-            let stored = b.loadLittleEndian(fromByteOffset: size - 4, as: UInt32.self)
-            if crc != stored { throw .checksumMismatch(file: path, offset: 0, block: 0, stored: stored, computed: crc) }
-            var out: [IndexEntry] = []
-            out.reserveCapacity(n)
-            for k in 0..<n {
-                let o = JournalFormat.Index.entry(k)
-                typealias E = JournalFormat.Index.Entry
-                out.append(IndexEntry(
-                    segment: b.loadLittleEndian(fromByteOffset: o + E.segment, as: UInt32.self),
-                    offset: b.loadLittleEndian(fromByteOffset: o + E.fileOffset, as: UInt64.self),
-                    block: b.loadLittleEndian(fromByteOffset: o + E.block, as: UInt64.self),
-                    firstSequence: b.loadLittleEndian(fromByteOffset: o + E.firstSequence, as: UInt64.self),
-                    firstExchangeTime: b.loadLittleEndian(fromByteOffset: o + E.firstExchangeTime, as: Int64.self)))
-            }
-            return out
+                let b = raw.baseAddress!
+                let magic = b.loadLittleEndian(fromByteOffset: JournalFormat.Index.magic, as: UInt64.self)
+                if magic != JournalFormat.indexMagic {
+                    throw .badFileHeader(file: path, field: "magic", found: magic, expected: "'TBJINDEX'")
+                }
+                let n = Int(b.loadLittleEndian(fromByteOffset: JournalFormat.Index.entryCount, as: UInt32.self))
+                if JournalFormat.Index.headerSize + n * JournalFormat.Index.entrySize + 4 != size {
+                    throw .badFileHeader(
+                        file: path,
+                        field: "entry_count",
+                        found: UInt64(n),
+                        expected: "to match the file size \(size)"
+                    )
+                }
+                let crc = CRC32C.checksum(b, size - 4)
+                let stored = b.loadLittleEndian(fromByteOffset: size - 4, as: UInt32.self)
+                if crc != stored {
+                    throw .checksumMismatch(file: path, offset: 0, block: 0, stored: stored, computed: crc)
+                }
+                var out: [IndexEntry] = []
+                out.reserveCapacity(n)
+                for k in 0..<n {
+                    let o = JournalFormat.Index.entry(k)
+                    typealias E = JournalFormat.Index.Entry
+                    out.append(
+                        IndexEntry(
+                            segment: b.loadLittleEndian(fromByteOffset: o + E.segment, as: UInt32.self),
+                            offset: b.loadLittleEndian(fromByteOffset: o + E.fileOffset, as: UInt64.self),
+                            block: b.loadLittleEndian(fromByteOffset: o + E.block, as: UInt64.self),
+                            firstSequence: b.loadLittleEndian(fromByteOffset: o + E.firstSequence, as: UInt64.self),
+                            firstExchangeTime: b.loadLittleEndian(
+                                fromByteOffset: o + E.firstExchangeTime,
+                                as: Int64.self
+                            )
+                        )
+                    )
+                }
+                return out
             }
         }
         return try result.get()

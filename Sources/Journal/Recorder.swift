@@ -1,5 +1,6 @@
 import CTickBus
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,15 +50,28 @@ final class RingRecording {
 public enum Recorder {
     /// Attaches to each ring (waiting up to `attachTimeout` for it to exist) and records.
     /// `onAttached` runs once every ring is attached (the CLI prints a line tests wait for).
-    public static func run(bus: String, rings: [String], directory: String, options: RecorderOptions,
-                           stop: () -> Bool, onAttached: () -> Void = {}) throws(JournalError) -> [RecordedRing] {
+    public static func run(
+        bus: String,
+        rings: [String],
+        directory: String,
+        options: RecorderOptions,
+        stop: () -> Bool,
+        onAttached: () -> Void = {}
+    ) throws(JournalError) -> [RecordedRing] {
         var recordings: [RingRecording] = []
         for ring in rings {
             let reader = try attach(bus: bus, ring: ring, options: options, stop: stop)
             let h = reader.header
             let writer = try JournalWriter.create(
-                directory: directory, ring: ring, bus: bus, schema: h.schema, slotSize: h.slotSize,
-                generation: h.generation, firstSequence: reader.nextSequence, options: options.writer)
+                directory: directory,
+                ring: ring,
+                bus: bus,
+                schema: h.schema,
+                slotSize: h.slotSize,
+                generation: h.generation,
+                firstSequence: reader.nextSequence,
+                options: options.writer
+            )
             recordings.append(RingRecording(reader: reader, writer: writer, isMarket: h.schema == .market))
         }
         onAttached()
@@ -65,10 +79,19 @@ public enum Recorder {
         var lastCheck = tb_monotonic_ns()
         var stopped = false
         while recordings.contains(where: { $0.done == nil }) {
-            if stop() { stopped = true; break }
+            if stop() {
+                stopped = true
+                break
+            }
             var any = 0
             for r in recordings where r.done == nil {
-                let n = try recordBatch(&r.reader, &r.writer, isMarket: r.isMarket, delayMicros: options.delayMicros, done: &r.done)
+                let n = try recordBatch(
+                    &r.reader,
+                    &r.writer,
+                    isMarket: r.isMarket,
+                    delayMicros: options.delayMicros,
+                    done: &r.done
+                )
                 any += n
                 // A ring that ended is sealed now, not when the last ring ends.
                 if let reason = r.done { try r.writer.seal(reason: reason) }
@@ -104,20 +127,38 @@ public enum Recorder {
         for r in recordings {
             let reason = r.done ?? (stopped ? .stopSignal : .closed)
             do { try r.writer.seal(reason: reason) } catch { if firstError == nil { firstError = error } }
-            out.append(RecordedRing(ring: r.writer.ring, stats: r.writer.stats, reason: reason,
-                                    readerLost: r.reader.lost, readerGaps: r.reader.gaps,
-                                    buffersRegistered: r.writer.buffersRegistered))
+            out.append(
+                RecordedRing(
+                    ring: r.writer.ring,
+                    stats: r.writer.stats,
+                    reason: reason,
+                    readerLost: r.reader.lost,
+                    readerGaps: r.reader.gaps,
+                    buffersRegistered: r.writer.buffersRegistered
+                )
+            )
         }
         if let e = firstError { throw e }
         return out
     }
 
-    static func attach(bus: String, ring: String, options: RecorderOptions, stop: () -> Bool) throws(JournalError) -> RingReader {
+    static func attach(
+        bus: String,
+        ring: String,
+        options: RecorderOptions,
+        stop: () -> Bool
+    ) throws(JournalError) -> RingReader {
         let deadline = tb_monotonic_ns() + UInt64(max(0, options.attachTimeout) * 1e9)
         while true {
             do {
-                return try RingReader(bus: bus, ring: ring, name: options.name, mode: options.gating ? .gating : .live,
-                                      from: options.start, idle: options.idle)
+                return try RingReader(
+                    bus: bus,
+                    ring: ring,
+                    name: options.name,
+                    mode: options.gating ? .gating : .live,
+                    from: options.start,
+                    idle: options.idle
+                )
             } catch {
                 if tb_monotonic_ns() >= deadline || stop() {
                     throw .attach(bus: bus, ring: ring, cause: error)
@@ -131,8 +172,13 @@ public enum Recorder {
     /// ring's end-of-session sets `done`). Returns how many entries it handled. The loop `run` uses;
     /// public for `tickbus bench record`.
     @inline(__always)
-    public static func recordBatch(_ reader: inout RingReader, _ writer: inout JournalWriter, isMarket: Bool, delayMicros: UInt32,
-                            done: inout SealReason?) throws(JournalError) -> Int {
+    public static func recordBatch(
+        _ reader: inout RingReader,
+        _ writer: inout JournalWriter,
+        isMarket: Bool,
+        delayMicros: UInt32,
+        done: inout SealReason?
+    ) throws(JournalError) -> Int {
         var n = 0
         while n < 1024 {
             switch reader.poll() {

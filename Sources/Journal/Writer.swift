@@ -1,5 +1,6 @@
 import CTickBus
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -94,19 +95,34 @@ public struct JournalWriter: ~Copyable {
     public private(set) var sealed = false
 
     /// Creates the directory if needed and the ring's first segment file.
-    public static func create(directory: String, ring: String, bus: String, schema: SchemaID, slotSize: Int, generation: UInt64,
-                              firstSequence: UInt64, options: JournalWriterOptions = JournalWriterOptions()) throws(JournalError) -> JournalWriter {
-        guard slotSize >= 64, slotSize % 64 == 0 else { throw .invalidParameter("slot size \(slotSize) is not a multiple of 64") }
+    public static func create(
+        directory: String,
+        ring: String,
+        bus: String,
+        schema: SchemaID,
+        slotSize: Int,
+        generation: UInt64,
+        firstSequence: UInt64,
+        options: JournalWriterOptions = JournalWriterOptions()
+    ) throws(JournalError) -> JournalWriter {
+        guard slotSize >= 64, slotSize % 64 == 0 else {
+            throw .invalidParameter("slot size \(slotSize) is not a multiple of 64")
+        }
         let minimumBlock = JournalWriterOptions.minimumBlockBytes(slotSize: slotSize)
         guard options.blockBytes % JournalFormat.alignment == 0, options.blockBytes >= minimumBlock else {
             throw .invalidParameter(
-                "block size \(options.blockBytes) must be a multiple of \(JournalFormat.alignment) and at least \(minimumBlock) bytes (\(minimumBlock / 1024) KiB) for \(slotSize)-byte records")
+                "block size \(options.blockBytes) must be a multiple of \(JournalFormat.alignment) and at least \(minimumBlock) bytes (\(minimumBlock / 1024) KiB) for \(slotSize)-byte records"
+            )
         }
         guard options.buffers >= 2 && options.buffers <= 64 else { throw .invalidParameter("buffers must be 2...64") }
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST { throw .system(call: "mkdir", path: directory, errno: errno) }
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw .system(call: "mkdir", path: directory, errno: errno)
+        }
         let count = options.buffers
         var err: Int32 = 0
-        guard let u = tb_uring_create(UInt32(max(8, count * 2)), &err) else { throw .uring(call: "queue_init", errno: err) }
+        guard let u = tb_uring_create(UInt32(max(8, count * 2)), &err) else {
+            throw .uring(call: "queue_init", errno: err)
+        }
         var raw: UnsafeMutableRawPointer?
         let total = count * options.blockBytes + JournalFormat.alignment
         // posix_memalign returns its error number instead of setting errno.
@@ -123,14 +139,36 @@ public struct JournalWriter: ~Copyable {
         // Registration can fail under a low RLIMIT_MEMLOCK; plain writes from the same buffers then.
         let rc = tb_uring_register_buffers(u, bases, lengths, UInt32(count))
 
-        var w = JournalWriter(directory: directory, ring: ring, bus: bus, schema: schema, slotSize: slotSize, generation: generation,
-                              firstSequence: firstSequence, options: options, uring: u, base: base, registered: rc == 0)
+        var w = JournalWriter(
+            directory: directory,
+            ring: ring,
+            bus: bus,
+            schema: schema,
+            slotSize: slotSize,
+            generation: generation,
+            firstSequence: firstSequence,
+            options: options,
+            uring: u,
+            base: base,
+            registered: rc == 0
+        )
         try w.openSegment(0)
         return w
     }
 
-    private init(directory: String, ring: String, bus: String, schema: SchemaID, slotSize: Int, generation: UInt64,
-                 firstSequence: UInt64, options: JournalWriterOptions, uring u: OpaquePointer, base: UnsafeMutableRawPointer, registered: Bool) {
+    private init(
+        directory: String,
+        ring: String,
+        bus: String,
+        schema: SchemaID,
+        slotSize: Int,
+        generation: UInt64,
+        firstSequence: UInt64,
+        options: JournalWriterOptions,
+        uring u: OpaquePointer,
+        base: UnsafeMutableRawPointer,
+        registered: Bool
+    ) {
         let count = options.buffers
         self.directory = directory
         self.ring = ring
@@ -190,7 +228,10 @@ public struct JournalWriter: ~Copyable {
         let seq = slot.load(as: UInt64.self)
         if hasExchangeTime {
             let t = slot.load(fromByteOffset: exchangeTimeOffset, as: Int64.self)
-            if !block.hasTime { block.firstTime = t; block.hasTime = true }
+            if !block.hasTime {
+                block.firstTime = t
+                block.hasTime = true
+            }
             block.lastTime = t
         }
         if fill == 0 { block.firstSequence = seq }
@@ -254,7 +295,9 @@ public struct JournalWriter: ~Copyable {
         if current >= 0 { return }
         // Rotate before a block that might not fit (with its seal) in this segment; every
         // record appended so far is in a submitted block, so the seal's counts are exact.
-        if fileOffset + UInt64(blockBytes + JournalFormat.alignment) > options.segmentBytes && fileOffset > UInt64(JournalFormat.headerSize) {
+        if fileOffset + UInt64(blockBytes + JournalFormat.alignment) > options.segmentBytes
+            && fileOffset > UInt64(JournalFormat.headerSize)
+        {
             try rotate()
         }
         // Take a free buffer, waiting for a write to finish when all are in flight.
@@ -276,9 +319,15 @@ public struct JournalWriter: ~Copyable {
         let base = buffers + i * blockBytes
         let extent = JournalFormat.roundUp(JournalFormat.blockHeaderSize + fill, JournalFormat.alignment)
         let recordCount = fill / slotSize
-        storeBlockHeader(base, type: JournalFormat.Block.typeRecords, payloadBytes: fill, recordCount: recordCount,
-                         firstSequence: block.firstSequence, firstExchangeTime: block.hasTime ? block.firstTime : 0,
-                         lastExchangeTime: block.hasTime ? block.lastTime : 0)
+        storeBlockHeader(
+            base,
+            type: JournalFormat.Block.typeRecords,
+            payloadBytes: fill,
+            recordCount: recordCount,
+            firstSequence: block.firstSequence,
+            firstExchangeTime: block.hasTime ? block.firstTime : 0,
+            lastExchangeTime: block.hasTime ? block.lastTime : 0
+        )
         var crc = CRC32C.checksum(base, JournalFormat.Block.crc)
         crc = CRC32C.checksum(base + JournalFormat.blockHeaderSize, fill, continuing: crc)
         base.storeLittleEndian(crc, toByteOffset: JournalFormat.Block.crc)
@@ -286,8 +335,15 @@ public struct JournalWriter: ~Copyable {
         let used = JournalFormat.blockHeaderSize + fill
         if extent > used { memset(base + used, 0, extent - used) }
 
-        index.append(IndexEntry(segment: segment, offset: fileOffset, block: blockNumber, firstSequence: block.firstSequence,
-                                firstExchangeTime: block.hasTime ? block.firstTime : 0))
+        index.append(
+            IndexEntry(
+                segment: segment,
+                offset: fileOffset,
+                block: blockNumber,
+                firstSequence: block.firstSequence,
+                firstExchangeTime: block.hasTime ? block.firstTime : 0
+            )
+        )
         try queueWrite(InFlightWrite(busy: true, fd: fd, offset: fileOffset, length: extent, done: 0), buffer: i)
         fileOffset += UInt64(extent)
         blockNumber += 1
@@ -304,7 +360,9 @@ public struct JournalWriter: ~Copyable {
     /// Queues the rest of write `w` (its bytes `done..<length`) from buffer `i` and submits it.
     mutating func queueWrite(_ w: InFlightWrite, buffer i: Int) throws(JournalError) {
         let base = buffers + i * blockBytes + w.done
-        let length = UInt32(w.length - w.done), at = w.offset + UInt64(w.done), fixed = registered ? Int32(i) : -1
+        let length = UInt32(w.length - w.done)
+        let at = w.offset + UInt64(w.done)
+        let fixed = registered ? Int32(i) : -1
         var rc = tb_uring_queue_write(uring, w.fd, base, length, at, fixed, UInt64(i))
         while rc == -EBUSY {
             _ = tb_uring_submit(uring)
@@ -371,7 +429,11 @@ public struct JournalWriter: ~Copyable {
         if options.direct { flags |= _oDirect }
         fd = open(path, flags, 0o644)
         if fd < 0 {
-            if errno == EEXIST { throw .invalidParameter("\(path) already exists: \(directory) holds a journal of ring '\(ring)'; record into a new directory") }
+            if errno == EEXIST {
+                throw .invalidParameter(
+                    "\(path) already exists: \(directory) holds a journal of ring '\(ring)'; record into a new directory"
+                )
+            }
             throw .system(call: "open", path: path, errno: errno)
         }
         let h = small
@@ -419,8 +481,15 @@ public struct JournalWriter: ~Copyable {
         p.storeLittleEndian(stats.lost - segmentStart.lost, toByteOffset: JournalFormat.Seal.lost)
         p.storeLittleEndian(stats.nextSequence, toByteOffset: JournalFormat.Seal.nextSequence)
         p.storeLittleEndian(reason.rawValue, toByteOffset: JournalFormat.Seal.reason)
-        storeBlockHeader(b, type: JournalFormat.Block.typeSeal, payloadBytes: JournalFormat.sealPayloadSize, recordCount: 0,
-                         firstSequence: stats.nextSequence, firstExchangeTime: 0, lastExchangeTime: 0)
+        storeBlockHeader(
+            b,
+            type: JournalFormat.Block.typeSeal,
+            payloadBytes: JournalFormat.sealPayloadSize,
+            recordCount: 0,
+            firstSequence: stats.nextSequence,
+            firstExchangeTime: 0,
+            lastExchangeTime: 0
+        )
         var crc = CRC32C.checksum(b, JournalFormat.Block.crc)
         crc = CRC32C.checksum(p, JournalFormat.sealPayloadSize, continuing: crc)
         b.storeLittleEndian(crc, toByteOffset: JournalFormat.Block.crc)
@@ -432,8 +501,15 @@ public struct JournalWriter: ~Copyable {
 
     /// Writes the fields of a block header before its CRC (the number is `blockNumber`; the next
     /// sequence is `stats.nextSequence`; the reserved word is zero).
-    func storeBlockHeader(_ b: UnsafeMutableRawPointer, type: UInt16, payloadBytes: Int, recordCount: Int, firstSequence: UInt64,
-                          firstExchangeTime: Int64, lastExchangeTime: Int64) {
+    func storeBlockHeader(
+        _ b: UnsafeMutableRawPointer,
+        type: UInt16,
+        payloadBytes: Int,
+        recordCount: Int,
+        firstSequence: UInt64,
+        firstExchangeTime: Int64,
+        lastExchangeTime: Int64
+    ) {
         b.storeLittleEndian(JournalFormat.blockMagic, toByteOffset: JournalFormat.Block.magic)
         b.storeLittleEndian(type, toByteOffset: JournalFormat.Block.type)
         b.storeLittleEndian(UInt16(JournalFormat.blockHeaderSize), toByteOffset: JournalFormat.Block.headerSize)
@@ -492,7 +568,9 @@ public struct JournalWriter: ~Copyable {
         while done < bytes.count {
             let w: Int
             do throws(SystemCallError) {
-                w = try retryingEINTR("write", tmp) { bytes.withUnsafeBytes { Glibc.write(ifd, $0.baseAddress! + done, $0.count - done) } }
+                w = try retryingEINTR("write", tmp) {
+                    bytes.withUnsafeBytes { Glibc.write(ifd, $0.baseAddress! + done, $0.count - done) }
+                }
             } catch {
                 throw JournalError(error)
             }

@@ -5,7 +5,9 @@
 /// indices, so a walk needs one register.
 @inlinable @inline(__always)
 func _binNode(slot: UInt16, rank: UInt16, left: Int, right: Int) -> UInt64 {
-    UInt64(slot) | UInt64(rank) << 16 | UInt64(UInt16(bitPattern: Int16(left))) << 32 | UInt64(UInt16(bitPattern: Int16(right))) << 48
+    UInt64(slot) | UInt64(rank) << 16 | UInt64(UInt16(bitPattern: Int16(left))) << 32 | UInt64(
+        UInt16(bitPattern: Int16(right))
+    ) << 48
 }
 
 /// How a numerical LightGBM forest is evaluated (all choices give the same, exact result).
@@ -38,13 +40,13 @@ public struct LightGBMOptions: Sendable, Equatable {
 @usableFromInline
 struct _BinnedForest {
     @usableFromInline let features: Int
-    @usableFromInline let thresholds: [Double]        // per feature, sorted distinct, back to back
-    @usableFromInline let thresholdStart: [Int32]     // features + 1 offsets into `thresholds`
-    @usableFromInline let binOfZero: [UInt16]          // lowerBound(0) per feature
+    @usableFromInline let thresholds: [Double]  // per feature, sorted distinct, back to back
+    @usableFromInline let thresholdStart: [Int32]  // features + 1 offsets into `thresholds`
+    @usableFromInline let binOfZero: [UInt16]  // lowerBound(0) per feature
     @usableFromInline let nodes: [UInt64]
     @usableFromInline let values: [Double]
-    @usableFromInline let groupBase: [Int32]           // per walk slot: node base of the tree in that slot
-    @usableFromInline let groupTree: [Int32]           // per walk slot: the tree's index (its output slot)
+    @usableFromInline let groupBase: [Int32]  // per walk slot: node base of the tree in that slot
+    @usableFromInline let groupTree: [Int32]  // per walk slot: the tree's index (its output slot)
     @usableFromInline let groupDepth: [UInt8]
     @usableFromInline let bins: _Scratch<UInt16>
     /// QuickScorer over the same bins (trees of at most 64 leaves), built when the options ask for it.
@@ -54,8 +56,15 @@ struct _BinnedForest {
     @usableFromInline let fixedSteps: Int
 
     /// Builds the binned form from the double nodes, or nil when a feature has ≥ 65535 thresholds.
-    init?(features f: Int, nodes dn: [_Node], values: [Double], treeBase: [Int32], treeDepth: [Int], padIndex: Int32,
-          options: LightGBMOptions) {
+    init?(
+        features f: Int,
+        nodes dn: [_Node],
+        values: [Double],
+        treeBase: [Int32],
+        treeDepth: [Int],
+        padIndex: Int32,
+        options: LightGBMOptions
+    ) {
         // First: node words address 5 × features input slots in 16 bits (`UInt16(n.feature)` below
         // would trap on a wider model, which then keeps the double walk).
         guard 5 * f <= Int(UInt16.max) else { return nil }
@@ -63,7 +72,9 @@ struct _BinnedForest {
         for n in dn where n.threshold != .infinity || n.left != n.right {
             perFeature[Int(n.feature) % f].append(n.threshold)
         }
-        var thresholds: [Double] = [], starts: [Int32] = [0], zero: [UInt16] = []
+        var thresholds: [Double] = []
+        var starts: [Int32] = [0]
+        var zero: [UInt16] = []
         var rankOf: [[Double: UInt16]] = []
         for var t in perFeature {
             t.sort()
@@ -91,7 +102,8 @@ struct _BinnedForest {
                 nodes.append(_binNode(slot: 0, rank: 0xFFFF, left: 0, right: 0))
             } else {
                 let feature = Int(n.feature) % f
-                let l = baseOf[i] + Int(n.left) - i, r = baseOf[i] + Int(n.right) - i
+                let l = baseOf[i] + Int(n.left) - i
+                let r = baseOf[i] + Int(n.right) - i
                 guard abs(l) < 32767, abs(r) < 32767 else { return nil }
                 nodes.append(_binNode(slot: UInt16(n.feature), rank: rankOf[feature][n.threshold]!, left: l, right: r))
             }
@@ -100,12 +112,20 @@ struct _BinnedForest {
         let trees = treeDepth.count
         let width = options.width == 16 ? 16 : 8
         let order = (0..<trees).sorted { (treeDepth[$0], $0) < (treeDepth[$1], $1) }
-        var gb: [Int32] = [], gt: [Int32] = [], gd: [UInt8] = []
+        var gb: [Int32] = []
+        var gt: [Int32] = []
+        var gd: [UInt8] = []
         var k = 0
         while k < trees {
             let group = order[k..<min(k + width, trees)]
-            for t in group { gb.append(treeBase[t]); gt.append(Int32(t)) }
-            for _ in group.count..<width { gb.append(padIndex); gt.append(Int32(trees)) }
+            for t in group {
+                gb.append(treeBase[t])
+                gt.append(Int32(t))
+            }
+            for _ in group.count..<width {
+                gb.append(padIndex)
+                gt.append(Int32(trees))
+            }
             gd.append(UInt8(min(group.map { treeDepth[$0] }.max() ?? 0, 255)))
             k += width
         }
@@ -121,7 +141,8 @@ struct _BinnedForest {
         self.groupTree = gt
         self.groupDepth = gd
         self.bins = _Scratch(count: 5 * f, value: 0)
-        let qs = options.quickScorer
+        let qs =
+            options.quickScorer
             ? _QuickScorer(features: f, binnedNodes: nodes, values: values, treeBase: treeBase, trees: trees) : nil
         self.quickScorer = qs
         self.useQuickScorer = qs != nil
@@ -141,7 +162,8 @@ struct _BinnedForest {
                         if v.magnitude <= LightGBMModel.zeroThreshold { v = 0 }
                         let isNaN = v.isNaN
                         let isZero = v == 0 || isNaN
-                        let lo = Int(sb[i]), n = Int(sb[i + 1]) - lo
+                        let lo = Int(sb[i])
+                        let n = Int(sb[i + 1]) - lo
                         var bin = 0
                         if n > 0 {
                             // Branch-free lower bound: the loop count depends only on n.
@@ -155,11 +177,11 @@ struct _BinnedForest {
                             bin = (base - (tb.baseAddress! + lo)) + (base[0] < v ? 1 : 0)
                         }
                         let l = isNaN ? zb[i] : UInt16(bin)
-                        b[i] = l                                   // None: NaN is 0
-                        b[f + i] = isZero ? 0 : l                  // Zero, default left
-                        b[2 * f + i] = isZero ? 0xFFFF : l         // Zero, default right
-                        b[3 * f + i] = isNaN ? 0 : l               // NaN, default left
-                        b[4 * f + i] = isNaN ? 0xFFFF : l          // NaN, default right
+                        b[i] = l  // None: NaN is 0
+                        b[f + i] = isZero ? 0 : l  // Zero, default left
+                        b[2 * f + i] = isZero ? 0xFFFF : l  // Zero, default right
+                        b[3 * f + i] = isNaN ? 0 : l  // NaN, default left
+                        b[4 * f + i] = isNaN ? 0xFFFF : l  // NaN, default right
                     }
                 }
             }
@@ -175,9 +197,25 @@ struct _BinnedForest {
                         groupDepth.withUnsafeBufferPointer { gdb in
                             // Safe: every slot's base + local index stays inside its tree's nodes (leaves loop).
                             if groupWidth == 8 {
-                                walkGroups8(b, nb.baseAddress!, vb.baseAddress!, gbb.baseAddress!, gtb.baseAddress!, gdb, out)
+                                walkGroups8(
+                                    b,
+                                    nb.baseAddress!,
+                                    vb.baseAddress!,
+                                    gbb.baseAddress!,
+                                    gtb.baseAddress!,
+                                    gdb,
+                                    out
+                                )
                             } else {
-                                walkGroups(b, nb.baseAddress!, vb.baseAddress!, gbb.baseAddress!, gtb.baseAddress!, gdb, out)
+                                walkGroups(
+                                    b,
+                                    nb.baseAddress!,
+                                    vb.baseAddress!,
+                                    gbb.baseAddress!,
+                                    gtb.baseAddress!,
+                                    gdb,
+                                    out
+                                )
                             }
                         }
                     }
@@ -202,69 +240,147 @@ struct _BinnedForest {
     }
 
     @inlinable
-    func walkGroups(_ bins: UnsafeMutablePointer<UInt16>, _ nodes: UnsafePointer<UInt64>, _ values: UnsafePointer<Double>,
-                    _ bases: UnsafePointer<Int32>, _ trees: UnsafePointer<Int32>, _ depth: UnsafeBufferPointer<UInt8>,
-                    _ out: UnsafeMutablePointer<Double>) {
+    func walkGroups(
+        _ bins: UnsafeMutablePointer<UInt16>,
+        _ nodes: UnsafePointer<UInt64>,
+        _ values: UnsafePointer<Double>,
+        _ bases: UnsafePointer<Int32>,
+        _ trees: UnsafePointer<Int32>,
+        _ depth: UnsafeBufferPointer<UInt8>,
+        _ out: UnsafeMutablePointer<Double>
+    ) {
         let bins = UnsafePointer(bins)
         let fixed = fixedSteps
         for g in 0..<depth.count {
             let s = g &* 16
-            var c0 = Int(bases[s]), c1 = Int(bases[s + 1]), c2 = Int(bases[s + 2]), c3 = Int(bases[s + 3])
-            var c4 = Int(bases[s + 4]), c5 = Int(bases[s + 5]), c6 = Int(bases[s + 6]), c7 = Int(bases[s + 7])
-            var c8 = Int(bases[s + 8]), c9 = Int(bases[s + 9]), c10 = Int(bases[s + 10]), c11 = Int(bases[s + 11])
-            var c12 = Int(bases[s + 12]), c13 = Int(bases[s + 13]), c14 = Int(bases[s + 14]), c15 = Int(bases[s + 15])
+            var c0 = Int(bases[s])
+            var c1 = Int(bases[s + 1])
+            var c2 = Int(bases[s + 2])
+            var c3 = Int(bases[s + 3])
+            var c4 = Int(bases[s + 4])
+            var c5 = Int(bases[s + 5])
+            var c6 = Int(bases[s + 6])
+            var c7 = Int(bases[s + 7])
+            var c8 = Int(bases[s + 8])
+            var c9 = Int(bases[s + 9])
+            var c10 = Int(bases[s + 10])
+            var c11 = Int(bases[s + 11])
+            var c12 = Int(bases[s + 12])
+            var c13 = Int(bases[s + 13])
+            var c14 = Int(bases[s + 14])
+            var c15 = Int(bases[s + 15])
             // Fixed phase: every tree of the group steps `fixedSteps` times without a branch; most
             // rows reach a leaf of most trees by then (leaves loop on themselves). The few walks still
             // inside a tree finish one by one below.
             var d = min(Int(depth[g]), fixed)
             while d > 0 {
-                step(bins, nodes, &c0); step(bins, nodes, &c1); step(bins, nodes, &c2); step(bins, nodes, &c3)
-                step(bins, nodes, &c4); step(bins, nodes, &c5); step(bins, nodes, &c6); step(bins, nodes, &c7)
-                step(bins, nodes, &c8); step(bins, nodes, &c9); step(bins, nodes, &c10); step(bins, nodes, &c11)
-                step(bins, nodes, &c12); step(bins, nodes, &c13); step(bins, nodes, &c14); step(bins, nodes, &c15)
+                step(bins, nodes, &c0)
+                step(bins, nodes, &c1)
+                step(bins, nodes, &c2)
+                step(bins, nodes, &c3)
+                step(bins, nodes, &c4)
+                step(bins, nodes, &c5)
+                step(bins, nodes, &c6)
+                step(bins, nodes, &c7)
+                step(bins, nodes, &c8)
+                step(bins, nodes, &c9)
+                step(bins, nodes, &c10)
+                step(bins, nodes, &c11)
+                step(bins, nodes, &c12)
+                step(bins, nodes, &c13)
+                step(bins, nodes, &c14)
+                step(bins, nodes, &c15)
                 d &-= 1
             }
             if Int(depth[g]) > fixed {
-                finish(bins, nodes, &c0); finish(bins, nodes, &c1); finish(bins, nodes, &c2); finish(bins, nodes, &c3)
-                finish(bins, nodes, &c4); finish(bins, nodes, &c5); finish(bins, nodes, &c6); finish(bins, nodes, &c7)
-                finish(bins, nodes, &c8); finish(bins, nodes, &c9); finish(bins, nodes, &c10); finish(bins, nodes, &c11)
-                finish(bins, nodes, &c12); finish(bins, nodes, &c13); finish(bins, nodes, &c14); finish(bins, nodes, &c15)
+                finish(bins, nodes, &c0)
+                finish(bins, nodes, &c1)
+                finish(bins, nodes, &c2)
+                finish(bins, nodes, &c3)
+                finish(bins, nodes, &c4)
+                finish(bins, nodes, &c5)
+                finish(bins, nodes, &c6)
+                finish(bins, nodes, &c7)
+                finish(bins, nodes, &c8)
+                finish(bins, nodes, &c9)
+                finish(bins, nodes, &c10)
+                finish(bins, nodes, &c11)
+                finish(bins, nodes, &c12)
+                finish(bins, nodes, &c13)
+                finish(bins, nodes, &c14)
+                finish(bins, nodes, &c15)
             }
-            out[Int(trees[s])] = values[c0]; out[Int(trees[s + 1])] = values[c1]
-            out[Int(trees[s + 2])] = values[c2]; out[Int(trees[s + 3])] = values[c3]
-            out[Int(trees[s + 4])] = values[c4]; out[Int(trees[s + 5])] = values[c5]
-            out[Int(trees[s + 6])] = values[c6]; out[Int(trees[s + 7])] = values[c7]
-            out[Int(trees[s + 8])] = values[c8]; out[Int(trees[s + 9])] = values[c9]
-            out[Int(trees[s + 10])] = values[c10]; out[Int(trees[s + 11])] = values[c11]
-            out[Int(trees[s + 12])] = values[c12]; out[Int(trees[s + 13])] = values[c13]
-            out[Int(trees[s + 14])] = values[c14]; out[Int(trees[s + 15])] = values[c15]
+            out[Int(trees[s])] = values[c0]
+            out[Int(trees[s + 1])] = values[c1]
+            out[Int(trees[s + 2])] = values[c2]
+            out[Int(trees[s + 3])] = values[c3]
+            out[Int(trees[s + 4])] = values[c4]
+            out[Int(trees[s + 5])] = values[c5]
+            out[Int(trees[s + 6])] = values[c6]
+            out[Int(trees[s + 7])] = values[c7]
+            out[Int(trees[s + 8])] = values[c8]
+            out[Int(trees[s + 9])] = values[c9]
+            out[Int(trees[s + 10])] = values[c10]
+            out[Int(trees[s + 11])] = values[c11]
+            out[Int(trees[s + 12])] = values[c12]
+            out[Int(trees[s + 13])] = values[c13]
+            out[Int(trees[s + 14])] = values[c14]
+            out[Int(trees[s + 15])] = values[c15]
         }
     }
 
     @inlinable
-    func walkGroups8(_ bins: UnsafeMutablePointer<UInt16>, _ nodes: UnsafePointer<UInt64>, _ values: UnsafePointer<Double>,
-                     _ bases: UnsafePointer<Int32>, _ trees: UnsafePointer<Int32>, _ depth: UnsafeBufferPointer<UInt8>,
-                     _ out: UnsafeMutablePointer<Double>) {
+    func walkGroups8(
+        _ bins: UnsafeMutablePointer<UInt16>,
+        _ nodes: UnsafePointer<UInt64>,
+        _ values: UnsafePointer<Double>,
+        _ bases: UnsafePointer<Int32>,
+        _ trees: UnsafePointer<Int32>,
+        _ depth: UnsafeBufferPointer<UInt8>,
+        _ out: UnsafeMutablePointer<Double>
+    ) {
         let bins = UnsafePointer(bins)
         let fixed = fixedSteps
         for g in 0..<depth.count {
             let s = g &* 8
-            var c0 = Int(bases[s]), c1 = Int(bases[s + 1]), c2 = Int(bases[s + 2]), c3 = Int(bases[s + 3])
-            var c4 = Int(bases[s + 4]), c5 = Int(bases[s + 5]), c6 = Int(bases[s + 6]), c7 = Int(bases[s + 7])
+            var c0 = Int(bases[s])
+            var c1 = Int(bases[s + 1])
+            var c2 = Int(bases[s + 2])
+            var c3 = Int(bases[s + 3])
+            var c4 = Int(bases[s + 4])
+            var c5 = Int(bases[s + 5])
+            var c6 = Int(bases[s + 6])
+            var c7 = Int(bases[s + 7])
             var d = min(Int(depth[g]), fixed)
             while d > 0 {
-                step(bins, nodes, &c0); step(bins, nodes, &c1); step(bins, nodes, &c2); step(bins, nodes, &c3)
-                step(bins, nodes, &c4); step(bins, nodes, &c5); step(bins, nodes, &c6); step(bins, nodes, &c7)
+                step(bins, nodes, &c0)
+                step(bins, nodes, &c1)
+                step(bins, nodes, &c2)
+                step(bins, nodes, &c3)
+                step(bins, nodes, &c4)
+                step(bins, nodes, &c5)
+                step(bins, nodes, &c6)
+                step(bins, nodes, &c7)
                 d &-= 1
             }
             if Int(depth[g]) > fixed {
-                finish(bins, nodes, &c0); finish(bins, nodes, &c1); finish(bins, nodes, &c2); finish(bins, nodes, &c3)
-                finish(bins, nodes, &c4); finish(bins, nodes, &c5); finish(bins, nodes, &c6); finish(bins, nodes, &c7)
+                finish(bins, nodes, &c0)
+                finish(bins, nodes, &c1)
+                finish(bins, nodes, &c2)
+                finish(bins, nodes, &c3)
+                finish(bins, nodes, &c4)
+                finish(bins, nodes, &c5)
+                finish(bins, nodes, &c6)
+                finish(bins, nodes, &c7)
             }
-            out[Int(trees[s])] = values[c0]; out[Int(trees[s + 1])] = values[c1]
-            out[Int(trees[s + 2])] = values[c2]; out[Int(trees[s + 3])] = values[c3]
-            out[Int(trees[s + 4])] = values[c4]; out[Int(trees[s + 5])] = values[c5]
-            out[Int(trees[s + 6])] = values[c6]; out[Int(trees[s + 7])] = values[c7]
+            out[Int(trees[s])] = values[c0]
+            out[Int(trees[s + 1])] = values[c1]
+            out[Int(trees[s + 2])] = values[c2]
+            out[Int(trees[s + 3])] = values[c3]
+            out[Int(trees[s + 4])] = values[c4]
+            out[Int(trees[s + 5])] = values[c5]
+            out[Int(trees[s + 6])] = values[c6]
+            out[Int(trees[s + 7])] = values[c7]
         }
     }
 }

@@ -45,9 +45,9 @@ public enum LightGBMTransform: Equatable, Sendable {
     case sigmoid(Double)
     case softmax
     case sigmoidEach(Double)  // multiclassova
-    case exp                  // poisson, gamma, tweedie
-    case squareSigned         // regression with sqrt
-    case log1pExp             // cross_entropy_lambda
+    case exp  // poisson, gamma, tweedie
+    case squareSigned  // regression with sqrt
+    case log1pExp  // cross_entropy_lambda
 }
 
 /// (A final class, so that a `Model` enum holds one reference and evaluating through it copies no arrays.)
@@ -80,13 +80,25 @@ public final class LightGBMModel {
 
     @usableFromInline static let group = 8
 
-
     /// LightGBM's kZeroThreshold (1e-35f): smaller magnitudes are zero (and dropped as sparse).
     @usableFromInline static let zeroThreshold = Double(Float(1e-35))
 
-    init(numFeatures: Int, numOutputs: Int, featureNames: [String], transform: LightGBMTransform, averageOutput: Bool,
-         treesPerIteration: Int, nodes: [_Node], values: [Double], treeBase: [Int32], treeDepth: [Int],
-         catBoundaries: [Int32], catBits: [UInt32], hasCategorical: Bool, options: LightGBMOptions = .default) {
+    init(
+        numFeatures: Int,
+        numOutputs: Int,
+        featureNames: [String],
+        transform: LightGBMTransform,
+        averageOutput: Bool,
+        treesPerIteration: Int,
+        nodes: [_Node],
+        values: [Double],
+        treeBase: [Int32],
+        treeDepth: [Int],
+        catBoundaries: [Int32],
+        catBits: [UInt32],
+        hasCategorical: Bool,
+        options: LightGBMOptions = .default
+    ) {
         self.numFeatures = numFeatures
         self.numOutputs = numOutputs
         self.featureNames = featureNames
@@ -109,10 +121,18 @@ public final class LightGBMModel {
         self.hasCategorical = hasCategorical
         self.expanded = _Scratch(count: 5 * numFeatures, value: 0)
         self.treeOut = _Scratch(count: gd.count * Self.group + 1, value: 0)
-        self.binned = hasCategorical ? nil
-            : _BinnedForest(features: numFeatures, nodes: nodes, values: values, treeBase: treeBase, treeDepth: treeDepth,
-                            padIndex: treeBase.count > treeDepth.count ? treeBase[treeDepth.count] : Int32(nodes.count - 1),
-                            options: options)
+        self.binned =
+            hasCategorical
+            ? nil
+            : _BinnedForest(
+                features: numFeatures,
+                nodes: nodes,
+                values: values,
+                treeBase: treeBase,
+                treeDepth: treeDepth,
+                padIndex: treeBase.count > treeDepth.count ? treeBase[treeDepth.count] : Int32(nodes.count - 1),
+                options: options
+            )
         self.hasBinned = binned != nil
     }
 
@@ -137,11 +157,11 @@ public final class LightGBMModel {
                 // "Go left" is `xe <= threshold`; thresholds may be ±inf (LightGBM writes `inf`), so a
                 // missing value that must go right becomes NaN (NaN <= t is false for every t) and one
                 // that must go left becomes -inf (-inf <= t holds for every t, -inf included).
-                xe[i] = v0                                        // missing type None: NaN -> 0
-                xe[f + i] = isZero ? -.infinity : v0              // Zero, default left
-                xe[2 * f + i] = isZero ? .nan : v0                // Zero, default right
-                xe[3 * f + i] = isNaN ? -.infinity : v            // NaN, default left
-                xe[4 * f + i] = v                                 // NaN, default right (NaN stays NaN)
+                xe[i] = v0  // missing type None: NaN -> 0
+                xe[f + i] = isZero ? -.infinity : v0  // Zero, default left
+                xe[2 * f + i] = isZero ? .nan : v0  // Zero, default right
+                xe[3 * f + i] = isNaN ? -.infinity : v  // NaN, default left
+                xe[4 * f + i] = v  // NaN, default right (NaN stays NaN)
             }
             nodes.withUnsafeBufferPointer { nb in
                 values.withUnsafeBufferPointer { vb in
@@ -150,10 +170,22 @@ public final class LightGBMModel {
                         // (padding trees point at a self-looping zero leaf); nodes/values are indexed
                         // by base + local index < base + node count of that tree; treeOut has a slot per padded tree.
                         if hasCat {
-                            walkCategorical(xe: xe, x: x, nodes: nb.baseAddress!, values: vb.baseAddress!, bases: tb.baseAddress!,
-                                            out: treeOut.pointer)
+                            walkCategorical(
+                                xe: xe,
+                                x: x,
+                                nodes: nb.baseAddress!,
+                                values: vb.baseAddress!,
+                                bases: tb.baseAddress!,
+                                out: treeOut.pointer
+                            )
                         } else {
-                            walk8(xe: xe, nodes: nb.baseAddress!, values: vb.baseAddress!, bases: tb.baseAddress!, out: treeOut.pointer)
+                            walk8(
+                                xe: xe,
+                                nodes: nb.baseAddress!,
+                                values: vb.baseAddress!,
+                                bases: tb.baseAddress!,
+                                out: treeOut.pointer
+                            )
                         }
                     }
                 }
@@ -171,7 +203,10 @@ public final class LightGBMModel {
             for c in 0..<k {
                 var sum = 0.0
                 var t = c
-                while t < n { sum += ob[t]; t += k }
+                while t < n {
+                    sum += ob[t]
+                    t += k
+                }
                 out[c] = sum
             }
         }
@@ -181,28 +216,59 @@ public final class LightGBMModel {
     func step(_ xe: UnsafePointer<Double>, _ nodes: UnsafePointer<_Node>, _ base: Int, _ c: inout Int) {
         let n = nodes[base + c]
         // A select, not a branch: the input is different on every call, so a branch would mispredict half the time.
-        let l = Int(n.left), r = Int(n.right)
+        let l = Int(n.left)
+        let r = Int(n.right)
         let goLeft = xe[Int(n.feature)] <= n.threshold
         c = goLeft ? l : r
     }
 
     @inlinable
-    func walk8(xe: UnsafePointer<Double>, nodes: UnsafePointer<_Node>, values: UnsafePointer<Double>, bases: UnsafePointer<Int32>,
-               out: UnsafeMutablePointer<Double>) {
+    func walk8(
+        xe: UnsafePointer<Double>,
+        nodes: UnsafePointer<_Node>,
+        values: UnsafePointer<Double>,
+        bases: UnsafePointer<Int32>,
+        out: UnsafeMutablePointer<Double>
+    ) {
         groupDepth.withUnsafeBufferPointer { gd in
             for g in 0..<gd.count {
                 let t = g * 8
-                let b0 = Int(bases[t]), b1 = Int(bases[t + 1]), b2 = Int(bases[t + 2]), b3 = Int(bases[t + 3])
-                let b4 = Int(bases[t + 4]), b5 = Int(bases[t + 5]), b6 = Int(bases[t + 6]), b7 = Int(bases[t + 7])
-                var c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0
+                let b0 = Int(bases[t])
+                let b1 = Int(bases[t + 1])
+                let b2 = Int(bases[t + 2])
+                let b3 = Int(bases[t + 3])
+                let b4 = Int(bases[t + 4])
+                let b5 = Int(bases[t + 5])
+                let b6 = Int(bases[t + 6])
+                let b7 = Int(bases[t + 7])
+                var c0 = 0
+                var c1 = 0
+                var c2 = 0
+                var c3 = 0
+                var c4 = 0
+                var c5 = 0
+                var c6 = 0
+                var c7 = 0
                 var d = Int(gd[g])
                 while d > 0 {
-                    step(xe, nodes, b0, &c0); step(xe, nodes, b1, &c1); step(xe, nodes, b2, &c2); step(xe, nodes, b3, &c3)
-                    step(xe, nodes, b4, &c4); step(xe, nodes, b5, &c5); step(xe, nodes, b6, &c6); step(xe, nodes, b7, &c7)
+                    step(xe, nodes, b0, &c0)
+                    step(xe, nodes, b1, &c1)
+                    step(xe, nodes, b2, &c2)
+                    step(xe, nodes, b3, &c3)
+                    step(xe, nodes, b4, &c4)
+                    step(xe, nodes, b5, &c5)
+                    step(xe, nodes, b6, &c6)
+                    step(xe, nodes, b7, &c7)
                     d -= 1
                 }
-                out[t] = values[b0 + c0]; out[t + 1] = values[b1 + c1]; out[t + 2] = values[b2 + c2]; out[t + 3] = values[b3 + c3]
-                out[t + 4] = values[b4 + c4]; out[t + 5] = values[b5 + c5]; out[t + 6] = values[b6 + c6]; out[t + 7] = values[b7 + c7]
+                out[t] = values[b0 + c0]
+                out[t + 1] = values[b1 + c1]
+                out[t + 2] = values[b2 + c2]
+                out[t + 3] = values[b3 + c3]
+                out[t + 4] = values[b4 + c4]
+                out[t + 5] = values[b5 + c5]
+                out[t + 6] = values[b6 + c6]
+                out[t + 7] = values[b7 + c7]
             }
         }
     }
@@ -210,8 +276,14 @@ public final class LightGBMModel {
     /// The walk for models with categorical splits: one tree at a time, categorical nodes tested
     /// against their bitset exactly as LightGBM's `CategoricalDecision`.
     @inlinable
-    func walkCategorical(xe: UnsafePointer<Double>, x: UnsafePointer<Double>, nodes: UnsafePointer<_Node>, values: UnsafePointer<Double>,
-                         bases: UnsafePointer<Int32>, out: UnsafeMutablePointer<Double>) {
+    func walkCategorical(
+        xe: UnsafePointer<Double>,
+        x: UnsafePointer<Double>,
+        nodes: UnsafePointer<_Node>,
+        values: UnsafePointer<Double>,
+        bases: UnsafePointer<Int32>,
+        out: UnsafeMutablePointer<Double>
+    ) {
         groupDepth.withUnsafeBufferPointer { gd in
             catBoundaries.withUnsafeBufferPointer { cb in
                 catBits.withUnsafeBufferPointer { bits in
@@ -232,9 +304,12 @@ public final class LightGBMModel {
                                         let cat = Int32(v)
                                         if cat >= 0 {
                                             let ci = Int(n.threshold)
-                                            let lo = Int(cb[ci]), hi = Int(cb[ci + 1])
+                                            let lo = Int(cb[ci])
+                                            let hi = Int(cb[ci + 1])
                                             let word = Int(cat) / 32
-                                            if word < hi - lo { goLeft = (bits[lo + word] >> UInt32(cat % 32)) & 1 != 0 }
+                                            if word < hi - lo {
+                                                goLeft = (bits[lo + word] >> UInt32(cat % 32)) & 1 != 0
+                                            }
                                         }
                                     }
                                 } else {
@@ -271,7 +346,10 @@ public final class LightGBMModel {
             var m = out[0]
             for c in 1..<k { m = max(out[c], m) }
             var sum = 0.0
-            for c in 0..<k { out[c] = exp(out[c] - m); sum += out[c] }
+            for c in 0..<k {
+                out[c] = exp(out[c] - m)
+                sum += out[c]
+            }
             for c in 0..<k { out[c] /= sum }
         }
     }

@@ -15,7 +15,8 @@ public indirect enum JSONValue: Equatable {
         case (.number(let x), .number(let y)): return x == y
         case (.string(let x), .string(let y)): return x == y
         case (.array(let x), .array(let y)): return x == y
-        case (.object(let x), .object(let y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        case (.object(let x), .object(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: return false
         }
     }
@@ -24,8 +25,14 @@ public indirect enum JSONValue: Equatable {
         if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
         return nil
     }
-    public var array: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
-    public var string: String? { if case .string(let s) = self { return s }; return nil }
+    public var array: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
     /// A number, or a string holding a number (XGBoost writes parameters as strings).
     public var number: Double? {
         switch self {
@@ -52,12 +59,21 @@ struct _JSONParser {
     let format: String
     var i = 0
 
-    init(bytes: [UInt8], format: String) { self.bytes = bytes; self.format = format }
+    init(bytes: [UInt8], format: String) {
+        self.bytes = bytes
+        self.format = format
+    }
 
     func error(_ message: String) -> ModelError {
-        var line = 1, col = 1
+        var line = 1
+        var col = 1
         for k in 0..<min(i, bytes.count) {
-            if bytes[k] == 10 { line += 1; col = 1 } else { col += 1 }
+            if bytes[k] == 10 {
+                line += 1
+                col = 1
+            } else {
+                col += 1
+            }
         }
         return .syntax(format: format, location: "line \(line), column \(col)", message: message)
     }
@@ -74,42 +90,68 @@ struct _JSONParser {
             i += 1
             var members: [(String, JSONValue)] = []
             skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(members)
+            }
             while true {
                 skipSpace()
                 guard i < bytes.count else { throw error("unexpected end of file in object (truncated?)") }
                 guard bytes[i] == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 let key = try string()
                 skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error(i < bytes.count ? "expected ':'" : "unexpected end of file (truncated?)") }
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
+                    throw error(i < bytes.count ? "expected ':'" : "unexpected end of file (truncated?)")
+                }
                 i += 1
                 skipSpace()
                 members.append((key, try value(depth: depth + 1)))
                 skipSpace()
                 guard i < bytes.count else { throw error("unexpected end of file in object (truncated?)") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                if bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                if bytes[i] == UInt8(ascii: "}") {
+                    i += 1
+                    return .object(members)
+                }
                 throw error("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
             i += 1
             var items: [JSONValue] = []
             skipSpace()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(items)
+            }
             while true {
                 skipSpace()
                 items.append(try value(depth: depth + 1))
                 skipSpace()
                 guard i < bytes.count else { throw error("unexpected end of file in array (truncated?)") }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                if bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                if bytes[i] == UInt8(ascii: "]") {
+                    i += 1
+                    return .array(items)
+                }
                 throw error("expected ',' or ']'")
             }
         case UInt8(ascii: "\""):
             return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default:
             return .number(try number())
         }
@@ -127,11 +169,19 @@ struct _JSONParser {
         while i < bytes.count {
             let c = bytes[i]
             if (c >= 48 && c <= 57) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".")
-                || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { i += 1 } else { break }
+                || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+            {
+                i += 1
+            } else {
+                break
+            }
         }
         guard i > start else { throw error("unexpected character '\(Character(Unicode.Scalar(bytes[i])))'") }
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
-        guard let d = Double(text) else { i = start; throw error("invalid number '\(text)'") }
+        guard let d = Double(text) else {
+            i = start
+            throw error("invalid number '\(text)'")
+        }
         return d
     }
 
@@ -154,7 +204,9 @@ struct _JSONParser {
                 case UInt8(ascii: "b"): out.append(8)
                 case UInt8(ascii: "f"): out.append(12)
                 case UInt8(ascii: "u"):
-                    guard i + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
+                    guard i + 4 <= bytes.count,
+                        let code = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16)
+                    else {
                         throw error("invalid \\u escape")
                     }
                     i += 4

@@ -47,24 +47,48 @@ public enum LinearJSON {
     public static func detect(_ json: JSONValue) -> Bool { json["coefficients"] != nil }
 
     public static func load(_ json: JSONValue) throws(ModelError) -> LinearModel {
-        guard let coef = json["coefficients"]?.array else { throw .missingField(format: format, field: "coefficients", location: "document") }
+        guard let coef = json["coefficients"]?.array else {
+            throw .missingField(format: format, field: "coefficients", location: "document")
+        }
         var c: [Double] = []
         for (i, v) in coef.enumerated() {
-            guard case .number(let d) = v else { throw .invalidField(format: format, field: "coefficients", location: "coefficients[\(i)]", message: "not a number") }
+            guard case .number(let d) = v else {
+                throw .invalidField(
+                    format: format,
+                    field: "coefficients",
+                    location: "coefficients[\(i)]",
+                    message: "not a number"
+                )
+            }
             c.append(d)
         }
-        guard !c.isEmpty else { throw .invalidField(format: format, field: "coefficients", location: "document", message: "empty") }
-        _ = try ModelLimits.check(c.count, limit: ModelLimits.features, format: format, field: "coefficients", location: "document")
+        guard !c.isEmpty else {
+            throw .invalidField(format: format, field: "coefficients", location: "document", message: "empty")
+        }
+        _ = try ModelLimits.check(
+            c.count,
+            limit: ModelLimits.features,
+            format: format,
+            field: "coefficients",
+            location: "document"
+        )
         var intercept = 0.0
         if let v = json["intercept"] {
-            guard case .number(let d) = v else { throw .invalidField(format: format, field: "intercept", location: "document", message: "not a number") }
+            guard case .number(let d) = v else {
+                throw .invalidField(format: format, field: "intercept", location: "document", message: "not a number")
+            }
             intercept = d
         }
         var names = (0..<c.count).map { "f\($0)" }
         if let fn = json["feature_names"]?.array {
             let n = fn.compactMap { $0.string }
             guard n.count == c.count else {
-                throw .invalidField(format: format, field: "feature_names", location: "document", message: "\(n.count) names for \(c.count) coefficients")
+                throw .invalidField(
+                    format: format,
+                    field: "feature_names",
+                    location: "document",
+                    message: "\(n.count) names for \(c.count) coefficients"
+                )
             }
             names = n
         }

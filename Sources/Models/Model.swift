@@ -7,9 +7,16 @@ public enum Model {
     case mlp(MLPModel)
 
     /// Loads and compiles a model file: LightGBM text, XGBoost JSON, linear JSON or ONNX.
-    public static func load(path: String, lightgbm options: LightGBMOptions = .default) throws(ModelError) -> LoadedModel {
+    public static func load(
+        path: String,
+        lightgbm options: LightGBMOptions = .default
+    ) throws(ModelError) -> LoadedModel {
         let bytes = try ModelFile.read(path)
-        return LoadedModel(model: try load(bytes: bytes, lightgbm: options), id: ModelFile.contentHash(bytes), path: path)
+        return LoadedModel(
+            model: try load(bytes: bytes, lightgbm: options),
+            id: ModelFile.contentHash(bytes),
+            path: path
+        )
     }
 
     public static func load(bytes: [UInt8], lightgbm options: LightGBMOptions = .default) throws(ModelError) -> Model {
@@ -65,7 +72,9 @@ public enum Model {
 
     /// Refuses a model whose feature count disagrees with a feature definition.
     public func check(featureCount: Int) throws(ModelError) {
-        guard numFeatures == featureCount else { throw .featureCountMismatch(model: numFeatures, definition: featureCount) }
+        guard numFeatures == featureCount else {
+            throw .featureCountMismatch(model: numFeatures, definition: featureCount)
+        }
     }
 
     /// `predict`'s output into `out[0..<numOutputs]` (raw scores with `raw`). Allocates nothing.

@@ -30,14 +30,23 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .io(let path, let e): return "cannot read model \(path): \(String(cString: strerror(e))) (errno \(e))"
-        case .unknownFormat(let what): return "unrecognised model format: \(what) (expected LightGBM text, XGBoost JSON, linear JSON or ONNX)"
+        case .unknownFormat(let what):
+            return "unrecognised model format: \(what) (expected LightGBM text, XGBoost JSON, linear JSON or ONNX)"
         case .syntax(let format, let location, let message): return "\(format): syntax error at \(location): \(message)"
-        case .missingField(let format, let field, let location): return "\(format): missing field '\(field)' in \(location)"
-        case .invalidField(let format, let field, let location, let message): return "\(format): invalid '\(field)' in \(location): \(message)"
-        case .treeCount(let declared, let found, let location): return "LightGBM: \(location) declares \(declared) trees but the file has \(found) (truncated or edited file?)"
-        case .unsupported(let format, let what, let location): return "\(format): \(what) is not supported (\(location))"
-        case .unsupportedOperator(let name, let node): return "ONNX: operator '\(name)' (node '\(node)') is not supported; supported: Gemm, MatMul, Add, Relu, Tanh, Sigmoid, Softmax"
-        case .featureCountMismatch(let model, let definition): return "model expects \(model) features but the feature definition has \(definition)"
+        case .missingField(let format, let field, let location):
+            return "\(format): missing field '\(field)' in \(location)"
+        case .invalidField(let format, let field, let location, let message):
+            return "\(format): invalid '\(field)' in \(location): \(message)"
+        case .treeCount(let declared, let found, let location):
+            return
+                "LightGBM: \(location) declares \(declared) trees but the file has \(found) (truncated or edited file?)"
+        case .unsupported(let format, let what, let location):
+            return "\(format): \(what) is not supported (\(location))"
+        case .unsupportedOperator(let name, let node):
+            return
+                "ONNX: operator '\(name)' (node '\(node)') is not supported; supported: Gemm, MatMul, Add, Relu, Tanh, Sigmoid, Softmax"
+        case .featureCountMismatch(let model, let definition):
+            return "model expects \(model) features but the feature definition has \(definition)"
         case .tooLarge(let format, let field, let location, let value, let limit):
             return "\(format): '\(field)' in \(location) is \(value), above the limit of \(limit)"
         }

@@ -23,22 +23,45 @@ public enum ModelLimits {
     public static let activations = 1 << 24
 
     /// `value` as a count in `0...limit`, or `.tooLarge` naming the field, the value and the limit.
-    static func check(_ value: Int, limit: Int, format: String, field: String, location: String,
-                      why: String = "the documented maximum") throws(ModelError) -> Int {
+    static func check(
+        _ value: Int,
+        limit: Int,
+        format: String,
+        field: String,
+        location: String,
+        why: String = "the documented maximum"
+    ) throws(ModelError) -> Int {
         guard value <= limit else {
-            throw .tooLarge(format: format, field: field, location: location, value: "\(value)", limit: "\(limit) (\(why))")
+            throw .tooLarge(
+                format: format,
+                field: field,
+                location: location,
+                value: "\(value)",
+                limit: "\(limit) (\(why))"
+            )
         }
         return value
     }
 
     /// A JSON number as a count in `minimum...limit`: it must be an integer (a float beyond
     /// Int's range converts with a trap, so it is checked with `Int(exactly:)` first).
-    static func count(_ value: Double, minimum: Int = 0, limit: Int, format: String, field: String,
-                      location: String) throws(ModelError) -> Int {
+    static func count(
+        _ value: Double,
+        minimum: Int = 0,
+        limit: Int,
+        format: String,
+        field: String,
+        location: String
+    ) throws(ModelError) -> Int {
         guard let n = Int(exactly: value) else {
             if value.isFinite && value == value.rounded() && value > 0 {
-                throw .tooLarge(format: format, field: field, location: location, value: "\(value)",
-                                limit: "\(limit) (the documented maximum)")
+                throw .tooLarge(
+                    format: format,
+                    field: field,
+                    location: location,
+                    value: "\(value)",
+                    limit: "\(limit) (the documented maximum)"
+                )
             }
             throw .invalidField(format: format, field: field, location: location, message: "\(value) is not an integer")
         }

@@ -15,7 +15,11 @@ struct _Proto {
         case fixed32(UInt32)
     }
 
-    init(_ bytes: [UInt8], _ range: Range<Int>) { self.bytes = bytes; i = range.lowerBound; end = range.upperBound }
+    init(_ bytes: [UInt8], _ range: Range<Int>) {
+        self.bytes = bytes
+        i = range.lowerBound
+        end = range.upperBound
+    }
 
     func error(_ message: String) -> ModelError { .syntax(format: "ONNX", location: "byte \(i)", message: message) }
 
@@ -48,7 +52,9 @@ struct _Proto {
             return (field, .fixed64(v))
         case 2:
             let n = try varint()
-            guard n <= UInt64(end - i) else { throw error("field \(field) is \(n) bytes, only \(end - i) left (truncated file?)") }
+            guard n <= UInt64(end - i) else {
+                throw error("field \(field) is \(n) bytes, only \(end - i) left (truncated file?)")
+            }
             let r = i..<(i + Int(n))
             i += Int(n)
             return (field, .bytes(r))
@@ -77,7 +83,17 @@ public final class MLPModel {
 
     @usableFromInline enum Step {
         /// out[n] = alpha * Σ_k in[k] * w[n*K + k] + beta * bias[n]  (bias = -1: none)
-        case dense(input: Int, k: Int, output: Int, n: Int, weights: Int, bias: Int, biasLength: Int, alpha: Double, beta: Double)
+        case dense(
+            input: Int,
+            k: Int,
+            output: Int,
+            n: Int,
+            weights: Int,
+            bias: Int,
+            biasLength: Int,
+            alpha: Double,
+            beta: Double
+        )
         case addConst(input: Int, output: Int, n: Int, constant: Int, constantLength: Int)
         case add(a: Int, b: Int, output: Int, n: Int)
         case relu(input: Int, output: Int, n: Int)
@@ -91,8 +107,15 @@ public final class MLPModel {
     @usableFromInline let outputOffset: Int
     @usableFromInline let scratch: _Scratch<Double>
 
-    init(numFeatures: Int, numOutputs: Int, featureNames: [String], steps: [Step], params: [Double], outputOffset: Int,
-         scratch: _Scratch<Double>) {
+    init(
+        numFeatures: Int,
+        numOutputs: Int,
+        featureNames: [String],
+        steps: [Step],
+        params: [Double],
+        outputOffset: Int,
+        scratch: _Scratch<Double>
+    ) {
         self.numFeatures = numFeatures
         self.numOutputs = numOutputs
         self.featureNames = featureNames
@@ -105,45 +128,64 @@ public final class MLPModel {
     /// Forward pass for one row; `out[0..<numOutputs]`. Allocates nothing.
     @inlinable
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
-        let nf = numFeatures, no = numOutputs, oo = outputOffset
+        let nf = numFeatures
+        let no = numOutputs
+        let oo = outputOffset
         steps.withUnsafeBufferPointer { steps in
-        params.withUnsafeBufferPointer { pb in
-            do {
-                // Safe: offsets and lengths were checked against both buffers at load.
-                let p = pb.baseAddress!, s = scratch.pointer
-                for i in 0..<nf { s[i] = x[i] }
-                for step in steps {
-                    switch step {
-                    case .dense(let input, let k, let output, let n, let weights, let bias, let biasLength, let alpha, let beta):
-                        for o in 0..<n {
-                            var acc = 0.0
-                            let w = p + weights + o * k
-                            for j in 0..<k { acc += s[input + j] * w[j] }
-                            var y = alpha * acc
-                            if bias >= 0 { y += beta * p[bias + (biasLength == 1 ? 0 : o)] }
-                            s[output + o] = y
+            params.withUnsafeBufferPointer { pb in
+                do {
+                    // Safe: offsets and lengths were checked against both buffers at load.
+                    let p = pb.baseAddress!
+                    let s = scratch.pointer
+                    for i in 0..<nf { s[i] = x[i] }
+                    for step in steps {
+                        switch step {
+                        case .dense(
+                            let input,
+                            let k,
+                            let output,
+                            let n,
+                            let weights,
+                            let bias,
+                            let biasLength,
+                            let alpha,
+                            let beta
+                        ):
+                            for o in 0..<n {
+                                var acc = 0.0
+                                let w = p + weights + o * k
+                                for j in 0..<k { acc += s[input + j] * w[j] }
+                                var y = alpha * acc
+                                if bias >= 0 { y += beta * p[bias + (biasLength == 1 ? 0 : o)] }
+                                s[output + o] = y
+                            }
+                        case .addConst(let input, let output, let n, let constant, let constantLength):
+                            for o in 0..<n {
+                                s[output + o] = s[input + o] + p[constant + (constantLength == 1 ? 0 : o)]
+                            }
+                        case .add(let a, let b, let output, let n):
+                            for o in 0..<n { s[output + o] = s[a + o] + s[b + o] }
+                        case .relu(let input, let output, let n):
+                            for o in 0..<n { s[output + o] = max(s[input + o], 0) }
+                        case .tanh(let input, let output, let n):
+                            for o in 0..<n { s[output + o] = tanh(s[input + o]) }
+                        case .sigmoid(let input, let output, let n):
+                            for o in 0..<n { s[output + o] = 1 / (1 + exp(-s[input + o])) }
+                        case .softmax(let input, let output, let n):
+                            var m = s[input]
+                            for o in 1..<max(n, 1) { m = max(m, s[input + o]) }
+                            var sum = 0.0
+                            for o in 0..<n {
+                                let e = exp(s[input + o] - m)
+                                s[output + o] = e
+                                sum += e
+                            }
+                            for o in 0..<n { s[output + o] /= sum }
                         }
-                    case .addConst(let input, let output, let n, let constant, let constantLength):
-                        for o in 0..<n { s[output + o] = s[input + o] + p[constant + (constantLength == 1 ? 0 : o)] }
-                    case .add(let a, let b, let output, let n):
-                        for o in 0..<n { s[output + o] = s[a + o] + s[b + o] }
-                    case .relu(let input, let output, let n):
-                        for o in 0..<n { s[output + o] = max(s[input + o], 0) }
-                    case .tanh(let input, let output, let n):
-                        for o in 0..<n { s[output + o] = tanh(s[input + o]) }
-                    case .sigmoid(let input, let output, let n):
-                        for o in 0..<n { s[output + o] = 1 / (1 + exp(-s[input + o])) }
-                    case .softmax(let input, let output, let n):
-                        var m = s[input]
-                        for o in 1..<max(n, 1) { m = max(m, s[input + o]) }
-                        var sum = 0.0
-                        for o in 0..<n { let e = exp(s[input + o] - m); s[output + o] = e; sum += e }
-                        for o in 0..<n { s[output + o] /= sum }
                     }
+                    for o in 0..<no { out[o] = s[oo + o] }
                 }
-                for o in 0..<no { out[o] = s[oo + o] }
             }
-        }
         }
     }
 }
@@ -184,10 +226,21 @@ public enum ONNXModel {
             case (2, .varint(let v)): t.dataType = Int(exactly: v) ?? -1  // an unknown type, refused below
             case (4, .fixed32(let v)): t.floats.append(Float(bitPattern: v))
             case (4, .bytes(let rr)):
-                guard rr.count % 4 == 0 else { throw .syntax(format: format, location: "byte \(rr.lowerBound)", message: "float_data not a multiple of 4 bytes") }
+                guard rr.count % 4 == 0 else {
+                    throw .syntax(
+                        format: format,
+                        location: "byte \(rr.lowerBound)",
+                        message: "float_data not a multiple of 4 bytes"
+                    )
+                }
                 var k = rr.lowerBound
                 while k < rr.upperBound {
-                    t.floats.append(Float(bitPattern: UInt32(bytes[k]) | UInt32(bytes[k + 1]) << 8 | UInt32(bytes[k + 2]) << 16 | UInt32(bytes[k + 3]) << 24))
+                    t.floats.append(
+                        Float(
+                            bitPattern: UInt32(bytes[k]) | UInt32(bytes[k + 1]) << 8 | UInt32(bytes[k + 2]) << 16
+                                | UInt32(bytes[k + 3]) << 24
+                        )
+                    )
                     k += 4
                 }
             case (8, .bytes(let rr)): t.name = p.string(rr)
@@ -209,33 +262,79 @@ public enum ONNXModel {
         // The shape is untrusted: each dimension non-negative, the product checked for overflow and
         // bounded by the file (every value takes at least 4 bytes of it) before the 4 × count below.
         let location = "initializer '\(t.name)'"
-        _ = try ModelLimits.check(t.dims.count, limit: ModelLimits.tensorDimensions, format: format, field: "dims", location: location)
+        _ = try ModelLimits.check(
+            t.dims.count,
+            limit: ModelLimits.tensorDimensions,
+            format: format,
+            field: "dims",
+            location: location
+        )
         var count = 1
         for d in t.dims {
-            guard d >= 0 else { throw .invalidField(format: format, field: "dims", location: location, message: "negative dimension in \(t.dims)") }
+            guard d >= 0 else {
+                throw .invalidField(
+                    format: format,
+                    field: "dims",
+                    location: location,
+                    message: "negative dimension in \(t.dims)"
+                )
+            }
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
             guard !overflow else {
-                throw .tooLarge(format: format, field: "dims", location: location, value: "\(t.dims)", limit: "\(ModelLimits.tensorValues) values")
+                throw .tooLarge(
+                    format: format,
+                    field: "dims",
+                    location: location,
+                    value: "\(t.dims)",
+                    limit: "\(ModelLimits.tensorValues) values"
+                )
             }
             count = product
         }
-        _ = try ModelLimits.check(count, limit: ModelLimits.tensorValues, format: format, field: "dims", location: location)
-        _ = try ModelLimits.check(count, limit: bytes.count / 4, format: format, field: "dims", location: location,
-                                  why: "the values a file of \(bytes.count) bytes can hold")
+        _ = try ModelLimits.check(
+            count,
+            limit: ModelLimits.tensorValues,
+            format: format,
+            field: "dims",
+            location: location
+        )
+        _ = try ModelLimits.check(
+            count,
+            limit: bytes.count / 4,
+            format: format,
+            field: "dims",
+            location: location,
+            why: "the values a file of \(bytes.count) bytes can hold"
+        )
         if let raw {
             switch t.dataType {
             case 1:
                 guard raw.count == 4 * count else {
-                    throw .invalidField(format: format, field: "raw_data", location: "initializer '\(t.name)'", message: "\(raw.count) bytes for \(count) floats")
+                    throw .invalidField(
+                        format: format,
+                        field: "raw_data",
+                        location: "initializer '\(t.name)'",
+                        message: "\(raw.count) bytes for \(count) floats"
+                    )
                 }
                 var k = raw.lowerBound
                 while k < raw.upperBound {
-                    t.floats.append(Float(bitPattern: UInt32(bytes[k]) | UInt32(bytes[k + 1]) << 8 | UInt32(bytes[k + 2]) << 16 | UInt32(bytes[k + 3]) << 24))
+                    t.floats.append(
+                        Float(
+                            bitPattern: UInt32(bytes[k]) | UInt32(bytes[k + 1]) << 8 | UInt32(bytes[k + 2]) << 16
+                                | UInt32(bytes[k + 3]) << 24
+                        )
+                    )
                     k += 4
                 }
             case 11:
                 guard raw.count == 8 * count else {
-                    throw .invalidField(format: format, field: "raw_data", location: "initializer '\(t.name)'", message: "\(raw.count) bytes for \(count) doubles")
+                    throw .invalidField(
+                        format: format,
+                        field: "raw_data",
+                        location: "initializer '\(t.name)'",
+                        message: "\(raw.count) bytes for \(count) doubles"
+                    )
                 }
                 var k = raw.lowerBound
                 while k < raw.upperBound {
@@ -245,13 +344,22 @@ public enum ONNXModel {
                     k += 8
                 }
             default:
-                throw .unsupported(format: format, what: "tensor data type \(t.dataType)", location: "initializer '\(t.name)'")
+                throw .unsupported(
+                    format: format,
+                    what: "tensor data type \(t.dataType)",
+                    location: "initializer '\(t.name)'"
+                )
             }
         } else if !doubles.isEmpty {
             t.floats = doubles.map { Float($0) }
         }
         guard t.floats.count == count else {
-            throw .invalidField(format: format, field: "dims", location: "initializer '\(t.name)'", message: "\(t.floats.count) values for shape \(t.dims)")
+            throw .invalidField(
+                format: format,
+                field: "dims",
+                location: "initializer '\(t.name)'",
+                message: "\(t.floats.count) values for shape \(t.dims)"
+            )
         }
         return t
     }
@@ -284,7 +392,11 @@ public enum ONNXModel {
             case 7:
                 let domain = p.string(rr)
                 if !domain.isEmpty && domain != "ai.onnx" {
-                    throw .unsupported(format: format, what: "operator domain '\(domain)'", location: "node '\(n.name)'")
+                    throw .unsupported(
+                        format: format,
+                        what: "operator domain '\(domain)'",
+                        location: "node '\(n.name)'"
+                    )
                 }
             default: break
             }
@@ -340,7 +452,9 @@ public enum ONNXModel {
             guard case .bytes(let r) = value else { continue }
             switch field {
             case 1: nodes.append(try node(bytes, r))
-            case 5: let t = try tensor(bytes, r); initializers[t.name] = t
+            case 5:
+                let t = try tensor(bytes, r)
+                initializers[t.name] = t
             case 11: inputs.append(try width(bytes, r))
             case 12: outputs.append(try width(bytes, r))
             default: break
@@ -348,11 +462,24 @@ public enum ONNXModel {
         }
         let realInputs = inputs.filter { initializers[$0.0] == nil }
         guard realInputs.count == 1, let nf = realInputs[0].1, nf > 0 else {
-            throw .invalidField(format: format, field: "graph.input", location: "GraphProto",
-                                message: "expected one input of shape [batch, features] with a fixed feature count, found \(realInputs.map { "\($0.0) \($0.1.map(String.init) ?? "?")" })")
+            throw .invalidField(
+                format: format,
+                field: "graph.input",
+                location: "GraphProto",
+                message:
+                    "expected one input of shape [batch, features] with a fixed feature count, found \(realInputs.map { "\($0.0) \($0.1.map(String.init) ?? "?")" })"
+            )
         }
-        _ = try ModelLimits.check(nf, limit: ModelLimits.features, format: format, field: "graph.input", location: "input '\(realInputs[0].0)'")
-        guard let output = outputs.first?.0 else { throw .missingField(format: format, field: "graph.output", location: "GraphProto") }
+        _ = try ModelLimits.check(
+            nf,
+            limit: ModelLimits.features,
+            format: format,
+            field: "graph.input",
+            location: "input '\(realInputs[0].0)'"
+        )
+        guard let output = outputs.first?.0 else {
+            throw .missingField(format: format, field: "graph.output", location: "GraphProto")
+        }
 
         var params: [Double] = []
         var steps: [MLPModel.Step] = []
@@ -360,8 +487,14 @@ public enum ONNXModel {
         var scratchSize = nf
         // One initializer may be used by many nodes, each use copying it: bound the total.
         func reserveParameters(_ n: Int, _ loc: String) throws(ModelError) {
-            _ = try ModelLimits.check(params.count + n, limit: ModelLimits.tensorValues, format: format, field: "parameters",
-                                      location: loc, why: "weights and constants after compilation")
+            _ = try ModelLimits.check(
+                params.count + n,
+                limit: ModelLimits.tensorValues,
+                format: format,
+                field: "parameters",
+                location: loc,
+                why: "weights and constants after compilation"
+            )
         }
         func constant(_ name: String, _ loc: String) throws(ModelError) -> (offset: Int, length: Int, dims: [Int])? {
             guard let t = initializers[name] else { return nil }
@@ -372,14 +505,24 @@ public enum ONNXModel {
         }
         func activation(_ name: String, _ node: Node) throws(ModelError) -> (offset: Int, length: Int) {
             guard let a = activations[name] else {
-                throw .invalidField(format: format, field: "input", location: "node '\(node.name)' (\(node.op))",
-                                    message: "'\(name)' is neither the graph input nor an earlier node's output")
+                throw .invalidField(
+                    format: format,
+                    field: "input",
+                    location: "node '\(node.name)' (\(node.op))",
+                    message: "'\(name)' is neither the graph input nor an earlier node's output"
+                )
             }
             return a
         }
         func allocate(_ name: String, _ n: Int, _ loc: String) throws(ModelError) -> Int {
-            _ = try ModelLimits.check(scratchSize + n, limit: ModelLimits.activations, format: format, field: "activations",
-                                      location: loc, why: "the forward pass's scratch values")
+            _ = try ModelLimits.check(
+                scratchSize + n,
+                limit: ModelLimits.activations,
+                format: format,
+                field: "activations",
+                location: loc,
+                why: "the forward pass's scratch values"
+            )
             let off = scratchSize
             scratchSize += n
             activations[name] = (off, n)
@@ -387,54 +530,110 @@ public enum ONNXModel {
         }
         for node in nodes {
             let loc = "node '\(node.name)' (\(node.op))"
-            guard let out = node.outputs.first else { throw .missingField(format: format, field: "output", location: loc) }
+            guard let out = node.outputs.first else {
+                throw .missingField(format: format, field: "output", location: loc)
+            }
             switch node.op {
             case "Gemm", "MatMul":
-                guard node.inputs.count >= 2 else { throw .missingField(format: format, field: "input B", location: loc) }
-                if node.ints["transA"] ?? 0 != 0 { throw .unsupported(format: format, what: "Gemm transA=1", location: loc) }
+                guard node.inputs.count >= 2 else {
+                    throw .missingField(format: format, field: "input B", location: loc)
+                }
+                if node.ints["transA"] ?? 0 != 0 {
+                    throw .unsupported(format: format, what: "Gemm transA=1", location: loc)
+                }
                 let a = try activation(node.inputs[0], node)
                 guard let t = initializers[node.inputs[1]], t.dims.count == 2 else {
-                    throw .unsupported(format: format, what: "\(node.op) whose B is not a 2-D initializer", location: loc)
+                    throw .unsupported(
+                        format: format,
+                        what: "\(node.op) whose B is not a 2-D initializer",
+                        location: loc
+                    )
                 }
                 let transB = node.op == "Gemm" && (node.ints["transB"] ?? 0) != 0
-                let k = transB ? t.dims[1] : t.dims[0], n = transB ? t.dims[0] : t.dims[1]
+                let k = transB ? t.dims[1] : t.dims[0]
+                let n = transB ? t.dims[0] : t.dims[1]
                 guard k == a.length else {
-                    throw .invalidField(format: format, field: "B", location: loc, message: "B is \(t.dims), input has \(a.length) values")
+                    throw .invalidField(
+                        format: format,
+                        field: "B",
+                        location: loc,
+                        message: "B is \(t.dims), input has \(a.length) values"
+                    )
                 }
-                guard n >= 1 else { throw .invalidField(format: format, field: "B", location: loc, message: "B is \(t.dims): no outputs") }
+                guard n >= 1 else {
+                    throw .invalidField(
+                        format: format,
+                        field: "B",
+                        location: loc,
+                        message: "B is \(t.dims): no outputs"
+                    )
+                }
                 try reserveParameters(n * k, loc)  // n * k == t.floats.count: no overflow
                 // Weights as [n][k] so each output is one contiguous dot product.
                 let w = params.count
-                for o in 0..<n { for j in 0..<k { params.append(Double(transB ? t.floats[o * k + j] : t.floats[j * n + o])) } }
-                var bias = -1, biasLength = 0
+                for o in 0..<n {
+                    for j in 0..<k { params.append(Double(transB ? t.floats[o * k + j] : t.floats[j * n + o])) }
+                }
+                var bias = -1
+                var biasLength = 0
                 if node.op == "Gemm", node.inputs.count >= 3, !node.inputs[2].isEmpty {
                     guard let c = try constant(node.inputs[2], loc), c.length == n || c.length == 1 else {
-                        throw .unsupported(format: format, what: "Gemm bias that is not an initializer of \(n) or 1 values", location: loc)
+                        throw .unsupported(
+                            format: format,
+                            what: "Gemm bias that is not an initializer of \(n) or 1 values",
+                            location: loc
+                        )
                     }
                     bias = c.offset
                     biasLength = c.length
                 }
                 let o = try allocate(out, n, loc)
-                steps.append(.dense(input: a.offset, k: k, output: o, n: n, weights: w, bias: bias, biasLength: biasLength,
-                                    alpha: Double(node.op == "Gemm" ? node.floats["alpha"] ?? 1 : 1),
-                                    beta: Double(node.op == "Gemm" ? node.floats["beta"] ?? 1 : 1)))
+                steps.append(
+                    .dense(
+                        input: a.offset,
+                        k: k,
+                        output: o,
+                        n: n,
+                        weights: w,
+                        bias: bias,
+                        biasLength: biasLength,
+                        alpha: Double(node.op == "Gemm" ? node.floats["alpha"] ?? 1 : 1),
+                        beta: Double(node.op == "Gemm" ? node.floats["beta"] ?? 1 : 1)
+                    )
+                )
             case "Add":
                 guard node.inputs.count == 2 else { throw .missingField(format: format, field: "input", location: loc) }
                 if let a = activations[node.inputs[0]], let b = activations[node.inputs[1]] {
-                    guard a.length == b.length else { throw .invalidField(format: format, field: "input", location: loc, message: "shapes differ") }
+                    guard a.length == b.length else {
+                        throw .invalidField(format: format, field: "input", location: loc, message: "shapes differ")
+                    }
                     steps.append(.add(a: a.offset, b: b.offset, output: try allocate(out, a.length, loc), n: a.length))
                 } else {
                     let actName = activations[node.inputs[0]] != nil ? node.inputs[0] : node.inputs[1]
                     let constName = actName == node.inputs[0] ? node.inputs[1] : node.inputs[0]
                     let a = try activation(actName, node)
                     guard let c = try constant(constName, loc), c.length == a.length || c.length == 1 else {
-                        throw .invalidField(format: format, field: "input", location: loc, message: "'\(constName)' does not broadcast to \(a.length) values")
+                        throw .invalidField(
+                            format: format,
+                            field: "input",
+                            location: loc,
+                            message: "'\(constName)' does not broadcast to \(a.length) values"
+                        )
                     }
-                    steps.append(.addConst(input: a.offset, output: try allocate(out, a.length, loc), n: a.length, constant: c.offset,
-                                           constantLength: c.length))
+                    steps.append(
+                        .addConst(
+                            input: a.offset,
+                            output: try allocate(out, a.length, loc),
+                            n: a.length,
+                            constant: c.offset,
+                            constantLength: c.length
+                        )
+                    )
                 }
             case "Relu", "Tanh", "Sigmoid", "Softmax":
-                guard let name = node.inputs.first else { throw .missingField(format: format, field: "input", location: loc) }
+                guard let name = node.inputs.first else {
+                    throw .missingField(format: format, field: "input", location: loc)
+                }
                 let a = try activation(name, node)
                 if node.op == "Softmax", let axis = node.ints["axis"], axis != -1, axis != 1 {
                     throw .unsupported(format: format, what: "Softmax axis=\(axis)", location: loc)
@@ -451,9 +650,21 @@ public enum ONNXModel {
             }
         }
         guard let result = activations[output] else {
-            throw .invalidField(format: format, field: "graph.output", location: "GraphProto", message: "'\(output)' is not produced by any node")
+            throw .invalidField(
+                format: format,
+                field: "graph.output",
+                location: "GraphProto",
+                message: "'\(output)' is not produced by any node"
+            )
         }
-        return MLPModel(numFeatures: nf, numOutputs: result.length, featureNames: (0..<nf).map { "f\($0)" }, steps: steps, params: params,
-                        outputOffset: result.offset, scratch: _Scratch(count: scratchSize, value: 0.0))
+        return MLPModel(
+            numFeatures: nf,
+            numOutputs: result.length,
+            featureNames: (0..<nf).map { "f\($0)" },
+            steps: steps,
+            params: params,
+            outputOffset: result.offset,
+            scratch: _Scratch(count: scratchSize, value: 0.0)
+        )
     }
 }

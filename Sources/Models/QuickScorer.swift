@@ -11,12 +11,12 @@
 /// in tree order.
 @usableFromInline
 struct _QuickScorer {
-    @usableFromInline let slotList: [Int32]        // non-empty slots
-    @usableFromInline let slotStart: [Int32]       // per listed slot: start of its entries (+ end)
+    @usableFromInline let slotList: [Int32]  // non-empty slots
+    @usableFromInline let slotStart: [Int32]  // per listed slot: start of its entries (+ end)
     @usableFromInline let rank: [UInt16]
     @usableFromInline let tree: [UInt32]
     @usableFromInline let mask: [UInt64]
-    @usableFromInline let leafValue: [Double]      // tree * 64 + in-order leaf position
+    @usableFromInline let leafValue: [Double]  // tree * 64 + in-order leaf position
     @usableFromInline let trees: Int
     @usableFromInline let leafSets: _Scratch<UInt64>
 
@@ -33,14 +33,16 @@ struct _QuickScorer {
             func visit(_ i: Int, depth: Int) -> (Int, Int)? {
                 if depth > 64 { return nil }
                 let w = binnedNodes[i]
-                let l = Int(Int16(truncatingIfNeeded: w >> 32)), r = Int(Int16(truncatingIfNeeded: w >> 48))
+                let l = Int(Int16(truncatingIfNeeded: w >> 32))
+                let r = Int(Int16(truncatingIfNeeded: w >> 48))
                 if l == 0 && r == 0 {  // leaf
                     guard position < 64 else { return nil }
                     leafValue[t * 64 + position] = values[i]
                     position += 1
                     return (position - 1, position)
                 }
-                guard let (lo, mid) = visit(i + l, depth: depth + 1), let (_, hi) = visit(i + r, depth: depth + 1) else { return nil }
+                guard let (lo, mid) = visit(i + l, depth: depth + 1), let (_, hi) = visit(i + r, depth: depth + 1)
+                else { return nil }
                 entries.append((Int(w & 0xFFFF), UInt16(truncatingIfNeeded: w >> 16), lo, mid))
                 return (lo, hi)
             }
@@ -51,12 +53,19 @@ struct _QuickScorer {
                 perSlot[e.slot].append((e.rank, UInt32(t), m))
             }
         }
-        var slotList: [Int32] = [], slotStart: [Int32] = [0]
-        var rank: [UInt16] = [], tree: [UInt32] = [], mask: [UInt64] = []
+        var slotList: [Int32] = []
+        var slotStart: [Int32] = [0]
+        var rank: [UInt16] = []
+        var tree: [UInt32] = []
+        var mask: [UInt64] = []
         for (s, list) in perSlot.enumerated() where !list.isEmpty {
             // Stable by rank; within a rank, tree order (any order gives the same AND).
-            for e in list.enumerated().sorted(by: { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }).map(\.element) {
-                rank.append(e.rank); tree.append(e.tree); mask.append(e.mask)
+            for e in list.enumerated().sorted(by: { ($0.element.rank, $0.offset) < ($1.element.rank, $1.offset) }).map(
+                \.element
+            ) {
+                rank.append(e.rank)
+                tree.append(e.tree)
+                mask.append(e.mask)
             }
             slotList.append(Int32(s))
             slotStart.append(Int32(rank.count))

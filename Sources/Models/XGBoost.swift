@@ -39,8 +39,17 @@ public final class XGBoostModel {
     @usableFromInline let treeClass: [Int32]
     @usableFromInline let margins: _Scratch<Float>
 
-    init(numFeatures: Int, numOutputs: Int, featureNames: [String], objective: XGBoostObjective, baseMargin: [Float], nodes: [_XNode],
-         treeRoot: [Int32], treeClass: [Int32], margins: _Scratch<Float>) {
+    init(
+        numFeatures: Int,
+        numOutputs: Int,
+        featureNames: [String],
+        objective: XGBoostObjective,
+        baseMargin: [Float],
+        nodes: [_XNode],
+        treeRoot: [Int32],
+        treeClass: [Int32],
+        margins: _Scratch<Float>
+    ) {
         self.numFeatures = numFeatures
         self.numOutputs = numOutputs
         self.featureNames = featureNames
@@ -96,7 +105,11 @@ public final class XGBoostModel {
             var m = Float(out[0])
             for c in 1..<k { m = max(m, Float(out[c])) }
             var sum: Float = 0
-            for c in 0..<k { let e = expf(Float(out[c]) - m); out[c] = Double(e); sum += e }
+            for c in 0..<k {
+                let e = expf(Float(out[c]) - m)
+                out[c] = Double(e)
+                sum += e
+            }
             for c in 0..<k { out[c] = Double(Float(out[c]) / sum) }
         case .softmax:
             var best = 0
@@ -122,10 +135,21 @@ public enum XGBoostJSON {
             throw .missingField(format: format, field: "num_feature", location: "learner.learner_model_param")
         }
         // Counts are JSON numbers (often strings): converted with checks, bounded before any array is sized.
-        let numFeature = try ModelLimits.count(declaredFeatures, minimum: 1, limit: ModelLimits.features, format: format,
-                                               field: "num_feature", location: "learner.learner_model_param")
-        let numClass = try ModelLimits.count(params["num_class"]?.number ?? 0, limit: ModelLimits.classes, format: format,
-                                             field: "num_class", location: "learner.learner_model_param")
+        let numFeature = try ModelLimits.count(
+            declaredFeatures,
+            minimum: 1,
+            limit: ModelLimits.features,
+            format: format,
+            field: "num_feature",
+            location: "learner.learner_model_param"
+        )
+        let numClass = try ModelLimits.count(
+            params["num_class"]?.number ?? 0,
+            limit: ModelLimits.classes,
+            format: format,
+            field: "num_class",
+            location: "learner.learner_model_param"
+        )
         let objectiveName = try need(learner["objective"]?["name"], "name", "learner.objective").string ?? ""
         guard let objective = XGBoostObjective(rawValue: objectiveName) else {
             throw .unsupported(format: format, what: "objective '\(objectiveName)'", location: "learner.objective.name")
@@ -137,13 +161,22 @@ public enum XGBoostJSON {
         var bases: [Float] = []
         for p in baseParts {
             guard let v = Float(p.trimmingSpaces) else {
-                throw .invalidField(format: format, field: "base_score", location: "learner.learner_model_param", message: "'\(baseText)'")
+                throw .invalidField(
+                    format: format,
+                    field: "base_score",
+                    location: "learner.learner_model_param",
+                    message: "'\(baseText)'"
+                )
             }
             bases.append(v)
         }
         guard bases.count == 1 || bases.count == outputs else {
-            throw .invalidField(format: format, field: "base_score", location: "learner.learner_model_param",
-                                message: "\(bases.count) values for \(outputs) outputs")
+            throw .invalidField(
+                format: format,
+                field: "base_score",
+                location: "learner.learner_model_param",
+                message: "\(bases.count) values for \(outputs) outputs"
+            )
         }
         if bases.count == 1 { bases = Array(repeating: bases[0], count: outputs) }
         let margins: [Float] = bases.map { b in
@@ -154,21 +187,36 @@ public enum XGBoostJSON {
         }
         let booster = try need(learner["gradient_booster"], "gradient_booster", "learner")
         if let name = booster["name"]?.string, name != "gbtree" {
-            throw .unsupported(format: format, what: "booster '\(name)' (only gbtree)", location: "learner.gradient_booster.name")
+            throw .unsupported(
+                format: format,
+                what: "booster '\(name)' (only gbtree)",
+                location: "learner.gradient_booster.name"
+            )
         }
         let model = try need(booster["model"], "model", "learner.gradient_booster")
-        guard let trees = model["trees"]?.array else { throw .missingField(format: format, field: "trees", location: "learner.gradient_booster.model") }
+        guard let trees = model["trees"]?.array else {
+            throw .missingField(format: format, field: "trees", location: "learner.gradient_booster.model")
+        }
         let declaredTrees = model["gbtree_model_param"]?["num_trees"]?.number ?? Double(trees.count)
         guard let declared = Int(exactly: declaredTrees) else {
-            throw .invalidField(format: format, field: "num_trees", location: "gbtree_model_param", message: "\(declaredTrees) is not a tree count")
+            throw .invalidField(
+                format: format,
+                field: "num_trees",
+                location: "gbtree_model_param",
+                message: "\(declaredTrees) is not a tree count"
+            )
         }
         guard declared == trees.count else {
             throw .treeCount(declared: declared, found: trees.count, location: "gbtree_model_param.num_trees")
         }
         let treeInfo = model["tree_info"]?.array ?? []
         guard treeInfo.count == trees.count else {
-            throw .invalidField(format: format, field: "tree_info", location: "learner.gradient_booster.model",
-                                message: "\(treeInfo.count) entries for \(trees.count) trees")
+            throw .invalidField(
+                format: format,
+                field: "tree_info",
+                location: "learner.gradient_booster.model",
+                message: "\(treeInfo.count) entries for \(trees.count) trees"
+            )
         }
         var nodes: [_XNode] = []
         var roots: [Int32] = []
@@ -187,42 +235,84 @@ public enum XGBoostJSON {
                 }
                 return out
             }
-            let left = try ints("left_children"), right = try ints("right_children"), feature = try ints("split_indices")
+            let left = try ints("left_children")
+            let right = try ints("right_children")
+            let feature = try ints("split_indices")
             let dl = try ints("default_left")
-            guard let cond = tree["split_conditions"]?.array else { throw .missingField(format: format, field: "split_conditions", location: loc) }
+            guard let cond = tree["split_conditions"]?.array else {
+                throw .missingField(format: format, field: "split_conditions", location: loc)
+            }
             let n = left.count
             guard n >= 1, right.count == n, feature.count == n, dl.count == n, cond.count == n else {
-                throw .invalidField(format: format, field: "left_children/right_children/split_indices/default_left/split_conditions",
-                                    location: loc, message: "arrays of different lengths")
+                throw .invalidField(
+                    format: format,
+                    field: "left_children/right_children/split_indices/default_left/split_conditions",
+                    location: loc,
+                    message: "arrays of different lengths"
+                )
             }
             if let types = tree["split_type"]?.array, types.contains(where: { $0.number != 0 }) {
                 throw .unsupported(format: format, what: "categorical splits", location: "\(loc).split_type")
             }
             let cls = treeInfo[t].number.flatMap { Int(exactly: $0) } ?? -1
             guard cls >= 0, cls < outputs else {
-                throw .invalidField(format: format, field: "tree_info", location: "tree_info[\(t)]", message: "class \(cls) of \(outputs)")
+                throw .invalidField(
+                    format: format,
+                    field: "tree_info",
+                    location: "tree_info[\(t)]",
+                    message: "class \(cls) of \(outputs)"
+                )
             }
             let base = nodes.count
             // Node indices are stored in 32 bits: refuse, rather than trap on, more nodes than that.
             guard base + n <= Int(Int32.max) else {
-                throw .tooLarge(format: format, field: "nodes", location: loc, value: "\(base + n)", limit: "\(Int32.max) (32-bit node indices)")
+                throw .tooLarge(
+                    format: format,
+                    field: "nodes",
+                    location: loc,
+                    value: "\(base + n)",
+                    limit: "\(Int32.max) (32-bit node indices)"
+                )
             }
             for k in 0..<n {
-                guard let c = cond[k].number else { throw .invalidField(format: format, field: "split_conditions", location: "\(loc)[\(k)]", message: "not a number") }
+                guard let c = cond[k].number else {
+                    throw .invalidField(
+                        format: format,
+                        field: "split_conditions",
+                        location: "\(loc)[\(k)]",
+                        message: "not a number"
+                    )
+                }
                 if left[k] == -1 {
                     nodes.append(_XNode(value: Float(c), feature: 0, left: -1, right: -1))
                 } else {
-                    guard left[k] > 0, left[k] < n, right[k] > 0, right[k] < n, feature[k] >= 0, feature[k] < numFeature else {
-                        throw .invalidField(format: format, field: "left_children/right_children/split_indices", location: "\(loc) node \(k)",
-                                            message: "child or feature out of range")
+                    guard left[k] > 0, left[k] < n, right[k] > 0, right[k] < n, feature[k] >= 0, feature[k] < numFeature
+                    else {
+                        throw .invalidField(
+                            format: format,
+                            field: "left_children/right_children/split_indices",
+                            location: "\(loc) node \(k)",
+                            message: "child or feature out of range"
+                        )
                     }
-                    nodes.append(_XNode(value: Float(c), feature: UInt32(feature[k]) | (dl[k] != 0 ? _XNode.defaultLeft : 0),
-                                        left: Int32(base + left[k]), right: Int32(base + right[k])))
+                    nodes.append(
+                        _XNode(
+                            value: Float(c),
+                            feature: UInt32(feature[k]) | (dl[k] != 0 ? _XNode.defaultLeft : 0),
+                            left: Int32(base + left[k]),
+                            right: Int32(base + right[k])
+                        )
+                    )
                 }
             }
             // Children always have larger indices than their parent in XGBoost's layout; check it so a walk terminates.
             for k in 0..<n where left[k] != -1 && (left[k] <= k || right[k] <= k) {
-                throw .invalidField(format: format, field: "left_children/right_children", location: "\(loc) node \(k)", message: "child before parent (cycle)")
+                throw .invalidField(
+                    format: format,
+                    field: "left_children/right_children",
+                    location: "\(loc) node \(k)",
+                    message: "child before parent (cycle)"
+                )
             }
             roots.append(Int32(base))
             classes.append(Int32(cls))
@@ -230,9 +320,17 @@ public enum XGBoostJSON {
         var names: [String] = []
         if let fn = learner["feature_names"]?.array { names = fn.compactMap { $0.string } }
         if names.count != numFeature { names = (0..<numFeature).map { "f\($0)" } }
-        return XGBoostModel(numFeatures: numFeature, numOutputs: outputs, featureNames: names, objective: objective,
-                            baseMargin: margins, nodes: nodes, treeRoot: roots, treeClass: classes,
-                            margins: _Scratch(count: outputs, value: 0))
+        return XGBoostModel(
+            numFeatures: numFeature,
+            numOutputs: outputs,
+            featureNames: names,
+            objective: objective,
+            baseMargin: margins,
+            nodes: nodes,
+            treeRoot: roots,
+            treeClass: classes,
+            margins: _Scratch(count: outputs, value: 0)
+        )
     }
 }
 

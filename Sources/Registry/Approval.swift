@@ -16,48 +16,75 @@ public struct Approval: Equatable, Sendable {
     }
 
     /// Signs with a private key (32 bytes, hex).
-    public static func sign(version: String, alias: String, policy: String, role: String, privateKeyHex: String, keyPath: String)
+    public static func sign(
+        version: String,
+        alias: String,
+        policy: String,
+        role: String,
+        privateKeyHex: String,
+        keyPath: String
+    )
         throws(RegistryError) -> Approval
     {
-        guard let raw = Hex.decode(privateKeyHex), raw.count == 32 else { throw .key(path: keyPath, reason: "not 64 hex digits of an Ed25519 private key") }
+        guard let raw = Hex.decode(privateKeyHex), raw.count == 32 else {
+            throw .key(path: keyPath, reason: "not 64 hex digits of an Ed25519 private key")
+        }
         let key: Curve25519.Signing.PrivateKey
         let sig: [UInt8]
         do {
             key = try Curve25519.Signing.PrivateKey(rawRepresentation: raw)
             sig = Array(try key.signature(for: message(version: version, alias: alias, policy: policy)))
         } catch { throw .key(path: keyPath, reason: "cannot sign: \(error)") }
-        return Approval(version: version, alias: alias, policy: policy, role: role, publicKey: Hex.encode(Array(key.publicKey.rawRepresentation)),
-                        signature: Hex.encode(sig))
+        return Approval(
+            version: version,
+            alias: alias,
+            policy: policy,
+            role: role,
+            publicKey: Hex.encode(Array(key.publicKey.rawRepresentation)),
+            signature: Hex.encode(sig)
+        )
     }
 
     /// True when the signature verifies with `publicKey` over this approval's own fields.
     public var signatureValid: Bool {
-        guard let pk = Hex.decode(publicKey), let sig = Hex.decode(signature), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: pk)
+        guard let pk = Hex.decode(publicKey), let sig = Hex.decode(signature),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: pk)
         else { return false }
         return key.isValidSignature(sig, for: Self.message(version: version, alias: alias, policy: policy))
     }
 
     /// Why this approval does not count for `role` on (version, alias, policy), or nil if it does.
     public func problem(version: String, alias: String, policy: Policy, role: String) -> String? {
-        if self.version != version { return "signed for version \(self.version.prefix(12)), not \(version.prefix(12)) (copied)" }
+        if self.version != version {
+            return "signed for version \(self.version.prefix(12)), not \(version.prefix(12)) (copied)"
+        }
         if self.alias != alias { return "signed for \(self.alias), not \(alias) (copied)" }
-        if self.policy != policy.hash { return "signed under policy \(self.policy.prefix(12)), the policy is now \(policy.hash.prefix(12))" }
+        if self.policy != policy.hash {
+            return "signed under policy \(self.policy.prefix(12)), the policy is now \(policy.hash.prefix(12))"
+        }
         if self.role != role { return "role \(self.role), not \(role)" }
-        if !(policy.keys[role] ?? []).contains(publicKey) { return "key \(publicKey.prefix(16))… is not listed for role \(role)" }
+        if !(policy.keys[role] ?? []).contains(publicKey) {
+            return "key \(publicKey.prefix(16))… is not listed for role \(role)"
+        }
         if !signatureValid { return "signature does not verify (forged or altered)" }
         return nil
     }
 
     var json: CanonicalJSON {
-        .object(["kind": .string("approval"), "version": .string(version), "alias": .string(alias), "policy": .string(policy),
-                 "role": .string(role), "public_key": .string(publicKey), "signature": .string(signature)])
+        .object([
+            "kind": .string("approval"), "version": .string(version), "alias": .string(alias),
+            "policy": .string(policy),
+            "role": .string(role), "public_key": .string(publicKey), "signature": .string(signature),
+        ])
     }
 
     /// The object's bytes.
     public var bytes: [UInt8] { json.bytes }
 
     public init(version: String, alias: String, policy: String, role: String, publicKey: String, signature: String) {
-        (self.version, self.alias, self.policy, self.role, self.publicKey, self.signature) = (version, alias, policy, role, publicKey, signature)
+        (self.version, self.alias, self.policy, self.role, self.publicKey, self.signature) = (
+            version, alias, policy, role, publicKey, signature
+        )
     }
 
     public init(bytes: [UInt8], what: String) throws(RegistryError) {
@@ -67,8 +94,14 @@ public struct Approval: Equatable, Sendable {
             return v
         }
         guard try s("kind") == "approval" else { throw .malformed(what: what, reason: "not an approval object") }
-        self.init(version: try s("version"), alias: try s("alias"), policy: try s("policy"), role: try s("role"),
-                  publicKey: try s("public_key"), signature: try s("signature"))
+        self.init(
+            version: try s("version"),
+            alias: try s("alias"),
+            policy: try s("policy"),
+            role: try s("role"),
+            publicKey: try s("public_key"),
+            signature: try s("signature")
+        )
     }
 }
 
@@ -98,15 +131,32 @@ extension Registry {
 
     /// Signs (version, NAME@ALIAS, current policy) as `role` with the key in `keyPath`, stores the
     /// approval and indexes it under the version; returns the approval object's hash.
-    public func approve(_ reference: String, alias: String, role: String, keyPath: String) throws(RegistryError) -> String {
+    public func approve(
+        _ reference: String,
+        alias: String,
+        role: String,
+        keyPath: String
+    ) throws(RegistryError) -> String {
         let v = try resolve(reference)
         let (name, _) = try Self.splitAlias(alias)
-        guard name == v.manifest.name else { throw .invalidArgument("version \(v.id.prefix(12)) is '\(v.manifest.name)', not '\(name)'") }
+        guard name == v.manifest.name else {
+            throw .invalidArgument("version \(v.id.prefix(12)) is '\(v.manifest.name)', not '\(name)'")
+        }
         let policy = try policy()
         let text = String(decoding: try FileIO.read(keyPath), as: UTF8.self).trimmingSpaces.replacingNewlines
-        let approval = try Approval.sign(version: v.id, alias: alias, policy: policy.hash, role: role, privateKeyHex: text, keyPath: keyPath)
+        let approval = try Approval.sign(
+            version: v.id,
+            alias: alias,
+            policy: policy.hash,
+            role: role,
+            privateKeyHex: text,
+            keyPath: keyPath
+        )
         guard (policy.keys[role] ?? []).contains(approval.publicKey) else {
-            throw .key(path: keyPath, reason: "its public key \(approval.publicKey) is not listed for role '\(role)' in the policy")
+            throw .key(
+                path: keyPath,
+                reason: "its public key \(approval.publicKey) is not listed for role '\(role)' in the policy"
+            )
         }
         return try store(approval)
     }

@@ -35,7 +35,8 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
             out.append(UInt8(ascii: "{"))
             // Sorted by UTF-8 bytes, not by String's ordering (which is Unicode-aware and not
             // what another implementation would reproduce).
-            for (i, key) in o.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated() {
+            for (i, key) in o.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }).enumerated()
+            {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.appendString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
@@ -96,7 +97,8 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
                 out[k] = try convert(x, what: what, path: "\(path).\(k)")
             }
             return .object(out)
-        case .null, .bool: throw .malformed(what: what, reason: "\(path): null and booleans are not used in registry files")
+        case .null, .bool:
+            throw .malformed(what: what, reason: "\(path): null and booleans are not used in registry files")
         }
     }
 
@@ -107,11 +109,23 @@ public indirect enum CanonicalJSON: Equatable, Sendable {
     }
 
     /// The string value, if this is one.
-    public var string: String? { if case .string(let s) = self { return s }; return nil }
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
     /// The integer value, if this is one.
-    public var integer: Int? { if case .integer(let v) = self { return v }; return nil }
+    public var integer: Int? {
+        if case .integer(let v) = self { return v }
+        return nil
+    }
     /// The elements, if this is an array.
-    public var array: [CanonicalJSON]? { if case .array(let a) = self { return a }; return nil }
+    public var array: [CanonicalJSON]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
     /// The members, if this is an object.
-    public var object: [String: CanonicalJSON]? { if case .object(let o) = self { return o }; return nil }
+    public var object: [String: CanonicalJSON]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
 }

@@ -22,8 +22,16 @@ public struct Manifest: Equatable, Sendable {
     /// `--tag k=v`: part of the id (tags are inputs, not annotations; a new tag is a new version).
     public var tags: [String: String]
 
-    public init(name: String, modelFormat: String, runtimeId: UInt64, model: String, features: [String], definition: String,
-                objects: [String: String], tags: [String: String]) {
+    public init(
+        name: String,
+        modelFormat: String,
+        runtimeId: UInt64,
+        model: String,
+        features: [String],
+        definition: String,
+        objects: [String: String],
+        tags: [String: String]
+    ) {
         self.name = name
         self.modelFormat = modelFormat
         self.runtimeId = runtimeId
@@ -45,7 +53,9 @@ public struct Manifest: Equatable, Sendable {
         .object([
             "format": .integer(Self.formatVersion),
             "name": .string(name),
-            "model": .object(["format": .string(modelFormat), "runtime_id": .string(runtimeIdHex), "sha256": .string(model)]),
+            "model": .object([
+                "format": .string(modelFormat), "runtime_id": .string(runtimeIdHex), "sha256": .string(model),
+            ]),
             "features": .object(["names": .array(features.map { .string($0) }), "sha256": .string(definition)]),
             "objects": .object(objects.mapValues { .string($0) }),
             "tags": .object(tags.mapValues { .string($0) }),
@@ -67,21 +77,33 @@ public struct Manifest: Equatable, Sendable {
             return v
         }
         func str(_ v: CanonicalJSON?, _ name: String) throws(RegistryError) -> String {
-            guard let s = try field(v, name).string else { throw .malformed(what: what, reason: "'\(name)' is not a string") }
+            guard let s = try field(v, name).string else {
+                throw .malformed(what: what, reason: "'\(name)' is not a string")
+            }
             return s
         }
         func digest(_ v: CanonicalJSON?, _ name: String) throws(RegistryError) -> String {
             let s = try str(v, name)
-            guard ObjectStore.isDigest(s) else { throw .malformed(what: what, reason: "'\(name)' is not 64 lowercase hex digits: '\(s)'") }
+            guard ObjectStore.isDigest(s) else {
+                throw .malformed(what: what, reason: "'\(name)' is not 64 lowercase hex digits: '\(s)'")
+            }
             return s
         }
         guard let format = try field(j["format"], "format").integer, format == Self.formatVersion else {
-            throw .malformed(what: what, reason: "format is \(j["format"].map(\.text) ?? "?"), this tickbus reads \(Self.formatVersion)")
+            throw .malformed(
+                what: what,
+                reason: "format is \(j["format"].map(\.text) ?? "?"), this tickbus reads \(Self.formatVersion)"
+            )
         }
         guard let keys = j.object?.keys, Set(keys) == ["format", "name", "model", "features", "objects", "tags"] else {
-            throw .malformed(what: what, reason: "fields are \(j.object?.keys.sorted() ?? []), expected features, format, model, name, objects, tags")
+            throw .malformed(
+                what: what,
+                reason:
+                    "fields are \(j.object?.keys.sorted() ?? []), expected features, format, model, name, objects, tags"
+            )
         }
-        let model = try field(j["model"], "model"), feats = try field(j["features"], "features")
+        let model = try field(j["model"], "model")
+        let feats = try field(j["features"], "features")
         let runtime = try str(model["runtime_id"], "model.runtime_id")
         guard runtime.utf8.count == 16, let rid = UInt64(runtime, radix: 16) else {
             throw .malformed(what: what, reason: "'model.runtime_id' is not 16 hex digits: '\(runtime)'")
@@ -94,18 +116,29 @@ public struct Manifest: Equatable, Sendable {
             guard let s = n.string else { throw .malformed(what: what, reason: "'features.names' holds a non-string") }
             featureNames.append(s)
         }
-        guard let objs = try field(j["objects"], "objects").object, let tagValues = try field(j["tags"], "tags").object else {
+        guard let objs = try field(j["objects"], "objects").object, let tagValues = try field(j["tags"], "tags").object
+        else {
             throw .malformed(what: what, reason: "'objects' and 'tags' must be objects")
         }
-        var objects: [String: String] = [:], tags: [String: String] = [:]
+        var objects: [String: String] = [:]
+        var tags: [String: String] = [:]
         for (role, v) in objs {
-            guard Self.objectRoles.contains(role) else { throw .malformed(what: what, reason: "unknown object role '\(role)'") }
+            guard Self.objectRoles.contains(role) else {
+                throw .malformed(what: what, reason: "unknown object role '\(role)'")
+            }
             objects[role] = try digest(v, "objects.\(role)")
         }
         for (k, v) in tagValues { tags[k] = try str(v, "tags.\(k)") }
-        self.init(name: try str(j["name"], "name"), modelFormat: try str(model["format"], "model.format"), runtimeId: rid,
-                  model: try digest(model["sha256"], "model.sha256"), features: featureNames,
-                  definition: try digest(feats["sha256"], "features.sha256"), objects: objects, tags: tags)
+        self.init(
+            name: try str(j["name"], "name"),
+            modelFormat: try str(model["format"], "model.format"),
+            runtimeId: rid,
+            model: try digest(model["sha256"], "model.sha256"),
+            features: featureNames,
+            definition: try digest(feats["sha256"], "features.sha256"),
+            objects: objects,
+            tags: tags
+        )
     }
 
     /// Every object this manifest references, by role (`model`, `definition`, then `objects`).

@@ -32,7 +32,9 @@ struct ObjectStore {
     /// The bytes of object `hex`, checked against their name.
     func get(_ hex: String) throws(RegistryError) -> [UInt8] {
         let bytes = try FileIO.read(path(hex))
-        guard Self.sha256(bytes) == hex else { throw .malformed(what: path(hex), reason: "content does not hash to its name (altered)") }
+        guard Self.sha256(bytes) == hex else {
+            throw .malformed(what: path(hex), reason: "content does not hash to its name (altered)")
+        }
         return bytes
     }
 
@@ -58,7 +60,9 @@ enum FileIO {
 
     static func list(_ path: String) throws(RegistryError) -> [String] {
         guard exists(path) else { return [] }
-        do { return try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted() } catch {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted()
+        } catch {
             throw .io(path: path, operation: "list", reason: reason(error))
         }
     }

@@ -48,9 +48,12 @@ public struct Policy: Equatable, Sendable {
     public init(bytes: [UInt8], what: String) throws(RegistryError) {
         self.bytes = bytes
         self.hash = ObjectStore.sha256(bytes)
-        var aliases: [String: AliasRule] = [:], keys: [String: [String]] = [:]
+        var aliases: [String: AliasRule] = [:]
+        var keys: [String: [String]] = [:]
         var table = ""
-        for (n, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, raw) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let at = "\(what):\(n + 1)"
             let line = Self.stripComment(raw).trimmingSpaces
             if line.isEmpty { continue }
@@ -67,7 +70,8 @@ public struct Policy: Equatable, Sendable {
                 continue
             }
             guard let eq = line.firstIndex(of: "=") else { throw .malformed(what: at, reason: "expected key = value") }
-            let key = String(line[..<eq]).trimmingSpaces, value = String(line[line.index(after: eq)...]).trimmingSpaces
+            let key = String(line[..<eq]).trimmingSpaces
+            let value = String(line[line.index(after: eq)...]).trimmingSpaces
             if table == "keys" {
                 keys[key] = try Self.strings(value, at: at)
             } else if table.hasPrefix("alias.") {
@@ -76,14 +80,23 @@ public struct Policy: Equatable, Sendable {
                 case "gates":
                     let g = try Self.strings(value, at: at)
                     for x in g where !Self.gateNames.contains(x) {
-                        throw .malformed(what: at, reason: "unknown gate '\(x)' (known: \(Self.gateNames.joined(separator: ", ")))")
+                        throw .malformed(
+                            what: at,
+                            reason: "unknown gate '\(x)' (known: \(Self.gateNames.joined(separator: ", ")))"
+                        )
                     }
                     aliases[a]!.gates = g
                 case "latency_p99_ns":
-                    guard let v = Int(value), v > 0 else { throw .malformed(what: at, reason: "latency_p99_ns must be a positive integer, found \(value)") }
+                    guard let v = Int(value), v > 0 else {
+                        throw .malformed(what: at, reason: "latency_p99_ns must be a positive integer, found \(value)")
+                    }
                     aliases[a]!.latencyP99Ns = v
                 case "approvals": aliases[a]!.approvals = try Self.strings(value, at: at)
-                default: throw .malformed(what: at, reason: "unknown key '\(key)' (expected gates, latency_p99_ns, approvals)")
+                default:
+                    throw .malformed(
+                        what: at,
+                        reason: "unknown key '\(key)' (expected gates, latency_p99_ns, approvals)"
+                    )
                 }
             } else {
                 throw .malformed(what: at, reason: "key outside a table")
@@ -106,7 +119,9 @@ public struct Policy: Equatable, Sendable {
     }
 
     static func strings(_ v: String, at: String) throws(RegistryError) -> [String] {
-        guard v.hasPrefix("["), v.hasSuffix("]") else { throw .malformed(what: at, reason: "expected an array of strings, found \(v)") }
+        guard v.hasPrefix("["), v.hasSuffix("]") else {
+            throw .malformed(what: at, reason: "expected an array of strings, found \(v)")
+        }
         let inner = v.dropFirst().dropLast().trimmingSpaces
         if inner.isEmpty { return [] }
         var out: [String] = []

@@ -16,13 +16,17 @@ public struct Registry: Sendable {
     /// Opens an existing registry.
     public init(root: String) throws(RegistryError) {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else { throw .noRegistry(path: root) }
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+            throw .noRegistry(path: root)
+        }
         self.root = root
     }
 
     /// Opens a registry, creating its directories first.
     public static func create(root: String) throws(RegistryError) -> Registry {
-        for d in ["/objects/sha256", "/manifests/sha256", "/aliases", "/approvals"] { try FileIO.makeDirectory(root + d) }
+        for d in ["/objects/sha256", "/manifests/sha256", "/aliases", "/approvals"] {
+            try FileIO.makeDirectory(root + d)
+        }
         return try Registry(root: root)
     }
 
@@ -61,9 +65,16 @@ public struct Registry: Sendable {
             if role == "examples" { _ = try ExampleRows(bytes: bytes, what: path) }  // refuse a malformed file now, not at the gate
             stored[role] = try objects.put(bytes)
         }
-        let manifest = Manifest(name: r.name, modelFormat: model.kindName, runtimeId: ModelFile.contentHash(modelBytes),
-                                model: try objects.put(modelBytes), features: definition.names, definition: try objects.put(definitionBytes),
-                                objects: stored, tags: r.tags)
+        let manifest = Manifest(
+            name: r.name,
+            modelFormat: model.kindName,
+            runtimeId: ModelFile.contentHash(modelBytes),
+            model: try objects.put(modelBytes),
+            features: definition.names,
+            definition: try objects.put(definitionBytes),
+            objects: stored,
+            tags: r.tags
+        )
         let id = manifest.id
         let path = manifestDirectory + "/" + id
         if !FileIO.exists(path) { try FileIO.writeAtomically(manifest.bytes, to: path, mode: 0o444) }
@@ -77,14 +88,18 @@ public struct Registry: Sendable {
     }
 
     /// Every stored version id.
-    public func versionIds() throws(RegistryError) -> [String] { try FileIO.list(manifestDirectory).filter(ObjectStore.isDigest) }
+    public func versionIds() throws(RegistryError) -> [String] {
+        try FileIO.list(manifestDirectory).filter(ObjectStore.isDigest)
+    }
 
     /// The version with this full id, its manifest checked against the id.
     public func version(id: String) throws(RegistryError) -> Version {
         let path = manifestDirectory + "/" + id
         guard FileIO.exists(path) else { throw .unknownVersion(id) }
         let bytes = try FileIO.read(path)
-        guard ObjectStore.sha256(bytes) == id else { throw .malformed(what: path, reason: "manifest does not hash to its id (altered)") }
+        guard ObjectStore.sha256(bytes) == id else {
+            throw .malformed(what: path, reason: "manifest does not hash to its id (altered)")
+        }
         return Version(id: id, manifest: try Manifest(bytes: bytes, what: path))
     }
 
@@ -99,12 +114,18 @@ public struct Registry: Sendable {
     public func resolve(_ reference: String) throws(RegistryError) -> Version {
         if reference.contains("@") {
             let (name, alias) = try Self.splitAlias(reference)
-            guard let entry = try aliasLog(name: name, alias: alias).entries().last else { throw .noSuchAlias(reference) }
+            guard let entry = try aliasLog(name: name, alias: alias).entries().last else {
+                throw .noSuchAlias(reference)
+            }
             return try version(id: entry.to)
         }
         let ref = reference.lowercased()
-        guard ref.utf8.allSatisfy(ObjectStore.isHex) else { throw .badReference(reference, reason: "not hex digits, nor NAME@ALIAS") }
-        guard ref.utf8.count >= 12 else { throw .badReference(reference, reason: "a prefix needs at least 12 hex digits") }
+        guard ref.utf8.allSatisfy(ObjectStore.isHex) else {
+            throw .badReference(reference, reason: "not hex digits, nor NAME@ALIAS")
+        }
+        guard ref.utf8.count >= 12 else {
+            throw .badReference(reference, reason: "a prefix needs at least 12 hex digits")
+        }
         guard ref.utf8.count <= 64 else { throw .badReference(reference, reason: "longer than 64 hex digits") }
         let matches = try versionIds().filter { $0.hasPrefix(ref) }
         guard !matches.isEmpty else { throw .unknownVersion(reference) }
@@ -123,20 +144,33 @@ public struct Registry: Sendable {
 
     /// Names and aliases become file names: letters, digits, `.`, `_`, `-`; not starting with `.`.
     static func checkName(_ s: String, what: String) throws(RegistryError) {
-        let ok = !s.isEmpty && s.utf8.count <= 128 && !s.hasPrefix(".")
-            && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 46 || $0 == 95 || $0 == 45 }
-        guard ok else { throw .invalidArgument("\(what) '\(s)' must be 1–128 letters, digits, '.', '_' or '-' (not starting with '.')") }
+        let ok =
+            !s.isEmpty && s.utf8.count <= 128 && !s.hasPrefix(".")
+            && s.utf8.allSatisfy {
+                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 46 || $0 == 95
+                    || $0 == 45
+            }
+        guard ok else {
+            throw .invalidArgument(
+                "\(what) '\(s)' must be 1–128 letters, digits, '.', '_' or '-' (not starting with '.')"
+            )
+        }
     }
 }
 
 extension Registry {
     /// A version's files for a loader: the manifest, the model bytes and the definition bytes,
     /// each checked against its hash, so a tampered artifact is refused before it is compiled.
-    public func artifact(_ reference: String) throws(RegistryError) -> (version: Version, model: [UInt8], definition: [UInt8]) {
+    public func artifact(
+        _ reference: String
+    ) throws(RegistryError) -> (version: Version, model: [UInt8], definition: [UInt8]) {
         let v = try resolve(reference)
         let model = try objects.get(v.manifest.model)
         guard ModelFile.contentHash(model) == v.manifest.runtimeId else {
-            throw .malformed(what: objects.path(v.manifest.model), reason: "runtime id differs from the manifest's \(v.manifest.runtimeIdHex)")
+            throw .malformed(
+                what: objects.path(v.manifest.model),
+                reason: "runtime id differs from the manifest's \(v.manifest.runtimeIdHex)"
+            )
         }
         return (v, model, try objects.get(v.manifest.definition))
     }

@@ -41,7 +41,8 @@ public enum RegistryError: Error, CustomStringConvertible {
         case .features(let p, let e): return "feature definition \(p) does not load: \(e)"
         case .unknownVersion(let r): return "no version matches \(r)"
         case .ambiguousPrefix(let p, let m):
-            return "prefix \(p) is ambiguous: \(m.count) versions match (\(m.prefix(4).joined(separator: ", "))); give more digits"
+            return
+                "prefix \(p) is ambiguous: \(m.count) versions match (\(m.prefix(4).joined(separator: ", "))); give more digits"
         case .badReference(let r, let why): return "bad version reference '\(r)': \(why)"
         case .invalidArgument(let m): return m
         case .noSuchAlias(let a): return "alias \(a) has never been set"

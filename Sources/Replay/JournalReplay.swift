@@ -1,6 +1,7 @@
 import Feed
 import Journal
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -63,7 +64,11 @@ public enum JournalReplay {
     ///   - stop: polled while waiting and every 4,096 messages.
     ///   - log: progress and warnings (where it publishes, a journal that stops early).
     /// - Throws: `ReplayError` when the journal, the ring or the readers are not there.
-    public static func run(_ o: Options, stop: @escaping () -> Bool, log: (String) -> Void = { _ in }) throws(ReplayError) -> Summary {
+    public static func run(
+        _ o: Options,
+        stop: @escaping () -> Bool,
+        log: (String) -> Void = { _ in }
+    ) throws(ReplayError) -> Summary {
         var source: JournalSource
         do {
             let pace: Double? = if case .factor(let f) = o.speed { f } else { nil }
@@ -71,12 +76,26 @@ public enum JournalReplay {
         } catch { throw .source(error) }
         var producer: RingProducer
         do {
-            producer = try RingProducer(bus: o.bus, ring: "market", schema: .market, slotSize: MarketLayout.slotSize, capacity: o.capacity)
+            producer = try RingProducer(
+                bus: o.bus,
+                ring: "market",
+                schema: .market,
+                slotSize: MarketLayout.slotSize,
+                capacity: o.capacity
+            )
         } catch { throw .ring(error) }
-        log("replay: \(o.directory) into ring market on bus \(o.bus), generation \(producer.header.generation), pid \(getpid())")
+        log(
+            "replay: \(o.directory) into ring market on bus \(o.bus), generation \(producer.header.generation), pid \(getpid())"
+        )
         let wanted = o.waitReaders ?? (o.gating ? 1 : 0)
         if wanted > 0 {
-            switch FeedPublisher.waitForReaders(&producer, count: wanted, gatingOnly: o.gating, timeout: o.waitTimeout, stop: stop) {
+            switch FeedPublisher.waitForReaders(
+                &producer,
+                count: wanted,
+                gatingOnly: o.gating,
+                timeout: o.waitTimeout,
+                stop: stop
+            ) {
             case .ready: break
             case .stopped: throw .stopped
             case .timedOut:
@@ -87,8 +106,13 @@ public enum JournalReplay {
         let summary = FeedPublisher.run(&source, into: &producer, pace: .max, stop: stop)
         producer.close()
         if let e = source.reader.stopError { log("replay: the journal stops early: \(e)") }
-        return Summary(replayed: source.report.messagesIn, published: summary.published, seconds: summary.seconds,
-                       journalGaps: source.reader.gapRecords, stopError: source.reader.stopError)
+        return Summary(
+            replayed: source.report.messagesIn,
+            published: summary.published,
+            seconds: summary.seconds,
+            journalGaps: source.reader.gapRecords,
+            stopError: source.reader.stopError
+        )
     }
 }
 

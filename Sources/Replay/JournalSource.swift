@@ -2,6 +2,7 @@ import CTickBus
 import Feed
 import Journal
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,9 @@ public struct JournalSource: MarketSource {
     ///   is not a market ring.
     public init(directory: String, ring: String = "market", speed: Double? = nil) throws(JournalSourceError) {
         do { reader = try JournalReader(directory: directory, ring: ring) } catch { throw .journal(error) }
-        guard reader.schema == .market else { throw .notMarket(directory: directory, ring: ring, schema: reader.schema) }
+        guard reader.schema == .market else {
+            throw .notMarket(directory: directory, ring: ring, schema: reader.schema)
+        }
         self.speed = speed
     }
 

@@ -13,7 +13,9 @@ public enum MarketSources {
     /// for each concrete source: no witness-table call per message.
     @inlinable
     public static func open<Visitor: MarketSourceVisitor & ~Copyable>(
-        _ spec: SourceSpec, _ visitor: inout Visitor, mold: MoldUDP64Options = MoldUDP64Options(),
+        _ spec: SourceSpec,
+        _ visitor: inout Visitor,
+        mold: MoldUDP64Options = MoldUDP64Options(),
         log: (String) -> Void = { _ in }
     ) throws(MarketSourceError) -> Visitor.Result {
         if case .journal(let directory) = spec {
@@ -23,7 +25,9 @@ public enum MarketSources {
         }
         do {
             // Every other kind is Feed's; nil only for .journal, handled above.
-            guard let result = try spec.openFeedSource(&visitor, mold: mold, log: log) else { preconditionFailure("journal spec") }
+            guard let result = try spec.openFeedSource(&visitor, mold: mold, log: log) else {
+                preconditionFailure("journal spec")
+            }
             return result
         } catch {
             throw .feed(error)
@@ -34,8 +38,13 @@ public enum MarketSources {
     /// the producer's end after the end-of-session).
     @inlinable
     public static func publish(
-        _ spec: SourceSpec, into producer: consuming RingProducer, pace: FeedPace, limit: UInt64 = .max,
-        stop: @escaping () -> Bool, mold: MoldUDP64Options = MoldUDP64Options(), log: (String) -> Void = { _ in }
+        _ spec: SourceSpec,
+        into producer: consuming RingProducer,
+        pace: FeedPace,
+        limit: UInt64 = .max,
+        stop: @escaping () -> Bool,
+        mold: MoldUDP64Options = MoldUDP64Options(),
+        log: (String) -> Void = { _ in }
     ) throws(MarketSourceError) -> FeedPublisher.Summary {
         var visitor = PublishVisitor(producer: producer, pace: pace, limit: limit, stop: stop)
         let summary = try open(spec, &visitor, mold: mold, log: log)

@@ -8,8 +8,13 @@ public enum OfflineTable {
     /// Calls `row(sequence, exchangeTime, instrument)` at every decision point of `spec`'s first
     /// `limit` messages; read the values from `engine.values`.
     /// - Throws: `MarketSourceError` when the source cannot be opened.
-    public static func run(_ spec: SourceSpec, engine: FeatureEngine, limit: UInt64 = .max, log: (String) -> Void = { _ in },
-                           row: @escaping (UInt64, Int64, UInt32) -> Void) throws(MarketSourceError) {
+    public static func run(
+        _ spec: SourceSpec,
+        engine: FeatureEngine,
+        limit: UInt64 = .max,
+        log: (String) -> Void = { _ in },
+        row: @escaping (UInt64, Int64, UInt32) -> Void
+    ) throws(MarketSourceError) {
         var visitor = Visitor(engine: engine, limit: limit, row: row)
         try MarketSources.open(spec, &visitor, log: log)
     }

@@ -19,7 +19,9 @@ public struct FeatureCSV {
         // "\r\n" is one Character in Swift: split on every line break, so CRLF files read as LF ones.
         var lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline)
         guard !lines.isEmpty else { throw .empty(path: path) }
-        let names = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map { String(trimmed($0)) }
+        let names = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
+            String(trimmed($0))
+        }
         var rows: [[Double]] = []
         rows.reserveCapacity(lines.count)
         for (i, line) in lines.enumerated() {
@@ -31,8 +33,13 @@ public struct FeatureCSV {
             row.reserveCapacity(fields.count)
             for (k, f) in fields.enumerated() {
                 let t = trimmed(f)
-                if t.isEmpty || t.lowercased() == "nan" { row.append(.nan); continue }
-                guard let v = Double(t) else { throw .notANumber(path: path, line: i + 2, column: names[k], text: String(t)) }
+                if t.isEmpty || t.lowercased() == "nan" {
+                    row.append(.nan)
+                    continue
+                }
+                guard let v = Double(t) else {
+                    throw .notANumber(path: path, line: i + 2, column: names[k], text: String(t))
+                }
                 row.append(v)
             }
             rows.append(row)
@@ -63,7 +70,9 @@ public struct FeatureCSV {
             for (k, c) in cols.enumerated() { x[k] = row[c] }
             x.withUnsafeBufferPointer { xb in
                 // Safe: x holds numFeatures doubles and out at least numOutputs, what predict reads and writes.
-                out.withUnsafeMutableBufferPointer { ob in model.predict(xb.baseAddress!, into: ob.baseAddress!, raw: raw) }
+                out.withUnsafeMutableBufferPointer { ob in
+                    model.predict(xb.baseAddress!, into: ob.baseAddress!, raw: raw)
+                }
             }
             result.append(out)
         }
@@ -92,10 +101,13 @@ public enum FeatureCSVError: Error, CustomStringConvertible {
         switch self {
         case .unreadable(let path, _): return "cannot read \(path)"
         case .empty(let path): return "\(path): empty file (expected a header row of feature names)"
-        case .fieldCount(let path, let line, let found, let header): return "\(path) line \(line): \(found) fields, header has \(header)"
-        case .notANumber(let path, let line, let column, let text): return "\(path) line \(line), column \(column): '\(text)' is not a number"
+        case .fieldCount(let path, let line, let found, let header):
+            return "\(path) line \(line): \(found) fields, header has \(header)"
+        case .notANumber(let path, let line, let column, let text):
+            return "\(path) line \(line), column \(column): '\(text)' is not a number"
         case .columns(let found, let expected, let names):
-            return "input has \(found) columns, the model expects \(expected) features (\(names.joined(separator: ",")))"
+            return
+                "input has \(found) columns, the model expects \(expected) features (\(names.joined(separator: ",")))"
         }
     }
 }

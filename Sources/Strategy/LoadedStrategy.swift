@@ -17,7 +17,11 @@ public struct LoadedStrategy {
     ///   - model: the live model (LightGBM text, XGBoost JSON, linear JSON, ONNX).
     ///   - shadow: a model evaluated beside the live one and recorded, never acted on.
     /// - Throws: `StrategyLoadError` with the file's own error.
-    public static func load(features: String, model: String, shadow: String?) throws(StrategyLoadError) -> LoadedStrategy {
+    public static func load(
+        features: String,
+        model: String,
+        shadow: String?
+    ) throws(StrategyLoadError) -> LoadedStrategy {
         let definition: FeatureDefinition
         do { definition = try FeatureDefinition.load(path: features) } catch { throw .features(error) }
         let live: LoadedModel
@@ -35,8 +39,13 @@ public struct LoadedStrategy {
     ///   - stats: this strategy's telemetry block, or nil.
     public func makeLoop(slotSize: Int, stats: StatsWriter? = nil) throws(StrategyLoadError) -> StrategyLoop {
         do {
-            return try StrategyLoop(engine: FeatureEngine(definition: definition), live: live, shadow: shadow, slotSize: slotSize,
-                                    stats: stats)
+            return try StrategyLoop(
+                engine: FeatureEngine(definition: definition),
+                live: live,
+                shadow: shadow,
+                slotSize: slotSize,
+                stats: stats
+            )
         } catch { throw .loop(error) }
     }
 

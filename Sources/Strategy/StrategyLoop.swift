@@ -36,7 +36,9 @@ public enum Placement {
         if target >= 0, tb_numa_available() != 0, tb_numa_bind(target) != 0 {
             throw .placement("cannot bind memory to NUMA node \(target)")
         }
-        if let node, tb_numa_available() == 0, node != 0 { throw .placement("libnuma unavailable: cannot bind to node \(node)") }
+        if let node, tb_numa_available() == 0, node != 0 {
+            throw .placement("libnuma unavailable: cannot bind to node \(node)")
+        }
         if tb_pin_to_cpu(cpu) != 0 { throw .placement("cannot pin to CPU \(cpu) (sched_setaffinity failed)") }
         let now = tb_current_cpu()
         return Report(cpu: now, node: tb_numa_available() != 0 ? tb_numa_node_of_cpu(now) : 0)
@@ -85,10 +87,18 @@ public struct StrategyLoop: ~Copyable {
     @usableFromInline let featureValues: UnsafeMutablePointer<Double>
     @usableFromInline let featureCount: Int
 
-    public init(engine: FeatureEngine, live: LoadedModel, shadow: LoadedModel?, slotSize: Int, stats: StatsWriter? = nil) throws(StrategyError) {
+    public init(
+        engine: FeatureEngine,
+        live: LoadedModel,
+        shadow: LoadedModel?,
+        slotSize: Int,
+        stats: StatsWriter? = nil
+    ) throws(StrategyError) {
         let n = engine.count
         guard n <= DecisionLayout.maxFeatures(slotSize: slotSize) else {
-            throw .configuration("\(n) features do not fit a \(slotSize)-byte decision slot (at most \(DecisionLayout.maxFeatures(slotSize: slotSize)))")
+            throw .configuration(
+                "\(n) features do not fit a \(slotSize)-byte decision slot (at most \(DecisionLayout.maxFeatures(slotSize: slotSize)))"
+            )
         }
         do throws(ModelError) {
             try live.model.check(featureCount: n)
@@ -131,7 +141,8 @@ public struct StrategyLoop: ~Copyable {
             shadowSignal = rule.signal(shadowPrediction)
         }
         let signal = rule.signal(livePrediction)
-        let liveId = liveId, shadowId = shadowId
+        let liveId = liveId
+        let shadowId = shadowId
         let hasShadow: UInt16 = shadowEvaluator != nil ? 1 : 0
         let instrument = engine.instrument  // the instrument of this decision point (set by update)
         var publishTime: Int64 = 0
@@ -154,7 +165,11 @@ public struct StrategyLoop: ~Copyable {
             p.storeBytes(of: publishTime, toByteOffset: DecisionLayout.publishTime, as: Int64.self)
         }
         // Relaxed stores into the stats block: no syscall, lock or allocation.
-        stats?.recordDecision(latencyNs: UInt64(clamping: publishTime &- m.receiveTime), signal: signal, shadowSignal: shadowSignal)
+        stats?.recordDecision(
+            latencyNs: UInt64(clamping: publishTime &- m.receiveTime),
+            signal: signal,
+            shadowSignal: shadowSignal
+        )
     }
 
     /// Publishes a record for every market message with no features and no model: the baseline of
@@ -169,14 +184,23 @@ public struct StrategyLoop: ~Copyable {
             p.storeBytes(of: m.exchangeTime, toByteOffset: DecisionLayout.exchangeTime, as: Int64.self)
             p.storeBytes(of: m.instrument, toByteOffset: DecisionLayout.instrument, as: UInt32.self)
             p.storeBytes(of: m.receiveTime, toByteOffset: DecisionLayout.receiveTime, as: Int64.self)
-            p.storeBytes(of: Int64(bitPattern: tb_monotonic_ns()), toByteOffset: DecisionLayout.publishTime, as: Int64.self)
+            p.storeBytes(
+                of: Int64(bitPattern: tb_monotonic_ns()),
+                toByteOffset: DecisionLayout.publishTime,
+                as: Int64.self
+            )
         }
     }
 
     /// Runs until end-of-session, the producer closing or dying, or `stop()`. With `passThrough`,
     /// every market message gets a bare record instead (no features, no model).
-    public func run(reader: inout RingReader, producer: inout RingProducer, idle: IdleStrategy, passThrough: Bool = false,
-                    stop: () -> Bool) -> StrategySummary {
+    public func run(
+        reader: inout RingReader,
+        producer: inout RingProducer,
+        idle: IdleStrategy,
+        passThrough: Bool = false,
+        stop: () -> Bool
+    ) -> StrategySummary {
         var summary = StrategySummary()
         var idler = Idler(idle)
         var lastCheck = tb_monotonic_ns()
@@ -192,7 +216,10 @@ public struct StrategyLoop: ~Copyable {
                     return summary
                 }
                 if passThrough {
-                    if m.kind != nil { self.passThrough(m, into: &producer); summary.decisions &+= 1 }
+                    if m.kind != nil {
+                        self.passThrough(m, into: &producer)
+                        summary.decisions &+= 1
+                    }
                 } else if engine.update(m) {
                     decide(m, into: &producer)
                     summary.decisions &+= 1
@@ -226,7 +253,6 @@ public struct StrategyLoop: ~Copyable {
         }
     }
 }
-
 
 /// A model as an unretained reference to its compiled evaluator. Invariant: the `LoadedModel` it
 /// was made from outlives it (both are stored in the same `StrategyLoop`).

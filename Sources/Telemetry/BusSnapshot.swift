@@ -22,10 +22,26 @@ public struct BusSnapshot: Sendable, Codable, Equatable {
                 let m = try Segment.attachMapping(path: path, expecting: nil)
                 rings.append(ringStatus(m, now: now))
             } catch {
-                rings.append(RingStatus(
-                    name: name, schema: "?", generation: 0, capacity: 0, slotSize: 0, producerPid: 0, producerState: "invalid",
-                    producerAlive: false, published: 0, heartbeatAgeSeconds: 0, gateWaits: 0, readersUngated: 0,
-                    readersReclaimed: 0, messagesPerSecond: nil, readers: [], error: "\(error)"))
+                rings.append(
+                    RingStatus(
+                        name: name,
+                        schema: "?",
+                        generation: 0,
+                        capacity: 0,
+                        slotSize: 0,
+                        producerPid: 0,
+                        producerState: "invalid",
+                        producerAlive: false,
+                        published: 0,
+                        heartbeatAgeSeconds: 0,
+                        gateWaits: 0,
+                        readersUngated: 0,
+                        readersReclaimed: 0,
+                        messagesPerSecond: nil,
+                        readers: [],
+                        error: "\(error)"
+                    )
+                )
             }
         }
         var strategies: [StrategyStatus] = []
@@ -34,8 +50,13 @@ public struct BusSnapshot: Sendable, Codable, Equatable {
             strategies.append(StrategyStatus(StatsBlock.snapshot(m), now: now))
         }
         var snapshot = BusSnapshot(
-            bus: bus, takenAtRealtimeNs: tb_realtime_ns(), takenAtMonotonicNs: now, rings: rings,
-            strategies: strategies, processes: [])
+            bus: bus,
+            takenAtRealtimeNs: tb_realtime_ns(),
+            takenAtMonotonicNs: now,
+            rings: rings,
+            strategies: strategies,
+            processes: []
+        )
         snapshot.processes = processStatuses(snapshot)
         return snapshot
     }
@@ -52,30 +73,60 @@ public struct BusSnapshot: Sendable, Codable, Equatable {
         let counters = ProducerCounters(m)
         let readers = ReaderTable.snapshot(m).map { r in
             ReaderStatus(
-                ring: h.name, ringGeneration: h.generation, entry: r.index, name: r.name, pid: r.pid,
-                gating: r.mode == .gating, start: r.start, position: r.position,
-                lag: cursor > r.position ? cursor - r.position : 0, lost: r.lost, laps: r.gaps, received: r.received,
-                heartbeatAgeSeconds: ageSeconds(now: now, then: r.heartbeatNs), alive: r.alive,
-                state: r.alive ? "live" : "dead")
+                ring: h.name,
+                ringGeneration: h.generation,
+                entry: r.index,
+                name: r.name,
+                pid: r.pid,
+                gating: r.mode == .gating,
+                start: r.start,
+                position: r.position,
+                lag: cursor > r.position ? cursor - r.position : 0,
+                lost: r.lost,
+                laps: r.gaps,
+                received: r.received,
+                heartbeatAgeSeconds: ageSeconds(now: now, then: r.heartbeatNs),
+                alive: r.alive,
+                state: r.alive ? "live" : "dead"
+            )
         }
         return RingStatus(
-            name: h.name, schema: "\(h.schema)", generation: h.generation, capacity: h.capacity, slotSize: h.slotSize,
-            producerPid: h.producerPid, producerState: state, producerAlive: alive && state == "running",
-            published: cursor, heartbeatAgeSeconds: ageSeconds(now: now, then: m.producerHeartbeat),
-            gateWaits: counters.gateWaits, readersUngated: counters.readersUngated,
-            readersReclaimed: counters.readersReclaimed, messagesPerSecond: nil, readers: readers, error: nil)
+            name: h.name,
+            schema: "\(h.schema)",
+            generation: h.generation,
+            capacity: h.capacity,
+            slotSize: h.slotSize,
+            producerPid: h.producerPid,
+            producerState: state,
+            producerAlive: alive && state == "running",
+            published: cursor,
+            heartbeatAgeSeconds: ageSeconds(now: now, then: m.producerHeartbeat),
+            gateWaits: counters.gateWaits,
+            readersUngated: counters.readersUngated,
+            readersReclaimed: counters.readersReclaimed,
+            messagesPerSecond: nil,
+            readers: readers,
+            error: nil
+        )
     }
 
     static func processStatuses(_ s: BusSnapshot) -> [ProcessStatus] {
         var roles: [Int32: [String]] = [:]
         for r in s.rings where r.error == nil {
             if r.producerState == "running" { roles[r.producerPid, default: []].append("producer:\(r.name)") }
-            for reader in r.readers where reader.alive { roles[reader.pid, default: []].append("reader:\(r.name)/\(reader.name)") }
+            for reader in r.readers where reader.alive {
+                roles[reader.pid, default: []].append("reader:\(r.name)/\(reader.name)")
+            }
         }
         for st in s.strategies where st.alive { roles[st.pid, default: []].append("\(st.kind):\(st.name)") }
         return roles.keys.sorted().compactMap { pid in
             guard let p = ProcStat.read(pid: pid) else { return nil }
-            return ProcessStatus(pid: pid, roles: roles[pid]!.sorted(), cpuSeconds: p.cpuSeconds, residentBytes: p.residentBytes)
+            return ProcessStatus(
+                pid: pid,
+                roles: roles[pid]!.sorted(),
+                cpuSeconds: p.cpuSeconds,
+                residentBytes: p.residentBytes
+            )
         }
     }
 }

@@ -13,7 +13,12 @@ public final class MetricsServer: Sendable {
     public let host: String
 
     /// Binds `host:port` (port 0 picks a free one) and serves `/metrics` for `bus`.
-    public static func start(host: String, port: Int, bus: String, tracker: SnapshotTracker = SnapshotTracker()) throws -> MetricsServer {
+    public static func start(
+        host: String,
+        port: Int,
+        bus: String,
+        tracker: SnapshotTracker = SnapshotTracker()
+    ) throws -> MetricsServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let channel = try ServerBootstrap(group: group)
@@ -98,7 +103,10 @@ final class MetricsHandler: ChannelInboundHandler {
             headers.add(name: "Content-Length", value: "\(buffer.readableBytes)")
             let keepAlive = h.isKeepAlive
             headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))),
+                promise: nil
+            )
             if h.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in

@@ -44,9 +44,13 @@ public enum ProcStat {
             let i = k - Field.afterCommand
             return i < fields.count ? fields[i] : nil
         }
-        guard let utime = field(Field.utime).flatMap({ UInt64($0) }), let stime = field(Field.stime).flatMap({ UInt64($0) }),
+        guard let utime = field(Field.utime).flatMap({ UInt64($0) }),
+            let stime = field(Field.stime).flatMap({ UInt64($0) }),
             let rss = field(Field.rss).flatMap({ Int64($0) })
         else { return nil }
-        return Reading(cpuSeconds: Double(utime + stime) / ticksPerSecond, residentBytes: UInt64(max(0, rss)) * pageSize)
+        return Reading(
+            cpuSeconds: Double(utime + stime) / ticksPerSecond,
+            residentBytes: UInt64(max(0, rss)) * pageSize
+        )
     }
 }

@@ -4,8 +4,17 @@ import CTickBus
 /// readers that vanished (a killed reader's entry is reclaimed by the producer within ~100 ms;
 /// it stays listed as dead for `retainDeadSeconds`). Used by the live `stat` view and `metrics`.
 public final class SnapshotTracker: @unchecked Sendable {
-    struct RingKey: Hashable { var name: String; var generation: UInt64 }
-    struct ReaderKey: Hashable { var ring: String; var generation: UInt64; var entry: Int; var pid: Int32; var name: String }
+    struct RingKey: Hashable {
+        var name: String
+        var generation: UInt64
+    }
+    struct ReaderKey: Hashable {
+        var ring: String
+        var generation: UInt64
+        var entry: Int
+        var pid: Int32
+        var name: String
+    }
 
     public let retainDeadSeconds: Double
     private var lastCursor: [RingKey: (cursor: UInt64, at: UInt64)] = [:]
@@ -38,17 +47,21 @@ public final class SnapshotTracker: @unchecked Sendable {
         for i in s.rings.indices {
             let key = RingKey(name: s.rings[i].name, generation: s.rings[i].generation)
             if let prev = lastCursor[key], now > prev.at {
-                s.rings[i].messagesPerSecond = Double(s.rings[i].published &- prev.cursor) / (Double(now - prev.at) / 1e9)
+                s.rings[i].messagesPerSecond =
+                    Double(s.rings[i].published &- prev.cursor) / (Double(now - prev.at) / 1e9)
             }
             lastCursor[key] = (s.rings[i].published, now)
             for r in s.rings[i].readers {
-                current[ReaderKey(ring: r.ring, generation: r.ringGeneration, entry: r.entry, pid: r.pid, name: r.name)] = r
+                current[
+                    ReaderKey(ring: r.ring, generation: r.ringGeneration, entry: r.entry, pid: r.pid, name: r.name)
+                ] = r
             }
         }
         for i in s.strategies.indices {
             let key = RingKey(name: s.strategies[i].name, generation: s.strategies[i].generation)
             if let prev = lastDecisions[key], now > prev.at {
-                s.strategies[i].decisionsPerSecond = Double(s.strategies[i].decisions &- prev.count) / (Double(now - prev.at) / 1e9)
+                s.strategies[i].decisionsPerSecond =
+                    Double(s.strategies[i].decisions &- prev.count) / (Double(now - prev.at) / 1e9)
             }
             lastDecisions[key] = (s.strategies[i].decisions, now)
         }
@@ -65,7 +78,12 @@ public final class SnapshotTracker: @unchecked Sendable {
             d.state = "dead"
             dead[key] = (d, now)
         }
-        lastReclaims = Dictionary(s.rings.map { (RingKey(name: $0.name, generation: $0.generation), $0.readersReclaimed + $0.readersUngated) }, uniquingKeysWith: { a, _ in a })
+        lastReclaims = Dictionary(
+            s.rings.map {
+                (RingKey(name: $0.name, generation: $0.generation), $0.readersReclaimed + $0.readersUngated)
+            },
+            uniquingKeysWith: { a, _ in a }
+        )
         for key in current.keys { dead[key] = nil }
         lastReaders = current
         dead = dead.filter { Double(now &- $0.value.since) / 1e9 < retainDeadSeconds }

@@ -15,48 +15,71 @@ public enum StatView {
         lines.append(title + String(repeating: " ", count: max(1, width - title.count - stamp.count)) + stamp)
 
         lines.append("")
-        lines.append(row([("RING", -22), ("GEN", 4), ("STATE", -8), ("PUBLISHED", 13), ("MSG/S", 9), ("CAPACITY", 9), ("READERS", 8), ("PID", 8)]))
+        lines.append(
+            row([
+                ("RING", -22), ("GEN", 4), ("STATE", -8), ("PUBLISHED", 13), ("MSG/S", 9), ("CAPACITY", 9),
+                ("READERS", 8), ("PID", 8),
+            ])
+        )
         if s.rings.isEmpty { lines.append("(no rings)") }
         for r in s.rings {
             if let e = r.error {
                 lines.append(String("\(r.name): invalid: \(e)".prefix(width)))
                 continue
             }
-            lines.append(row([
-                (r.name, -22), ("\(r.generation)", 4), (r.producerState, -8), ("\(r.published)", 13),
-                (r.messagesPerSecond.map(compact) ?? "-", 9), ("\(r.capacity)", 9),
-                ("\(r.readers.filter { $0.alive }.count)", 8), ("\(r.producerPid)", 8),
-            ]))
+            lines.append(
+                row([
+                    (r.name, -22), ("\(r.generation)", 4), (r.producerState, -8), ("\(r.published)", 13),
+                    (r.messagesPerSecond.map(compact) ?? "-", 9), ("\(r.capacity)", 9),
+                    ("\(r.readers.filter { $0.alive }.count)", 8), ("\(r.producerPid)", 8),
+                ])
+            )
         }
 
         lines.append("")
-        lines.append(row([("RING/READER", -22), ("PID", 7), ("MODE", -6), ("STAT", -4), ("POSITION", 10), ("LAG", 10),
-                          ("LAG/CAP", -10), ("LOST", 9), ("LAPS", 6), ("HB", 5)]))
+        lines.append(
+            row([
+                ("RING/READER", -22), ("PID", 7), ("MODE", -6), ("STAT", -4), ("POSITION", 10), ("LAG", 10),
+                ("LAG/CAP", -10), ("LOST", 9), ("LAPS", 6), ("HB", 5),
+            ])
+        )
         var anyReader = false
         for r in s.rings where r.error == nil {
             for d in r.readers {
                 anyReader = true
-                lines.append(row([
-                    (String("\(r.name)/\(d.name)".prefix(22)), -22), ("\(d.pid)", 7), (d.gating ? "gating" : "live", -6),
-                    (d.state, -4), ("\(d.position)", 10), ("\(d.lag)", 10), (bar(d.lag, of: UInt64(r.capacity), width: 8), -10),
-                    ("\(d.lost)", 9), ("\(d.laps)", 6), (d.alive ? age(d.heartbeatAgeSeconds) : "-", 5),
-                ]))
+                lines.append(
+                    row([
+                        (String("\(r.name)/\(d.name)".prefix(22)), -22), ("\(d.pid)", 7),
+                        (d.gating ? "gating" : "live", -6),
+                        (d.state, -4), ("\(d.position)", 10), ("\(d.lag)", 10),
+                        (bar(d.lag, of: UInt64(r.capacity), width: 8), -10),
+                        ("\(d.lost)", 9), ("\(d.laps)", 6), (d.alive ? age(d.heartbeatAgeSeconds) : "-", 5),
+                    ])
+                )
             }
         }
         if !anyReader { lines.append("(no readers)") }
 
         lines.append("")
-        lines.append(row([("STRATEGY", -16), ("GEN", 4), ("STATE", -7), ("MODEL", -8), ("DECISIONS", 10), ("SIGNALS", 8),
-                          ("DISAGREE", 8), ("DEC/S", 7), ("P50", 7), ("P99", 7), ("P99.9", 7)]))
+        lines.append(
+            row([
+                ("STRATEGY", -16), ("GEN", 4), ("STATE", -7), ("MODEL", -8), ("DECISIONS", 10), ("SIGNALS", 8),
+                ("DISAGREE", 8), ("DEC/S", 7), ("P50", 7), ("P99", 7), ("P99.9", 7),
+            ])
+        )
         if s.strategies.isEmpty { lines.append("(no strategies)") }
         for st in s.strategies {
-            lines.append(row([
-                (String(st.name.prefix(16)), -16), ("\(st.generation)", 4), (st.state, -7), (String(st.modelId.suffix(8)), -8),
-                ("\(st.decisions)", 10), ("\(st.signals)", 8), ("\(st.disagreements)", 8),
-                (st.decisionsPerSecond.map(compact) ?? "-", 7),
-                (duration(st.latency.p50Ns, st.latency.count), 7), (duration(st.latency.p99Ns, st.latency.count), 7),
-                (duration(st.latency.p999Ns, st.latency.count), 7),
-            ]))
+            lines.append(
+                row([
+                    (String(st.name.prefix(16)), -16), ("\(st.generation)", 4), (st.state, -7),
+                    (String(st.modelId.suffix(8)), -8),
+                    ("\(st.decisions)", 10), ("\(st.signals)", 8), ("\(st.disagreements)", 8),
+                    (st.decisionsPerSecond.map(compact) ?? "-", 7),
+                    (duration(st.latency.p50Ns, st.latency.count), 7),
+                    (duration(st.latency.p99Ns, st.latency.count), 7),
+                    (duration(st.latency.p999Ns, st.latency.count), 7),
+                ])
+            )
         }
         return lines.map { String($0.prefix(width)) }.joined(separator: "\n") + "\n"
     }
@@ -74,7 +97,8 @@ public enum StatView {
     /// `[#####     ]`: lag as a fraction of capacity (a full bar is a reader about to be lapped).
     static func bar(_ lag: UInt64, of capacity: UInt64, width: Int) -> String {
         guard capacity > 0 else { return "[" + String(repeating: " ", count: width) + "]" }
-        let filled = lag == 0 ? 0 : max(1, min(width, Int((Double(lag) / Double(capacity) * Double(width)).rounded(.up))))
+        let filled =
+            lag == 0 ? 0 : max(1, min(width, Int((Double(lag) / Double(capacity) * Double(width)).rounded(.up))))
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
     }
 

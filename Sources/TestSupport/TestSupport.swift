@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,8 @@ public enum TickBusTest {
     /// The `tickbus` executable built beside the test bundle (override with TICKBUS_BIN).
     public static let binary: String = {
         if let b = ProcessInfo.processInfo.environment["TICKBUS_BIN"] { return b }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("tickbus").path
     }()
 
@@ -40,7 +42,9 @@ public enum TickBusTest {
         if let d = fdopendir(dir) {
             var names: [String] = []
             while let entry = readdir(d) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
                 if name != "." && name != ".." { names.append(name) }
             }
             for name in names { _ = unlinkat(dirfd(d), name, 0) }
@@ -57,7 +61,8 @@ public enum TickBusTest {
 
     /// A file under `../shared/data`. Throws (the test fails loudly) when the data is absent.
     public static func sharedData(_ relative: String) throws -> String {
-        let url = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data").appendingPathComponent(relative)
+        let url = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
+            .appendingPathComponent(relative)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw MissingData(path: url.path)
         }
@@ -71,7 +76,9 @@ public enum TickBusTest {
 
     /// A scratch directory for one test, removed by the caller.
     public static func temporaryDirectory(_ prefix: String) -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tickbus-\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tickbus-\(prefix)-\(getpid())-\(UUID().uuidString.prefix(8))"
+        )
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -153,7 +160,10 @@ public final class Child: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 }
 

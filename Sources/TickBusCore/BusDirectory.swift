@@ -143,6 +143,30 @@ public struct BusDirectory: ~Copyable {
         return (fd, tmp)
     }
 
+    /// Creates a temporary file for `name` (as `createTemporary`), sizes it to `size` bytes of
+    /// zeros and maps it shared read-write; the descriptor is closed (the mapping stays). On any
+    /// failure the temporary file is removed. The caller writes the header, then `rename`s it over.
+    /// - Returns: the temporary file's name in this directory and the mapping's base.
+    public func createMappedTemporary(
+        for name: String,
+        mode: mode_t,
+        size: Int
+    ) throws(SegmentError) -> (name: String, base: UnsafeMutableRawPointer) {
+        let (fd, tmp) = try createTemporary(for: name, mode: mode)
+        defer { close(fd) }
+        if ftruncate(fd, off_t(size)) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw .system(call: "ftruncate", path: path(of: tmp), errno: e)
+        }
+        guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
+            let e = errno
+            unlink(tmp)
+            throw .system(call: "mmap", path: path(of: tmp), errno: e)
+        }
+        return (tmp, raw)
+    }
+
     /// Renames an entry of this bus onto another (atomically replacing it).
     public func rename(_ from: String, to: String) throws(SegmentError) {
         if renameat(fd, from, fd, to) != 0 { throw .system(call: "rename", path: path(of: to), errno: errno) }
@@ -211,7 +235,10 @@ public struct BusDirectory: ~Copyable {
         let f = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if f < 0 { return false }
         defer { close(f) }
-        guard (try? Self.status(f, path: path(of: name))).map({ Self.trusts($0, group: group) && Self.notOthersWritable($0) }) == true
+        guard
+            (try? Self.status(f, path: path(of: name))).map({
+                Self.trusts($0, group: group) && Self.notOthersWritable($0)
+            }) == true
         else { return false }
         var magic: UInt64 = 0
         guard pread(f, &magic, 8, 0) == 8 else { return false }
@@ -227,12 +254,18 @@ public struct BusDirectory: ~Copyable {
     static func openRoot(create: Bool, path root: String = BusPaths.root) throws(SegmentError) -> Int32 {
         var made = false
         if create {
-            if mkdir(root, 0o1777) == 0 { made = true } else if errno != EEXIST { throw .system(call: "mkdir", path: root, errno: errno) }
+            if mkdir(root, 0o1777) == 0 {
+                made = true
+            } else if errno != EEXIST {
+                throw .system(call: "mkdir", path: root, errno: errno)
+            }
         }
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 {
             let e = errno
-            if e == ELOOP || e == ENOTDIR { throw .unsafeRoot(path: root, reason: "it is not a directory (a symbolic link or a file)") }
+            if e == ELOOP || e == ENOTDIR {
+                throw .unsafeRoot(path: root, reason: "it is not a directory (a symbolic link or a file)")
+            }
             throw e == ENOENT ? .notFound(path: root) : .system(call: "open", path: root, errno: e)
         }
         // umask cleared the sticky and write bits of a directory we just made.
@@ -246,11 +279,17 @@ public struct BusDirectory: ~Copyable {
         let mode = st.st_mode
         if st.st_uid != 0 && st.st_uid != geteuid() {
             close(fd)
-            throw .unsafeRoot(path: root, reason: "it is owned by uid \(st.st_uid), neither root nor you (uid \(geteuid()))")
+            throw .unsafeRoot(
+                path: root,
+                reason: "it is owned by uid \(st.st_uid), neither root nor you (uid \(geteuid()))"
+            )
         }
         if mode & 0o022 != 0 && mode & S_ISVTX == 0 {
             close(fd)
-            throw .unsafeRoot(path: root, reason: "others may write to it (mode \(String(mode & 0o7777, radix: 8))) but the sticky bit is not set")
+            throw .unsafeRoot(
+                path: root,
+                reason: "others may write to it (mode \(String(mode & 0o7777, radix: 8))) but the sticky bit is not set"
+            )
         }
         return fd
     }
@@ -276,7 +315,13 @@ public struct BusDirectory: ~Copyable {
     /// Refuses a file or directory the caller does not trust, or that others may write to.
     static func check(_ st: stat, path: String, group: gid_t?) throws(SegmentError) {
         guard trusts(st, group: group), notOthersWritable(st) else {
-            throw .notTrusted(path: path, owner: st.st_uid, group: st.st_gid, mode: UInt32(st.st_mode & 0o7777), caller: geteuid())
+            throw .notTrusted(
+                path: path,
+                owner: st.st_uid,
+                group: st.st_gid,
+                mode: UInt32(st.st_mode & 0o7777),
+                caller: geteuid()
+            )
         }
     }
 
@@ -309,8 +354,13 @@ public struct BusDirectory: ~Copyable {
             var st = stat()
             if fstatat(dirFd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT == S_IFLNK {
                 var buffer = [UInt8](repeating: 0, count: 4096)
-                let n = buffer.withUnsafeMutableBytes { readlinkat(dirFd, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
-                return .symbolicLink(path: path, target: n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : "?")
+                let n = buffer.withUnsafeMutableBytes {
+                    readlinkat(dirFd, name, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+                }
+                return .symbolicLink(
+                    path: path,
+                    target: n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self) : "?"
+                )
             }
             return e == ENOTDIR ? .notADirectory(path: path) : .system(call: "open", path: path, errno: e)
         case EACCES, EPERM: return .permissionDenied(path: path)

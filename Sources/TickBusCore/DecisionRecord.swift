@@ -37,18 +37,30 @@ public struct DecisionRecordView {
     @inlinable public var sequence: UInt64 { base.load(as: UInt64.self) }
     @inlinable public var flags: UInt16 { base.load(fromByteOffset: DecisionLayout.flags, as: UInt16.self) }
     @inlinable public var hasShadow: Bool { flags & 1 != 0 }
-    @inlinable public var featureCount: Int { Int(base.load(fromByteOffset: DecisionLayout.featureCount, as: UInt16.self)) }
+    @inlinable public var featureCount: Int {
+        Int(base.load(fromByteOffset: DecisionLayout.featureCount, as: UInt16.self))
+    }
     @inlinable public var signal: Int8 { base.load(fromByteOffset: DecisionLayout.signal, as: Int8.self) }
-    @inlinable public var marketSequence: UInt64 { base.load(fromByteOffset: DecisionLayout.marketSequence, as: UInt64.self) }
+    @inlinable public var marketSequence: UInt64 {
+        base.load(fromByteOffset: DecisionLayout.marketSequence, as: UInt64.self)
+    }
     @inlinable public var exchangeTime: Int64 { base.load(fromByteOffset: DecisionLayout.exchangeTime, as: Int64.self) }
     @inlinable public var instrument: UInt32 { base.load(fromByteOffset: DecisionLayout.instrument, as: UInt32.self) }
     @inlinable public var receiveTime: Int64 { base.load(fromByteOffset: DecisionLayout.receiveTime, as: Int64.self) }
     @inlinable public var publishTime: Int64 { base.load(fromByteOffset: DecisionLayout.publishTime, as: Int64.self) }
     /// Receive-to-publish latency in ns (market message stamped at publish → decision published).
     @inlinable public var latencyNs: Int64 { publishTime &- receiveTime }
-    @inlinable public var livePrediction: Double { base.load(fromByteOffset: DecisionLayout.livePrediction, as: Double.self) }
-    @inlinable public var shadowPrediction: Double { base.load(fromByteOffset: DecisionLayout.shadowPrediction, as: Double.self) }
+    @inlinable public var livePrediction: Double {
+        base.load(fromByteOffset: DecisionLayout.livePrediction, as: Double.self)
+    }
+    @inlinable public var shadowPrediction: Double {
+        base.load(fromByteOffset: DecisionLayout.shadowPrediction, as: Double.self)
+    }
     @inlinable public var modelId: UInt64 { base.load(fromByteOffset: DecisionLayout.modelId, as: UInt64.self) }
-    @inlinable public var shadowModelId: UInt64 { base.load(fromByteOffset: DecisionLayout.shadowModelId, as: UInt64.self) }
-    @inlinable public func feature(_ i: Int) -> Double { base.load(fromByteOffset: DecisionLayout.features + 8 * i, as: Double.self) }
+    @inlinable public var shadowModelId: UInt64 {
+        base.load(fromByteOffset: DecisionLayout.shadowModelId, as: UInt64.self)
+    }
+    @inlinable public func feature(_ i: Int) -> Double {
+        base.load(fromByteOffset: DecisionLayout.features + 8 * i, as: Double.self)
+    }
 }

@@ -18,7 +18,13 @@ public struct LatencyHistogram: Sendable, Equatable {
     }
 
     public static var empty: LatencyHistogram {
-        LatencyHistogram(buckets: [UInt64](repeating: 0, count: LatencyHistogramLayout.bucketCount), sumNs: 0, minNs: 0, maxNs: 0, overflow: 0)
+        LatencyHistogram(
+            buckets: [UInt64](repeating: 0, count: LatencyHistogramLayout.bucketCount),
+            sumNs: 0,
+            minNs: 0,
+            maxNs: 0,
+            overflow: 0
+        )
     }
 
     /// Records a value (for in-process histograms such as benchmarks).

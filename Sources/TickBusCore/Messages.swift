@@ -73,8 +73,14 @@ public struct MarketMessage: Equatable, Sendable {
     public var payload: (UInt64, UInt64, UInt64, UInt64)
 
     @inlinable
-    public init(kind: MessageKind, flags: UInt16 = 0, instrument: UInt32, exchangeTime: Int64, receiveTime: Int64 = 0,
-                payload: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)) {
+    public init(
+        kind: MessageKind,
+        flags: UInt16 = 0,
+        instrument: UInt32,
+        exchangeTime: Int64,
+        receiveTime: Int64 = 0,
+        payload: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    ) {
         self.kind = kind
         self.flags = flags
         self.instrument = instrument
@@ -96,41 +102,97 @@ public struct MarketMessage: Equatable, Sendable {
 
     /// add, execute, cancel, delete, trade.
     @inlinable
-    public static func orderEvent(_ kind: MessageKind, instrument: UInt32, exchangeTime: Int64, orderId: UInt64, price: Int64,
-                                  quantity: UInt32, side: Side, match: UInt64 = 0) -> MarketMessage {
-        MarketMessage(kind: kind, instrument: instrument, exchangeTime: exchangeTime,
-                      payload: (orderId, UInt64(bitPattern: price), pack(quantity, side), match))
+    public static func orderEvent(
+        _ kind: MessageKind,
+        instrument: UInt32,
+        exchangeTime: Int64,
+        orderId: UInt64,
+        price: Int64,
+        quantity: UInt32,
+        side: Side,
+        match: UInt64 = 0
+    ) -> MarketMessage {
+        MarketMessage(
+            kind: kind,
+            instrument: instrument,
+            exchangeTime: exchangeTime,
+            payload: (orderId, UInt64(bitPattern: price), pack(quantity, side), match)
+        )
     }
 
     @inlinable
-    public static func replace(instrument: UInt32, exchangeTime: Int64, oldOrderId: UInt64, newOrderId: UInt64, price: Int64,
-                               quantity: UInt32, side: Side) -> MarketMessage {
-        MarketMessage(kind: .replace, instrument: instrument, exchangeTime: exchangeTime,
-                      payload: (oldOrderId, newOrderId, UInt64(bitPattern: price), pack(quantity, side)))
+    public static func replace(
+        instrument: UInt32,
+        exchangeTime: Int64,
+        oldOrderId: UInt64,
+        newOrderId: UInt64,
+        price: Int64,
+        quantity: UInt32,
+        side: Side
+    ) -> MarketMessage {
+        MarketMessage(
+            kind: .replace,
+            instrument: instrument,
+            exchangeTime: exchangeTime,
+            payload: (oldOrderId, newOrderId, UInt64(bitPattern: price), pack(quantity, side))
+        )
     }
 
     @inlinable
-    public static func topOfBook(instrument: UInt32, exchangeTime: Int64, bidPrice: Int64, bidSize: UInt32, bidOrders: UInt32,
-                                 askPrice: Int64, askSize: UInt32, askOrders: UInt32) -> MarketMessage {
-        MarketMessage(kind: .topOfBook, instrument: instrument, exchangeTime: exchangeTime,
-                      payload: (UInt64(bitPattern: bidPrice), UInt64(bitPattern: askPrice),
-                                UInt64(bidSize) | UInt64(askSize) << 32, UInt64(bidOrders) | UInt64(askOrders) << 32))
+    public static func topOfBook(
+        instrument: UInt32,
+        exchangeTime: Int64,
+        bidPrice: Int64,
+        bidSize: UInt32,
+        bidOrders: UInt32,
+        askPrice: Int64,
+        askSize: UInt32,
+        askOrders: UInt32
+    ) -> MarketMessage {
+        MarketMessage(
+            kind: .topOfBook,
+            instrument: instrument,
+            exchangeTime: exchangeTime,
+            payload: (
+                UInt64(bitPattern: bidPrice), UInt64(bitPattern: askPrice),
+                UInt64(bidSize) | UInt64(askSize) << 32, UInt64(bidOrders) | UInt64(askOrders) << 32
+            )
+        )
     }
 
     /// `symbol` is up to 8 ASCII bytes, space padded as in ITCH.
-    public static func directory(instrument: UInt32, exchangeTime: Int64, symbol: String, roundLot: UInt32 = 100,
-                                 marketCategory: UInt8 = 0x51, financialStatus: UInt8 = 0x4E) -> MarketMessage {
+    public static func directory(
+        instrument: UInt32,
+        exchangeTime: Int64,
+        symbol: String,
+        roundLot: UInt32 = 100,
+        marketCategory: UInt8 = 0x51,
+        financialStatus: UInt8 = 0x4E
+    ) -> MarketMessage {
         var word: UInt64 = 0
         let bytes = Array(symbol.utf8.prefix(8)) + Array(repeating: 0x20, count: max(0, 8 - symbol.utf8.count))
         for (i, b) in bytes.enumerated() { word |= UInt64(b) << (8 * UInt64(i)) }
-        return MarketMessage(kind: .directory, instrument: instrument, exchangeTime: exchangeTime,
-                             payload: (word, UInt64(roundLot) | UInt64(marketCategory) << 32 | UInt64(financialStatus) << 40, 0, 0))
+        return MarketMessage(
+            kind: .directory,
+            instrument: instrument,
+            exchangeTime: exchangeTime,
+            payload: (word, UInt64(roundLot) | UInt64(marketCategory) << 32 | UInt64(financialStatus) << 40, 0, 0)
+        )
     }
 
     @inlinable
-    public static func status(instrument: UInt32, exchangeTime: Int64, state: UInt8, reason: UInt32 = 0x2020_2020) -> MarketMessage {
-        MarketMessage(kind: .status, instrument: instrument, exchangeTime: exchangeTime,
-                      payload: (UInt64(state) | UInt64(reason) << 32, 0, 0, 0))
+    public static func status(
+        instrument: UInt32,
+        exchangeTime: Int64,
+        state: UInt8,
+        reason: UInt32 = 0x2020_2020
+    ) -> MarketMessage {
+        MarketMessage(
+            kind: .status,
+            instrument: instrument,
+            exchangeTime: exchangeTime,
+            payload: (UInt64(state) | UInt64(reason) << 32, 0, 0, 0)
+        )
     }
 
     @inlinable
@@ -159,8 +221,14 @@ public struct MarketMessage: Equatable, Sendable {
 
     /// Reads a message back from slot bytes.
     @inlinable public init(_ view: MarketMessageView) {
-        self.init(kind: view.kind ?? .gap, flags: view.flags, instrument: view.instrument, exchangeTime: view.exchangeTime,
-                  receiveTime: view.receiveTime, payload: (view.word(32), view.word(40), view.word(48), view.word(56)))
+        self.init(
+            kind: view.kind ?? .gap,
+            flags: view.flags,
+            instrument: view.instrument,
+            exchangeTime: view.exchangeTime,
+            receiveTime: view.receiveTime,
+            payload: (view.word(32), view.word(40), view.word(48), view.word(56))
+        )
     }
 }
 
@@ -170,14 +238,26 @@ public struct MarketMessageView {
     public let base: UnsafeRawPointer
     @inlinable public init(_ base: UnsafeRawPointer) { self.base = base }
 
-    @inlinable public func word(_ offset: Int) -> UInt64 { UInt64(littleEndian: base.load(fromByteOffset: offset, as: UInt64.self)) }
+    @inlinable public func word(_ offset: Int) -> UInt64 {
+        UInt64(littleEndian: base.load(fromByteOffset: offset, as: UInt64.self))
+    }
     @inlinable public var sequence: UInt64 { word(0) }
-    @inlinable public var rawKind: UInt16 { UInt16(littleEndian: base.load(fromByteOffset: MarketLayout.kind, as: UInt16.self)) }
+    @inlinable public var rawKind: UInt16 {
+        UInt16(littleEndian: base.load(fromByteOffset: MarketLayout.kind, as: UInt16.self))
+    }
     @inlinable public var kind: MessageKind? { MessageKind(rawValue: rawKind) }
-    @inlinable public var flags: UInt16 { UInt16(littleEndian: base.load(fromByteOffset: MarketLayout.flags, as: UInt16.self)) }
-    @inlinable public var instrument: UInt32 { UInt32(littleEndian: base.load(fromByteOffset: MarketLayout.instrument, as: UInt32.self)) }
-    @inlinable public var exchangeTime: Int64 { Int64(littleEndian: base.load(fromByteOffset: MarketLayout.exchangeTime, as: Int64.self)) }
-    @inlinable public var receiveTime: Int64 { Int64(littleEndian: base.load(fromByteOffset: MarketLayout.receiveTime, as: Int64.self)) }
+    @inlinable public var flags: UInt16 {
+        UInt16(littleEndian: base.load(fromByteOffset: MarketLayout.flags, as: UInt16.self))
+    }
+    @inlinable public var instrument: UInt32 {
+        UInt32(littleEndian: base.load(fromByteOffset: MarketLayout.instrument, as: UInt32.self))
+    }
+    @inlinable public var exchangeTime: Int64 {
+        Int64(littleEndian: base.load(fromByteOffset: MarketLayout.exchangeTime, as: Int64.self))
+    }
+    @inlinable public var receiveTime: Int64 {
+        Int64(littleEndian: base.load(fromByteOffset: MarketLayout.receiveTime, as: Int64.self))
+    }
 
     // Order events: add, execute, cancel, delete, trade.
     @inlinable public var orderId: UInt64 { word(32) }
@@ -234,7 +314,8 @@ extension MarketMessageView: CustomStringConvertible {
         let head = "\(kind.map { "\($0)" } ?? "kind\(rawKind)") inst=\(instrument) t=\(exchangeTime)"
         switch kind {
         case .add, .execute, .cancel, .delete, .trade:
-            return "\(head) id=\(orderId) px=\(price) qty=\(quantity) side=\(side == .buy ? "B" : side == .sell ? "S" : "?")"
+            return
+                "\(head) id=\(orderId) px=\(price) qty=\(quantity) side=\(side == .buy ? "B" : side == .sell ? "S" : "?")"
                 + (matchNumber != 0 ? " match=\(matchNumber)" : "")
         case .replace:
             return "\(head) old=\(oldOrderId) new=\(newOrderId) px=\(replacePrice) qty=\(replaceQuantity)"

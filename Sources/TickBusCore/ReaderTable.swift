@@ -1,4 +1,5 @@
 import CTickBus
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,16 +25,26 @@ public struct ReaderSnapshot: Sendable, Equatable {
 public enum ReaderTable {
     /// Claims a free entry by compare-and-swap (free to claiming), fills it, then publishes it as
     /// active. When none is free, reclaims entries of dead processes and tries once more.
-    static func claim(_ m: _SegmentMapping, name: String, mode: ReaderMode, idle: IdleStrategy, position: UInt64) -> (Int, UnsafeMutableRawPointer)? {
+    static func claim(
+        _ m: _SegmentMapping,
+        name: String,
+        mode: ReaderMode,
+        idle: IdleStrategy,
+        position: UInt64
+    ) -> (Int, UnsafeMutableRawPointer)? {
         for attempt in 0..<2 {
             for i in 0..<SegmentLayout.readerEntries {
                 let e = m.readerEntry(i)
-                guard tb_cas_u32(e + ReaderEntryLayout.state, ReaderEntryLayout.free, ReaderEntryLayout.claiming) else { continue }
+                guard tb_cas_u32(e + ReaderEntryLayout.state, ReaderEntryLayout.free, ReaderEntryLayout.claiming) else {
+                    continue
+                }
                 let now = tb_monotonic_ns()
                 e.storeBytes(of: getpid(), toByteOffset: ReaderEntryLayout.pid, as: Int32.self)
                 tb_store_release_u32(e + ReaderEntryLayout.mode, mode.rawValue)
                 e.storeBytes(of: idle.code, toByteOffset: ReaderEntryLayout.idle, as: UInt32.self)
-                for k in 0..<ReaderEntryLayout.nameLength { e.storeBytes(of: UInt8(0), toByteOffset: ReaderEntryLayout.name + k, as: UInt8.self) }
+                for k in 0..<ReaderEntryLayout.nameLength {
+                    e.storeBytes(of: UInt8(0), toByteOffset: ReaderEntryLayout.name + k, as: UInt8.self)
+                }
                 for (k, b) in name.utf8.prefix(ReaderEntryLayout.nameLength - 1).enumerated() {
                     e.storeBytes(of: b, toByteOffset: ReaderEntryLayout.name + k, as: UInt8.self)
                 }
@@ -59,7 +70,9 @@ public enum ReaderTable {
             let e = m.readerEntry(i)
             guard tb_load_acquire_u32(e + ReaderEntryLayout.state) == ReaderEntryLayout.active else { continue }
             let pid = e.load(fromByteOffset: ReaderEntryLayout.pid, as: Int32.self)
-            if tb_pid_alive(pid) == 0, tb_cas_u32(e + ReaderEntryLayout.state, ReaderEntryLayout.active, ReaderEntryLayout.free) {
+            if tb_pid_alive(pid) == 0,
+                tb_cas_u32(e + ReaderEntryLayout.state, ReaderEntryLayout.active, ReaderEntryLayout.free)
+            {
                 reclaimed += 1
                 tb_fetch_add_relaxed_u64(m.base + SegmentLayout.reclaimedOffset, 1)
             }
@@ -74,17 +87,25 @@ public enum ReaderTable {
             let e = m.readerEntry(i)
             guard tb_load_acquire_u32(e + ReaderEntryLayout.state) == ReaderEntryLayout.active else { continue }
             let pid = e.load(fromByteOffset: ReaderEntryLayout.pid, as: Int32.self)
-            let nameBytes = UnsafeRawBufferPointer(start: e + ReaderEntryLayout.name, count: ReaderEntryLayout.nameLength)
-            out.append(ReaderSnapshot(
-                index: i, pid: pid, name: String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self),
-                mode: ReaderMode(rawValue: tb_load_acquire_u32(e + ReaderEntryLayout.mode)) ?? .live,
-                idle: e.load(fromByteOffset: ReaderEntryLayout.idle, as: UInt32.self),
-                start: tb_load_relaxed_u64(e + ReaderEntryLayout.start),
-                position: tb_load_acquire_u64(e + ReaderEntryLayout.position),
-                lost: tb_load_relaxed_u64(e + ReaderEntryLayout.lost),
-                gaps: tb_load_relaxed_u64(e + ReaderEntryLayout.gaps),
-                heartbeatNs: tb_load_relaxed_u64(e + ReaderEntryLayout.heartbeat),
-                alive: tb_pid_alive(pid) != 0))
+            let nameBytes = UnsafeRawBufferPointer(
+                start: e + ReaderEntryLayout.name,
+                count: ReaderEntryLayout.nameLength
+            )
+            out.append(
+                ReaderSnapshot(
+                    index: i,
+                    pid: pid,
+                    name: String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self),
+                    mode: ReaderMode(rawValue: tb_load_acquire_u32(e + ReaderEntryLayout.mode)) ?? .live,
+                    idle: e.load(fromByteOffset: ReaderEntryLayout.idle, as: UInt32.self),
+                    start: tb_load_relaxed_u64(e + ReaderEntryLayout.start),
+                    position: tb_load_acquire_u64(e + ReaderEntryLayout.position),
+                    lost: tb_load_relaxed_u64(e + ReaderEntryLayout.lost),
+                    gaps: tb_load_relaxed_u64(e + ReaderEntryLayout.gaps),
+                    heartbeatNs: tb_load_relaxed_u64(e + ReaderEntryLayout.heartbeat),
+                    alive: tb_pid_alive(pid) != 0
+                )
+            )
         }
         return out
     }

@@ -1,4 +1,5 @@
 import CTickBus
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,10 +25,21 @@ public struct RingProducer: ~Copyable {
 
     /// Creates (or replaces, with a new generation) the ring file and becomes its producer.
     public init(
-        bus: String, ring: String, schema: SchemaID, slotSize: Int = 64, capacity: Int = 1 << 16,
+        bus: String,
+        ring: String,
+        schema: SchemaID,
+        slotSize: Int = 64,
+        capacity: Int = 1 << 16,
         access: Segment.Access = .owner
     ) throws(SegmentError) {
-        let m = try Segment.create(bus: bus, ring: ring, schema: schema, slotSize: slotSize, capacity: capacity, access: access)
+        let m = try Segment.create(
+            bus: bus,
+            ring: ring,
+            schema: schema,
+            slotSize: slotSize,
+            capacity: capacity,
+            access: access
+        )
         mapping = m
         slots = m.slots
         cursorWord = m.base + SegmentLayout.cursorOffset
@@ -94,7 +106,10 @@ public struct RingProducer: ~Copyable {
                 if spins % 64 == 0 {
                     ungateDeadReaders()
                     (gating, minPosition) = scanGating()  // readers may have attached or left
-                    if gating == 0 { gateLimit = s &+ capacity; return }
+                    if gating == 0 {
+                        gateLimit = s &+ capacity
+                        return
+                    }
                 }
                 heartbeat()
                 sched_yield()
@@ -102,7 +117,10 @@ public struct RingProducer: ~Copyable {
             minPosition = positions(gating)
             if minPosition == .max {  // every gating entry we knew of is gone
                 (gating, minPosition) = scanGating()
-                if gating == 0 { gateLimit = s &+ capacity; return }
+                if gating == 0 {
+                    gateLimit = s &+ capacity
+                    return
+                }
             }
             if s &+ slack < minPosition &+ capacity {
                 gateLimit = minPosition &+ capacity
@@ -148,7 +166,9 @@ public struct RingProducer: ~Copyable {
                 tb_load_acquire_u32(e + ReaderEntryLayout.mode) == ReaderMode.gating.rawValue
             else { continue }
             let pid = e.load(fromByteOffset: ReaderEntryLayout.pid, as: Int32.self)
-            if tb_pid_alive(pid) == 0, tb_cas_u32(e + ReaderEntryLayout.state, ReaderEntryLayout.active, ReaderEntryLayout.free) {
+            if tb_pid_alive(pid) == 0,
+                tb_cas_u32(e + ReaderEntryLayout.state, ReaderEntryLayout.active, ReaderEntryLayout.free)
+            {
                 tb_fetch_add_relaxed_u64(mapping.base + SegmentLayout.ungatedOffset, 1)
             }
         }
@@ -256,14 +276,25 @@ public struct RingReader: ~Copyable {
     public let startSequence: UInt64
 
     public init(
-        bus: String, ring: String, name: String, mode: ReaderMode = .live, from start: StartPosition = .start,
-        idle: IdleStrategy = .backoff, expecting schema: SchemaID? = nil
+        bus: String,
+        ring: String,
+        name: String,
+        mode: ReaderMode = .live,
+        from start: StartPosition = .start,
+        idle: IdleStrategy = .backoff,
+        expecting schema: SchemaID? = nil
     ) throws(SegmentError) {
         let m = try Segment.attach(bus: bus, ring: ring, expecting: schema)
         try self.init(mapping: m, name: name, mode: mode, from: start, idle: idle)
     }
 
-    public init(mapping m: _SegmentMapping, name: String, mode: ReaderMode, from start: StartPosition, idle: IdleStrategy) throws(SegmentError) {
+    public init(
+        mapping m: _SegmentMapping,
+        name: String,
+        mode: ReaderMode,
+        from start: StartPosition,
+        idle: IdleStrategy
+    ) throws(SegmentError) {
         mapping = m
         slots = m.slots
         mask = UInt64(m.header.capacity - 1)
@@ -309,15 +340,35 @@ public struct RingReader: ~Copyable {
             if slotSize == 64 {
                 // Safe: market slots and `copy` are 64 bytes, 64-byte aligned (slots are page
                 // aligned, slot sizes multiples of 64): four aligned 16-byte moves.
-                copy.storeBytes(of: slot.load(fromByteOffset: 0, as: SIMD2<UInt64>.self), toByteOffset: 0, as: SIMD2<UInt64>.self)
-                copy.storeBytes(of: slot.load(fromByteOffset: 16, as: SIMD2<UInt64>.self), toByteOffset: 16, as: SIMD2<UInt64>.self)
-                copy.storeBytes(of: slot.load(fromByteOffset: 32, as: SIMD2<UInt64>.self), toByteOffset: 32, as: SIMD2<UInt64>.self)
-                copy.storeBytes(of: slot.load(fromByteOffset: 48, as: SIMD2<UInt64>.self), toByteOffset: 48, as: SIMD2<UInt64>.self)
+                copy.storeBytes(
+                    of: slot.load(fromByteOffset: 0, as: SIMD2<UInt64>.self),
+                    toByteOffset: 0,
+                    as: SIMD2<UInt64>.self
+                )
+                copy.storeBytes(
+                    of: slot.load(fromByteOffset: 16, as: SIMD2<UInt64>.self),
+                    toByteOffset: 16,
+                    as: SIMD2<UInt64>.self
+                )
+                copy.storeBytes(
+                    of: slot.load(fromByteOffset: 32, as: SIMD2<UInt64>.self),
+                    toByteOffset: 32,
+                    as: SIMD2<UInt64>.self
+                )
+                copy.storeBytes(
+                    of: slot.load(fromByteOffset: 48, as: SIMD2<UInt64>.self),
+                    toByteOffset: 48,
+                    as: SIMD2<UInt64>.self
+                )
             } else {
                 // Safe: `copy` and the slot are both slotSize bytes, 16-byte aligned.
                 var offset = 0
                 while offset < slotSize {
-                    copy.storeBytes(of: slot.load(fromByteOffset: offset, as: SIMD2<UInt64>.self), toByteOffset: offset, as: SIMD2<UInt64>.self)
+                    copy.storeBytes(
+                        of: slot.load(fromByteOffset: offset, as: SIMD2<UInt64>.self),
+                        toByteOffset: offset,
+                        as: SIMD2<UInt64>.self
+                    )
                     offset &+= 16
                 }
             }
@@ -341,7 +392,10 @@ public struct RingReader: ~Copyable {
         let resume = Swift.max(s &+ 1, cursor > keep ? cursor - keep : 0)
         let count = resume - s
         position = resume
-        tb_store_relaxed_u64(entry + ReaderEntryLayout.lost, tb_load_relaxed_u64(entry + ReaderEntryLayout.lost) &+ count)
+        tb_store_relaxed_u64(
+            entry + ReaderEntryLayout.lost,
+            tb_load_relaxed_u64(entry + ReaderEntryLayout.lost) &+ count
+        )
         tb_store_relaxed_u64(entry + ReaderEntryLayout.gaps, tb_load_relaxed_u64(entry + ReaderEntryLayout.gaps) &+ 1)
         tb_store_release_u64(entry + ReaderEntryLayout.position, resume)
         return .gap(from: s, count: count)
@@ -360,7 +414,9 @@ public struct RingReader: ~Copyable {
         if state == .closed { return .closed }
         let pid = mapping.header.producerPid
         if tb_pid_alive(pid) == 0 { return .dead(pid: pid) }
-        if let h = try? Segment.readHeader(path: mapping.path, expecting: nil), h.generation != mapping.header.generation {
+        if let h = try? Segment.readHeader(path: mapping.path, expecting: nil),
+            h.generation != mapping.header.generation
+        {
             return .replaced(generation: h.generation)
         }
         return .running

@@ -1,4 +1,5 @@
 import CTickBus
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,10 +68,14 @@ public struct RingTap {
         var pendingStart = options.from
         generationLoop: while true {
             var reader: RingReader
-            do { reader = try attach(from: pendingStart, notGeneration: generation, stop: stop) } catch { return (c, .attachFailed(error)) }
+            do { reader = try attach(from: pendingStart, notGeneration: generation, stop: stop) } catch {
+                return (c, .attachFailed(error))
+            }
             generation = reader.header.generation
             c.generationsAttached += 1
-            log("tap: attached to \(options.ring) generation \(generation) as reader \(reader.entryIndex) (\(options.gating ? "gating" : "live"))")
+            log(
+                "tap: attached to \(options.ring) generation \(generation) as reader \(reader.entryIndex) (\(options.gating ? "gating" : "live"))"
+            )
             var idler = Idler(options.idle)
             let schema = reader.header.schema
             var lastCheck = tb_monotonic_ns()
@@ -106,12 +111,18 @@ public struct RingTap {
                     case .closed:
                         if !reader.caughtUp { continue }
                         log("tap: producer closed the ring")
-                        if options.reattachSeconds > 0 { pendingStart = .start; continue generationLoop }
+                        if options.reattachSeconds > 0 {
+                            pendingStart = .start
+                            continue generationLoop
+                        }
                         return (c, .finished)
                     case .dead, .replaced:
                         if case .dead = status, !reader.caughtUp { continue }
                         log("tap: \(status)")
-                        if options.reattachSeconds > 0 { pendingStart = .start; continue generationLoop }
+                        if options.reattachSeconds > 0 {
+                            pendingStart = .start
+                            continue generationLoop
+                        }
                         return (c, .producerGone(status))
                     }
                 }
@@ -126,9 +137,17 @@ public struct RingTap {
         let deadline = tb_monotonic_ns() + UInt64(max(0, wait) * 1e9)
         while true {
             do {
-                let reader = try RingReader(bus: options.bus, ring: options.ring, name: options.name, mode: options.gating ? .gating : .live,
-                                            from: from, idle: options.idle)
-                if reader.header.generation != notGeneration && reader.producerStatus() == .running || notGeneration == 0 {
+                let reader = try RingReader(
+                    bus: options.bus,
+                    ring: options.ring,
+                    name: options.name,
+                    mode: options.gating ? .gating : .live,
+                    from: from,
+                    idle: options.idle
+                )
+                if reader.header.generation != notGeneration && reader.producerStatus() == .running
+                    || notGeneration == 0
+                {
                     return reader
                 }
             } catch {

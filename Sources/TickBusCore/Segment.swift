@@ -1,4 +1,5 @@
 import CTickBus
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,8 @@ public enum BusPaths {
     /// Bus and ring names are path components: a short, safe alphabet only (no `/`, no NUL, not
     /// `.` or `..`), so a name can never leave the bus directory.
     public static func validate(_ name: String) throws(SegmentError) {
-        let ok = !name.isEmpty && name.utf8.count <= maxNameLength && name != "." && name != ".."
+        let ok =
+            !name.isEmpty && name.utf8.count <= maxNameLength && name != "." && name != ".."
             && name.utf8.allSatisfy { c in
                 (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
                     || c == 0x2E || c == 0x5F || c == 0x2D
@@ -32,8 +34,11 @@ public enum BusPaths {
             throw .invalidParameter("\(path): not a file of a bus (expected \(root)/BUS/NAME)")
         }
         let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2 else { throw .invalidParameter("\(path): not a file of a bus (expected \(root)/BUS/NAME)") }
-        let bus = String(parts[0]), name = String(parts[1])
+        guard parts.count == 2 else {
+            throw .invalidParameter("\(path): not a file of a bus (expected \(root)/BUS/NAME)")
+        }
+        let bus = String(parts[0])
+        let name = String(parts[1])
         try validate(bus)
         try validate(name)
         return (bus, name)
@@ -106,13 +111,21 @@ public enum Segment {
     /// into place so that no reader ever sees a half-written header. The generation is one more
     /// than the generation of the file it replaces.
     public static func create(
-        bus: String, ring: String, schema: SchemaID, slotSize: Int, capacity: Int,
+        bus: String,
+        ring: String,
+        schema: SchemaID,
+        slotSize: Int,
+        capacity: Int,
         access: Access = .owner
     ) throws(SegmentError) -> _SegmentMapping {
         try BusPaths.validate(bus)
         try BusPaths.validate(ring)
-        guard slotSize >= 64, slotSize % 64 == 0 else { throw .invalidParameter("slot size \(slotSize) is not a non-zero multiple of 64") }
-        guard capacity >= 2, capacity & (capacity - 1) == 0 else { throw .invalidParameter("capacity \(capacity) is not a power of two >= 2") }
+        guard slotSize >= 64, slotSize % 64 == 0 else {
+            throw .invalidParameter("slot size \(slotSize) is not a non-zero multiple of 64")
+        }
+        guard capacity >= 2, capacity & (capacity - 1) == 0 else {
+            throw .invalidParameter("capacity \(capacity) is not a power of two >= 2")
+        }
 
         let dir = try BusDirectory(bus: bus, creating: access)
         let path = dir.path(of: ring)
@@ -127,28 +140,37 @@ public enum Segment {
             generation = previous.generation &+ 1
         }
 
-        let (fd, tmp) = try dir.createTemporary(for: ring, mode: access.mode)
-        defer { close(fd) }
         let size = SegmentLayout.fileSize(slotSize: slotSize, capacity: capacity)
-        if ftruncate(fd, off_t(size)) != 0 { let e = errno; dir.unlink(tmp); throw .system(call: "ftruncate", path: dir.path(of: tmp), errno: e) }
-        guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
-            let e = errno; dir.unlink(tmp); throw .system(call: "mmap", path: dir.path(of: tmp), errno: e)
-        }
+        let (tmp, raw) = try dir.createMappedTemporary(for: ring, mode: access.mode, size: size)
 
         let header = SegmentHeader(
-            version: SegmentLayout.version, slotSize: slotSize, capacity: capacity,
-            slotsOffset: SegmentLayout.slotsOffset, fileSize: size, schema: schema,
-            producerPid: getpid(), generation: generation, name: ring,
-            createdRealtimeNs: tb_realtime_ns())
+            version: SegmentLayout.version,
+            slotSize: slotSize,
+            capacity: capacity,
+            slotsOffset: SegmentLayout.slotsOffset,
+            fileSize: size,
+            schema: schema,
+            producerPid: getpid(),
+            generation: generation,
+            name: ring,
+            createdRealtimeNs: tb_realtime_ns()
+        )
         let mapping = _SegmentMapping(base: raw, size: size, path: path, header: header)
         write(header, to: raw)
         // Every slot starts empty: no sequence can match it.
         for i in 0..<capacity {
-            raw.storeBytes(of: SegmentLayout.emptyWord, toByteOffset: SegmentLayout.slotsOffset + i * slotSize, as: UInt64.self)
+            raw.storeBytes(
+                of: SegmentLayout.emptyWord,
+                toByteOffset: SegmentLayout.slotsOffset + i * slotSize,
+                as: UInt64.self
+            )
         }
         tb_store_release_u64(raw + SegmentLayout.heartbeatOffset, tb_monotonic_ns())
         tb_store_release_u32(raw + SegmentLayout.stateOffset, ProducerState.running.rawValue)
-        do throws(SegmentError) { try dir.rename(tmp, to: ring) } catch { dir.unlink(tmp); throw error }
+        do throws(SegmentError) { try dir.rename(tmp, to: ring) } catch {
+            dir.unlink(tmp)
+            throw error
+        }
         return mapping
     }
 
@@ -169,14 +191,22 @@ public enum Segment {
 
     /// Validates a segment's header, then maps it. Nothing is mapped until magic, version, slot
     /// size, capacity, schema, layout and file size have all been checked.
-    public static func attach(bus: String, ring: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping {
+    public static func attach(
+        bus: String,
+        ring: String,
+        expecting schema: SchemaID?
+    ) throws(SegmentError) -> _SegmentMapping {
         try BusPaths.validate(ring)
         let dir = try openBus(bus, ring: ring)
         return try attach(dir, ring: ring, expecting: schema)
     }
 
     /// Validates and maps a ring of an open bus directory.
-    public static func attach(_ dir: borrowing BusDirectory, ring: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping {
+    public static func attach(
+        _ dir: borrowing BusDirectory,
+        ring: String,
+        expecting schema: SchemaID?
+    ) throws(SegmentError) -> _SegmentMapping {
         let path = dir.path(of: ring)
         let fd = try dir.openFile(ring, flags: O_RDWR)
         defer { close(fd) }
@@ -189,7 +219,8 @@ public enum Segment {
 
     /// Validates and maps a segment named by path. A path under `/dev/shm/tickbus` is opened
     /// through its bus directory (`BusDirectory`), never followed through a link.
-    public static func attachMapping(path: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping {
+    public static func attachMapping(path: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping
+    {
         let (bus, ring) = try BusPaths.split(path)
         return try attach(bus: bus, ring: ring, expecting: schema)
     }
@@ -222,7 +253,9 @@ public enum Segment {
         var bytes = [UInt8](repeating: 0, count: SegmentLayout.validatedPrefix)
         let n: Int
         do throws(SystemCallError) {
-            n = try retryingEINTR("pread", path) { bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) } }
+            n = try retryingEINTR("pread", path) {
+                bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            }
         } catch {
             throw SegmentError(error)
         }
@@ -239,7 +272,12 @@ public enum Segment {
     }
 
     /// Checks every header field, in the order a corrupt file is most likely to fail.
-    static func validate(_ p: UnsafeRawBufferPointer, path: String, actualSize: UInt64, expecting expected: SchemaID?) throws(SegmentError) -> SegmentHeader {
+    static func validate(
+        _ p: UnsafeRawBufferPointer,
+        path: String,
+        actualSize: UInt64,
+        expecting expected: SchemaID?
+    ) throws(SegmentError) -> SegmentHeader {
         // Safe: the buffer holds the header's first bytes (the caller read at least its size).
         let base = p.baseAddress!
         func u32(_ o: Int) -> UInt32 { base.loadLittleEndian(fromByteOffset: o, as: UInt32.self) }
@@ -247,30 +285,50 @@ public enum Segment {
         let magic = u64(SegmentLayout.magicOffset)
         guard magic == SegmentLayout.magic else { throw .badMagic(path: path, found: magic) }
         let version = u32(SegmentLayout.versionOffset)
-        guard version == SegmentLayout.version else { throw .unsupportedVersion(path: path, found: version, supported: SegmentLayout.version) }
+        guard version == SegmentLayout.version else {
+            throw .unsupportedVersion(path: path, found: version, supported: SegmentLayout.version)
+        }
         let slotSize = u32(SegmentLayout.slotSizeOffset)
         guard slotSize >= 64, slotSize % 64 == 0 else { throw .slotSizeNotMultipleOf64(path: path, found: slotSize) }
         let capacity = u64(SegmentLayout.capacityOffset)
-        guard capacity >= 2, capacity & (capacity - 1) == 0, capacity <= 1 << 32 else { throw .capacityNotPowerOfTwo(path: path, found: capacity) }
+        guard capacity >= 2, capacity & (capacity - 1) == 0, capacity <= 1 << 32 else {
+            throw .capacityNotPowerOfTwo(path: path, found: capacity)
+        }
         let rawSchema = u32(SegmentLayout.schemaOffset)
         guard let schema = SchemaID(rawValue: rawSchema) else { throw .unknownSchema(path: path, found: rawSchema) }
-        if let expected, expected != schema { throw .schemaMismatch(path: path, found: rawSchema, expected: expected.rawValue) }
+        if let expected, expected != schema {
+            throw .schemaMismatch(path: path, found: rawSchema, expected: expected.rawValue)
+        }
         let entries = u32(SegmentLayout.readerEntriesOffset)
-        guard entries == UInt32(SegmentLayout.readerEntries) else { throw .badReaderTable(path: path, found: entries, expected: UInt32(SegmentLayout.readerEntries)) }
+        guard entries == UInt32(SegmentLayout.readerEntries) else {
+            throw .badReaderTable(path: path, found: entries, expected: UInt32(SegmentLayout.readerEntries))
+        }
         let slotsOffset = u64(SegmentLayout.slotsOffsetOffset)
-        guard slotsOffset == UInt64(SegmentLayout.slotsOffset) else { throw .badSlotsOffset(path: path, found: slotsOffset, expected: UInt64(SegmentLayout.slotsOffset)) }
+        guard slotsOffset == UInt64(SegmentLayout.slotsOffset) else {
+            throw .badSlotsOffset(path: path, found: slotsOffset, expected: UInt64(SegmentLayout.slotsOffset))
+        }
         let fileSize = u64(SegmentLayout.fileSizeOffset)
         let computed = slotsOffset + capacity * UInt64(slotSize)
-        guard fileSize == computed else { throw .fileSizeInconsistent(path: path, header: fileSize, computed: computed) }
+        guard fileSize == computed else {
+            throw .fileSizeInconsistent(path: path, header: fileSize, computed: computed)
+        }
         guard actualSize == fileSize else { throw .fileSizeMismatch(path: path, header: fileSize, actual: actualSize) }
-        let nameBytes = UnsafeRawBufferPointer(rebasing: p[SegmentLayout.nameOffset..<(SegmentLayout.nameOffset + SegmentLayout.nameLength)])
+        let nameBytes = UnsafeRawBufferPointer(
+            rebasing: p[SegmentLayout.nameOffset..<(SegmentLayout.nameOffset + SegmentLayout.nameLength)]
+        )
         let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
         return SegmentHeader(
-            version: version, slotSize: Int(slotSize), capacity: Int(capacity), slotsOffset: Int(slotsOffset),
-            fileSize: Int(fileSize), schema: schema,
+            version: version,
+            slotSize: Int(slotSize),
+            capacity: Int(capacity),
+            slotsOffset: Int(slotsOffset),
+            fileSize: Int(fileSize),
+            schema: schema,
             producerPid: Int32(bitPattern: u32(SegmentLayout.producerPidOffset)),
-            generation: u64(SegmentLayout.generationOffset), name: name,
-            createdRealtimeNs: u64(SegmentLayout.createdOffset))
+            generation: u64(SegmentLayout.generationOffset),
+            name: name,
+            createdRealtimeNs: u64(SegmentLayout.createdOffset)
+        )
     }
 
     static func write(_ h: SegmentHeader, to raw: UnsafeMutableRawPointer) {
@@ -278,10 +336,18 @@ public enum Segment {
         raw.storeBytes(of: h.version.littleEndian, toByteOffset: SegmentLayout.versionOffset, as: UInt32.self)
         raw.storeBytes(of: UInt32(h.slotSize).littleEndian, toByteOffset: SegmentLayout.slotSizeOffset, as: UInt32.self)
         raw.storeBytes(of: UInt64(h.capacity).littleEndian, toByteOffset: SegmentLayout.capacityOffset, as: UInt64.self)
-        raw.storeBytes(of: UInt64(h.slotsOffset).littleEndian, toByteOffset: SegmentLayout.slotsOffsetOffset, as: UInt64.self)
+        raw.storeBytes(
+            of: UInt64(h.slotsOffset).littleEndian,
+            toByteOffset: SegmentLayout.slotsOffsetOffset,
+            as: UInt64.self
+        )
         raw.storeBytes(of: UInt64(h.fileSize).littleEndian, toByteOffset: SegmentLayout.fileSizeOffset, as: UInt64.self)
         raw.storeBytes(of: h.schema.rawValue.littleEndian, toByteOffset: SegmentLayout.schemaOffset, as: UInt32.self)
-        raw.storeBytes(of: UInt32(SegmentLayout.readerEntries).littleEndian, toByteOffset: SegmentLayout.readerEntriesOffset, as: UInt32.self)
+        raw.storeBytes(
+            of: UInt32(SegmentLayout.readerEntries).littleEndian,
+            toByteOffset: SegmentLayout.readerEntriesOffset,
+            as: UInt32.self
+        )
         raw.storeBytes(of: h.producerPid.littleEndian, toByteOffset: SegmentLayout.producerPidOffset, as: Int32.self)
         raw.storeBytes(of: h.generation.littleEndian, toByteOffset: SegmentLayout.generationOffset, as: UInt64.self)
         raw.storeBytes(of: h.createdRealtimeNs.littleEndian, toByteOffset: SegmentLayout.createdOffset, as: UInt64.self)

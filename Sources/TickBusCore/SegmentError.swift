@@ -44,13 +44,15 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
         case .system(let call, let path, let e):
             return SystemCallError(call: call, argument: path, errno: e).description
         case .permissionDenied(let path):
-            return "\(path): permission denied (segments are 0600 unless created with a group; run as the producer's user or ask for --group)"
+            return
+                "\(path): permission denied (segments are 0600 unless created with a group; run as the producer's user or ask for --group)"
         case .notFound(let path):
             return "\(path): no such ring (is the producer running? `tickbus rings --bus B` lists what exists)"
         case .fileTooSmall(let path, let size, let needed):
             return "\(path): file is \(size) bytes, smaller than the \(needed)-byte header; refused before mapping"
         case .badMagic(let path, let found):
-            return "\(path): header field 'magic' is 0x\(String(found, radix: 16)), expected 0x\(String(SegmentLayout.magic, radix: 16)) ('TKBUSSEG'); not a TickBus segment"
+            return
+                "\(path): header field 'magic' is 0x\(String(found, radix: 16)), expected 0x\(String(SegmentLayout.magic, radix: 16)) ('TKBUSSEG'); not a TickBus segment"
         case .unsupportedVersion(let path, let found, let supported):
             return "\(path): header field 'version' is \(found); this build reads layout version \(supported)"
         case .slotSizeNotMultipleOf64(let path, let found):
@@ -60,15 +62,18 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
         case .unknownSchema(let path, let found):
             return "\(path): header field 'schema' is \(found), a message set this build does not know"
         case .schemaMismatch(let path, let found, let expected):
-            return "\(path): header field 'schema' is \(found) (\(SchemaID(rawValue: found).map { "\($0)" } ?? "?")), this reader expects \(expected) (\(SchemaID(rawValue: expected).map { "\($0)" } ?? "?"))"
+            return
+                "\(path): header field 'schema' is \(found) (\(SchemaID(rawValue: found).map { "\($0)" } ?? "?")), this reader expects \(expected) (\(SchemaID(rawValue: expected).map { "\($0)" } ?? "?"))"
         case .badSlotsOffset(let path, let found, let expected):
             return "\(path): header field 'slots_offset' is \(found), expected \(expected)"
         case .badReaderTable(let path, let found, let expected):
             return "\(path): header field 'reader_entries' is \(found), expected \(expected)"
         case .fileSizeMismatch(let path, let header, let actual):
-            return "\(path): header field 'file_size' says \(header) bytes (slots_offset + capacity x slot_size) but the file is \(actual) bytes; refused before mapping"
+            return
+                "\(path): header field 'file_size' says \(header) bytes (slots_offset + capacity x slot_size) but the file is \(actual) bytes; refused before mapping"
         case .fileSizeInconsistent(let path, let header, let computed):
-            return "\(path): header field 'file_size' says \(header) bytes but slots_offset + capacity x slot_size is \(computed) bytes; refused before mapping"
+            return
+                "\(path): header field 'file_size' says \(header) bytes but slots_offset + capacity x slot_size is \(computed) bytes; refused before mapping"
         case .producerAlreadyRunning(let path, let pid):
             return "\(path): a producer (pid \(pid)) is still running on this ring; a ring has exactly one producer"
         case .readerTableFull(let path, let entries):
@@ -83,12 +88,14 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
         case .notARegularFile(let path):
             return "\(path) is not a regular file; refused"
         case .notTrusted(let path, let owner, let group, let mode, let caller):
-            return "\(path) is owned by uid \(owner) gid \(group) with mode \(String(mode, radix: 8)); refused: it must be owned by "
+            return
+                "\(path) is owned by uid \(owner) gid \(group) with mode \(String(mode, radix: 8)); refused: it must be owned by "
                 + "you (uid \(caller)) or shared with a group you belong to (--group), and not writable by others"
         case .unsafeRoot(let path, let reason):
             return "\(path) is not safe to use: \(reason); refused (it should be a root-owned directory with mode 1777)"
         case .notRemoved(let path, let kept):
-            return "\(path): removed the TickBus files but kept \(kept.count) other entr\(kept.count == 1 ? "y" : "ies") "
+            return
+                "\(path): removed the TickBus files but kept \(kept.count) other entr\(kept.count == 1 ? "y" : "ies") "
                 + "(\(kept.prefix(10).joined(separator: ", "))\(kept.count > 10 ? ", ..." : "")) that are not TickBus segments or "
                 + "stats blocks you own, so the directory stays"
         }

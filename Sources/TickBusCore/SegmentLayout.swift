@@ -58,18 +58,18 @@ public enum SegmentLayout {
 /// Offsets inside one reader-table entry. Line 0 is written at claim time, line 1 by the reader
 /// as it reads; the producer and telemetry only read them (the claim itself is a CAS on `state`).
 public enum ReaderEntryLayout {
-    public static let state = 0          // UInt32: free, claiming, active
-    public static let pid = 4            // Int32
-    public static let mode = 8           // UInt32: 0 live, 1 gating
-    public static let idle = 12          // UInt32: IdleStrategy kind
-    public static let name = 16          // 32 bytes, NUL padded
+    public static let state = 0  // UInt32: free, claiming, active
+    public static let pid = 4  // Int32
+    public static let mode = 8  // UInt32: 0 live, 1 gating
+    public static let idle = 12  // UInt32: IdleStrategy kind
+    public static let name = 16  // 32 bytes, NUL padded
     public static let nameLength = 32
-    public static let attached = 48      // monotonic ns
-    public static let start = 56         // first sequence this reader asked for
-    public static let position = 64      // next sequence to read
-    public static let lost = 72          // messages lost to laps
-    public static let gaps = 80          // number of laps (gap reports)
-    public static let heartbeat = 88     // monotonic ns
+    public static let attached = 48  // monotonic ns
+    public static let start = 56  // first sequence this reader asked for
+    public static let position = 64  // next sequence to read
+    public static let lost = 72  // messages lost to laps
+    public static let gaps = 80  // number of laps (gap reports)
+    public static let heartbeat = 88  // monotonic ns
 
     public static let free: UInt32 = 0
     public static let claiming: UInt32 = 1

@@ -1,4 +1,5 @@
 import CTickBus
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,7 +23,8 @@ public enum StatsBlock {
     /// Validates and maps a stats file, named by its path under `/dev/shm/tickbus` (opened
     /// through its bus directory, never through a link).
     public static func attach(path: String) throws(StatsError) -> _StatsMapping {
-        let dir: BusDirectory, file: String
+        let dir: BusDirectory
+        let file: String
         do throws(SegmentError) {
             let (bus, name) = try BusPaths.split(path)
             file = name
@@ -45,18 +47,31 @@ public enum StatsBlock {
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw .system(call: "fstat", path: path, errno: errno) }
-        guard Int(st.st_size) == StatsLayout.fileSize else { throw .fileTooSmall(path: path, size: Int(st.st_size), needed: StatsLayout.fileSize) }
+        guard Int(st.st_size) == StatsLayout.fileSize else {
+            throw .fileTooSmall(path: path, size: Int(st.st_size), needed: StatsLayout.fileSize)
+        }
         var head = (UInt64(0), UInt64(0))
         let n: Int
-        do { n = try retryingEINTR("pread", path) { withUnsafeMutableBytes(of: &head) { pread(fd, $0.baseAddress, StatsLayout.validatedPrefix, 0) } } } catch {
+        do {
+            n = try retryingEINTR("pread", path) {
+                withUnsafeMutableBytes(of: &head) { pread(fd, $0.baseAddress, StatsLayout.validatedPrefix, 0) }
+            }
+        } catch {
             throw StatsError(error)
         }
         if n != StatsLayout.validatedPrefix { throw .system(call: "pread", path: path, errno: EIO) }  // a short header
-        let magic = withUnsafeBytes(of: head) { $0.baseAddress!.loadLittleEndian(fromByteOffset: StatsLayout.magicOffset, as: UInt64.self) }
+        let magic = withUnsafeBytes(of: head) {
+            $0.baseAddress!.loadLittleEndian(fromByteOffset: StatsLayout.magicOffset, as: UInt64.self)
+        }
         guard magic == StatsLayout.magic else { throw .badMagic(path: path, found: magic) }
-        let version = withUnsafeBytes(of: head) { $0.baseAddress!.loadLittleEndian(fromByteOffset: StatsLayout.versionOffset, as: UInt32.self) }
-        guard version == StatsLayout.version else { throw .unsupportedVersion(path: path, found: version, supported: StatsLayout.version) }
-        guard let raw = mmap(nil, StatsLayout.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
+        let version = withUnsafeBytes(of: head) {
+            $0.baseAddress!.loadLittleEndian(fromByteOffset: StatsLayout.versionOffset, as: UInt32.self)
+        }
+        guard version == StatsLayout.version else {
+            throw .unsupportedVersion(path: path, found: version, supported: StatsLayout.version)
+        }
+        guard let raw = mmap(nil, StatsLayout.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED
+        else {
             throw .system(call: "mmap", path: path, errno: errno)
         }
         return _StatsMapping(base: raw, path: path)
@@ -81,9 +96,13 @@ public enum StatsBlock {
         let p = m.base
         let nameBytes = UnsafeRawBufferPointer(start: p + StatsLayout.nameOffset, count: StatsLayout.nameLength)
         var counters = [UInt64](repeating: 0, count: StatsLayout.counterSlots)
-        for i in 0..<StatsLayout.counterSlots { counters[i] = tb_load_relaxed_u64(p + StatsLayout.countersOffset + StatsLayout.wordSize * i) }
+        for i in 0..<StatsLayout.counterSlots {
+            counters[i] = tb_load_relaxed_u64(p + StatsLayout.countersOffset + StatsLayout.wordSize * i)
+        }
         var buckets = [UInt64](repeating: 0, count: LatencyHistogramLayout.bucketCount)
-        for i in 0..<LatencyHistogramLayout.bucketCount { buckets[i] = tb_load_relaxed_u64(p + StatsLayout.bucketsOffset + StatsLayout.wordSize * i) }
+        for i in 0..<LatencyHistogramLayout.bucketCount {
+            buckets[i] = tb_load_relaxed_u64(p + StatsLayout.bucketsOffset + StatsLayout.wordSize * i)
+        }
         let pid = p.load(fromByteOffset: StatsLayout.pidOffset, as: Int32.self)
         let minNs = tb_load_relaxed_u64(p + StatsLayout.latencyMinOffset)
         return StatsSnapshot(
@@ -99,10 +118,14 @@ public enum StatsBlock {
             heartbeatNs: tb_load_acquire_u64(p + StatsLayout.heartbeatOffset),
             counters: counters,
             latency: LatencyHistogram(
-                buckets: buckets, sumNs: tb_load_relaxed_u64(p + StatsLayout.latencySumOffset),
-                minNs: minNs == .max ? 0 : minNs, maxNs: tb_load_relaxed_u64(p + StatsLayout.latencyMaxOffset),
-                overflow: tb_load_relaxed_u64(p + StatsLayout.latencyOverflowOffset)),
-            alive: tb_pid_alive(pid) != 0)
+                buckets: buckets,
+                sumNs: tb_load_relaxed_u64(p + StatsLayout.latencySumOffset),
+                minNs: minNs == .max ? 0 : minNs,
+                maxNs: tb_load_relaxed_u64(p + StatsLayout.latencyMaxOffset),
+                overflow: tb_load_relaxed_u64(p + StatsLayout.latencyOverflowOffset)
+            ),
+            alive: tb_pid_alive(pid) != 0
+        )
     }
 
     /// Names (without the `stats.` prefix) of the stats blocks on a bus, sorted; none when the

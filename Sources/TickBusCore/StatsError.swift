@@ -16,13 +16,20 @@ public enum StatsError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidName(let n): return "invalid stats name '\(n)': use 1 to \(StatsLayout.maxNameLength) characters from A-Z a-z 0-9 . _ -"
-        case .system(let call, let path, let e): return SystemCallError(call: call, argument: path, errno: e).description
+        case .invalidName(let n):
+            return "invalid stats name '\(n)': use 1 to \(StatsLayout.maxNameLength) characters from A-Z a-z 0-9 . _ -"
+        case .system(let call, let path, let e):
+            return SystemCallError(call: call, argument: path, errno: e).description
         case .notFound(let path): return "\(path): no such stats block"
-        case .fileTooSmall(let path, let size, let needed): return "\(path): stats file is \(size) bytes, expected \(needed); refused before mapping"
-        case .badMagic(let path, let found): return "\(path): header field 'magic' is 0x\(String(found, radix: 16)), expected 0x\(String(StatsLayout.magic, radix: 16)) ('TKBSTATS'); not a stats block"
-        case .unsupportedVersion(let path, let found, let supported): return "\(path): header field 'version' is \(found); this build reads stats version \(supported)"
-        case .alreadyRunning(let path, let pid): return "\(path): process \(pid) is still writing this stats block; use another name"
+        case .fileTooSmall(let path, let size, let needed):
+            return "\(path): stats file is \(size) bytes, expected \(needed); refused before mapping"
+        case .badMagic(let path, let found):
+            return
+                "\(path): header field 'magic' is 0x\(String(found, radix: 16)), expected 0x\(String(StatsLayout.magic, radix: 16)) ('TKBSTATS'); not a stats block"
+        case .unsupportedVersion(let path, let found, let supported):
+            return "\(path): header field 'version' is \(found); this build reads stats version \(supported)"
+        case .alreadyRunning(let path, let pid):
+            return "\(path): process \(pid) is still writing this stats block; use another name"
         case .bus(let cause): return cause.description
         }
     }

@@ -1,4 +1,5 @@
 import CTickBus
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,11 @@ public struct StatsWriter: @unchecked Sendable {
     /// Creates (or replaces, with the next generation) `/dev/shm/tickbus/<bus>/stats.<name>`. The
     /// file is written under a temporary name and renamed into place, like a ring segment.
     public init(
-        bus: String, name: String, kind: StatsKind = .strategy, modelId: UInt64 = 0, shadowModelId: UInt64 = 0
+        bus: String,
+        name: String,
+        kind: StatsKind = .strategy,
+        modelId: UInt64 = 0,
+        shadowModelId: UInt64 = 0
     ) throws(StatsError) {
         do throws(SegmentError) { try BusPaths.validate(bus) } catch { throw .invalidName(bus) }
         guard name.utf8.count <= StatsLayout.maxNameLength else { throw .invalidName(name) }
@@ -46,13 +51,12 @@ public struct StatsWriter: @unchecked Sendable {
             generation = previous.base.load(fromByteOffset: StatsLayout.generationOffset, as: UInt64.self) &+ 1
         }
 
-        let fd: Int32, tmp: String
-        do throws(SegmentError) { (fd, tmp) = try dir.createTemporary(for: file, mode: 0o600) } catch { throw .bus(error) }
-        defer { Glibc.close(fd) }
         let size = StatsLayout.fileSize
-        if ftruncate(fd, off_t(size)) != 0 { let e = errno; dir.unlink(tmp); throw .system(call: "ftruncate", path: dir.path(of: tmp), errno: e) }
-        guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
-            let e = errno; dir.unlink(tmp); throw .system(call: "mmap", path: dir.path(of: tmp), errno: e)
+        let tmp: String
+        let raw: UnsafeMutableRawPointer
+        do throws(SegmentError) { (tmp, raw) = try dir.createMappedTemporary(for: file, mode: 0o600, size: size) } catch
+        {
+            throw .bus(error)
         }
         // A fresh file reads as zeros: only the header needs writing.
         raw.storeBytes(of: StatsLayout.magic.littleEndian, toByteOffset: StatsLayout.magicOffset, as: UInt64.self)

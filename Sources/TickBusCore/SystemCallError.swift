@@ -53,7 +53,9 @@ public struct SystemCallError: Error, Hashable, Sendable, CustomStringConvertibl
 /// - Returns: the call's non-negative result.
 @inlinable
 public func retryingEINTR<Result: FixedWidthInteger & SignedInteger>(
-    _ call: String, _ argument: @autoclosure () -> String? = nil, _ body: () -> Result
+    _ call: String,
+    _ argument: @autoclosure () -> String? = nil,
+    _ body: () -> Result
 ) throws(SystemCallError) -> Result {
     while true {
         let r = body()

@@ -8,8 +8,11 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against a baseline measured in the same run.",
-        subcommands: [RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self, ModelBenchCommand.self,
-                      StrategyBenchCommand.self, RecordBenchCommand.self]
+        subcommands: [
+            RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self,
+            ModelBenchCommand.self,
+            StrategyBenchCommand.self, RecordBenchCommand.self,
+        ]
     )
 }
 
@@ -25,7 +28,11 @@ func runBenchmark<T>(_ body: () throws(BenchError) -> T) throws -> T {
 }
 
 /// Prints a benchmark's outcome: its `--json` report or its text table.
-func printBench<R: Encodable, B: Encodable, Q: Encodable, C: Encodable>(_ report: BenchReport<R, B, Q, C>, text: String, json: Bool) {
+func printBench<R: Encodable, B: Encodable, Q: Encodable, C: Encodable>(
+    _ report: BenchReport<R, B, Q, C>,
+    text: String,
+    json: Bool
+) {
     print(json ? report.json : text)
     flushOut()
 }

@@ -5,8 +5,11 @@ import Bench
 /// messages/s to a ring (see `FeedBench`).
 struct FeedBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "feed", abstract: "ITCH parse-only and parse+book ns/message against a C loop, and messages/s to a ring.")
-    @Option(help: "Messages in the generated ITCH file (at least 10 million for the reported figures).") var messages: UInt64 = 10_000_000
+        commandName: "feed",
+        abstract: "ITCH parse-only and parse+book ns/message against a C loop, and messages/s to a ring."
+    )
+    @Option(help: "Messages in the generated ITCH file (at least 10 million for the reported figures).") var messages:
+        UInt64 = 10_000_000
     @Option(help: "Use this ITCH file instead of generating one into /tmp.") var file: String?
     @Option(help: "Seed of the generated file.") var seed: UInt64 = 42
     @Option(help: "Rounds; each runs every contender once, in alternating order.") var rounds: Int = 5

@@ -5,10 +5,13 @@ import Bench
 /// publish latency with and without the recorder (see `RecordBench`).
 struct RecordBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "record", abstract: "Recorder throughput vs a pwrite loop of the same data; publish p99 with and without the recorder.")
+        commandName: "record",
+        abstract: "Recorder throughput vs a pwrite loop of the same data; publish p99 with and without the recorder."
+    )
     @Option(help: "Messages per round.") var messages: Int = 4_000_000
     @Option(help: "Rounds (baseline and subject interleaved).") var rounds: Int = 5
-    @Option(help: "Directory for the files written (a real file system, not tmpfs, for a fair figure).") var dir: String = "/tmp"
+    @Option(help: "Directory for the files written (a real file system, not tmpfs, for a fair figure).") var dir:
+        String = "/tmp"
     @Option(help: "Ring capacity in slots.") var capacity: Int = 1 << 18
     @Flag(help: "Print one JSON object.") var json = false
 

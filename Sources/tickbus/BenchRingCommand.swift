@@ -5,11 +5,15 @@ import Bench
 /// TickBus ring and a minimal C ring, interleaved round by round (see `RingBench`).
 struct RingBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ring", abstract: "Ring throughput (clock-free and clocked) and one-way latency across two processes, against a C ring.")
+        commandName: "ring",
+        abstract: "Ring throughput (clock-free and clocked) and one-way latency across two processes, against a C ring."
+    )
 
     @Option(help: "Messages per clocked throughput round.") var messages: UInt64 = 5_000_000
-    @Option(name: .customLong("clock-free-messages"), help: "Messages per clock-free throughput round.") var clockFreeMessages: UInt64 = 50_000_000
-    @Option(name: .customLong("latency-messages"), help: "Messages per latency round.") var latencyMessages: UInt64 = 200_000
+    @Option(name: .customLong("clock-free-messages"), help: "Messages per clock-free throughput round.")
+    var clockFreeMessages: UInt64 = 50_000_000
+    @Option(name: .customLong("latency-messages"), help: "Messages per latency round.") var latencyMessages: UInt64 =
+        200_000
     @Option(name: .customLong("interval-ns"), help: "Spacing of latency messages.") var intervalNs: UInt64 = 2_000
     @Option(help: "Rounds; each runs both rings in alternating order.") var rounds: Int = 5
     @Option(name: .customLong("producer-cpu")) var producerCPU: Int32 = 0
@@ -32,7 +36,11 @@ struct RingBenchCommand: ParsableCommand {
 
 /// The reader half of `bench ring`, run as a child process.
 struct RingBenchChild: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ring-child", abstract: "Reader process of `bench ring`.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "ring-child",
+        abstract: "Reader process of `bench ring`.",
+        shouldDisplay: false
+    )
     @Option var bus: String
     @Option var impl: String
     @Option var phase: String
@@ -41,15 +49,23 @@ struct RingBenchChild: ParsableCommand {
 
     func run() throws {
         guard let impl = RingBench.Implementation(rawValue: impl) else { throw ValidationError("--impl: swift or c") }
-        guard let phase = RingBench.Phase(rawValue: phase) else { throw ValidationError("--phase: throughput, throughput-clocked or latency") }
-        let r = try runBenchmark { () throws(BenchError) in try RingBench.runReader(bus: bus, impl: impl, phase: phase, messages: messages, cpu: cpu) }
+        guard let phase = RingBench.Phase(rawValue: phase) else {
+            throw ValidationError("--phase: throughput, throughput-clocked or latency")
+        }
+        let r = try runBenchmark { () throws(BenchError) in
+            try RingBench.runReader(bus: bus, impl: impl, phase: phase, messages: messages, cpu: cpu)
+        }
         print(r.line)
     }
 }
 
 /// Both rings in one thread, publish then poll, for `Tools/callgrind-ring`.
 struct RingInstructionsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ring-instructions", abstract: "Single-thread ring loops for callgrind.", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "ring-instructions",
+        abstract: "Single-thread ring loops for callgrind.",
+        shouldDisplay: false
+    )
     @Option var messages: UInt64 = 1_000_000
 
     func run() throws {

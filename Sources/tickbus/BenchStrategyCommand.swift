@@ -5,7 +5,9 @@ import Bench
 /// strategy in alternating rounds (see `StrategyBench`).
 struct StrategyBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "strategy", abstract: "Tick-to-decision latency across processes (feed → strategy → decision), vs a pass-through strategy.")
+        commandName: "strategy",
+        abstract: "Tick-to-decision latency across processes (feed → strategy → decision), vs a pass-through strategy."
+    )
 
     @Option(help: "Feature definition.") var features: String = "Tools/strategy/features.toml"
     @Option(help: "Model.") var model: String = "Tools/strategy/lightgbm.txt"

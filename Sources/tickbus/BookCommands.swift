@@ -1,9 +1,10 @@
 import ArgumentParser
-import CTickBus
 import Book
+import CTickBus
 import Feed
 import Foundation
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +12,10 @@ import Glibc
 /// `tickbus book itch|lobster`: reconstruct order books from a file and print them.
 struct BookCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "book", abstract: "Rebuild order books from ITCH 5.0 or LOBSTER files and print them.",
-        subcommands: [BookITCHCommand.self, BookLOBSTERCommand.self])
+        commandName: "book",
+        abstract: "Rebuild order books from ITCH 5.0 or LOBSTER files and print them.",
+        subcommands: [BookITCHCommand.self, BookLOBSTERCommand.self]
+    )
 }
 
 /// Writes bytes to stdout in large chunks.
@@ -31,16 +34,22 @@ struct _Out {
         }
         buffer.removeAll(keepingCapacity: true)
     }
-    mutating func line(_ s: String) { buffer.append(contentsOf: s.utf8); buffer.append(0x0A); flushIfFull() }
+    mutating func line(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        buffer.append(0x0A)
+        flushIfFull()
+    }
 }
 
 struct BookITCHCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "itch",
-        abstract: "Read an ITCH 5.0 file (BinaryFILE framing, plain or gzip) and print the final books or the counts.")
+        abstract: "Read an ITCH 5.0 file (BinaryFILE framing, plain or gzip) and print the final books or the counts."
+    )
     @Option(help: "ITCH 5.0 file: 2-byte length-prefixed messages, optionally gzip-compressed.") var file: String
     @Option(help: "What to dump: final (every non-empty level after the whole file).") var dump: String = "final"
-    @Flag(help: "Print the count of each message type, unknown references and malformed messages instead.") var counts = false
+    @Flag(help: "Print the count of each message type, unknown references and malformed messages instead.") var counts =
+        false
 
     func run() throws {
         guard dump == "final" else { throw ValidationError("--dump: only 'final' is supported, got '\(dump)'") }
@@ -61,7 +70,8 @@ struct BookITCHCommand: ParsableCommand {
 struct BookLOBSTERCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lobster",
-        abstract: "Rebuild a LOBSTER order book from its message file and print one order-book row per message.")
+        abstract: "Rebuild a LOBSTER order book from its message file and print one order-book row per message."
+    )
     @Option(help: "LOBSTER message file (Time,Type,OrderID,Size,Price,Direction).") var messages: String
     @Option(help: "LOBSTER order-book file of the same pair (seed and refills).") var orderbook: String
     @Option(help: "Levels N of the pair.") var levels: Int
@@ -73,7 +83,9 @@ struct BookLOBSTERCommand: ParsableCommand {
         guard columns == levels else {
             throw ValidationError("--levels \(levels) but \(orderbook) has \(columns) levels (\(4 * columns) columns)")
         }
-        do { source = try LOBSTERSource(messages: messages, orderbook: orderbook, levels: levels) } catch { throw RuntimeFailure(error) }
+        do { source = try LOBSTERSource(messages: messages, orderbook: orderbook, levels: levels) } catch {
+            throw RuntimeFailure(error)
+        }
         var out = _Out()
         while source.step() {
             source.appendRow(to: &out.buffer)

@@ -5,7 +5,8 @@ import Demo
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run feed → strategy → recorder (and taps) in separate processes, replay, print a summary.")
+        abstract: "Run feed → strategy → recorder (and taps) in separate processes, replay, print a summary."
+    )
 
     @Option(help: "Seed of the generated ITCH data.") var seed: UInt64 = 42
     @Option(help: "ITCH messages to generate.") var messages: Int = 200_000

@@ -10,7 +10,10 @@ final class TextOut {
     let owned: Bool
     var buffer = ""
     init(_ path: String) throws {
-        if path == "-" { file = fdopen(1, "w"); owned = false } else {
+        if path == "-" {
+            file = fdopen(1, "w")
+            owned = false
+        } else {
             guard let f = fopen(path, "w") else { throw RuntimeFailure("cannot write \(path)") }
             file = f
             owned = true
@@ -37,7 +40,9 @@ func tableNumber(_ v: Double) -> String { v.isNaN ? "nan" : g17(v) }
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
-        abstract: "Compute the offline feature table: one row per decision point, with the market sequence and exchange time.")
+        abstract:
+            "Compute the offline feature table: one row per decision point, with the market sequence and exchange time."
+    )
 
     @Option(help: "synthetic:SEED | lobster:MESSAGES.csv,ORDERBOOK.csv | itch:FILE | journal:DIR") var source: String
     @Option(help: "Feature definition (TOML).") var features: String
@@ -59,9 +64,15 @@ struct FeaturesCommand: ParsableCommand {
         text.write((["sequence", "exchange_time", "instrument"] + definition.names).joined(separator: ",") + "\n")
         var rows = 0
         do {
-            try OfflineTable.run(spec, engine: engine, limit: messages ?? .max, log: warn) { sequence, time, instrument in
+            try OfflineTable.run(spec, engine: engine, limit: messages ?? .max, log: warn) {
+                sequence,
+                time,
+                instrument in
                 var line = "\(sequence),\(time),\(instrument)"
-                for i in 0..<engine.count { line += ","; line += tableNumber(engine.values[i]) }
+                for i in 0..<engine.count {
+                    line += ","
+                    line += tableNumber(engine.values[i])
+                }
                 line += "\n"
                 text.write(line)
                 rows += 1

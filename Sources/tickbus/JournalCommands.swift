@@ -1,6 +1,7 @@
 import ArgumentParser
 import Journal
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +10,10 @@ import Glibc
 
 struct JournalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "journal", abstract: "Verify, print and describe journals.",
-        subcommands: [JournalVerifyCommand.self, JournalCatCommand.self, JournalInfoCommand.self])
+        commandName: "journal",
+        abstract: "Verify, print and describe journals.",
+        subcommands: [JournalVerifyCommand.self, JournalCatCommand.self, JournalInfoCommand.self]
+    )
 }
 
 /// The rings of a journal directory (all, or the one asked for); exit 2 when there are none.
@@ -24,7 +27,9 @@ func journalRings(_ dir: String, only: String?) throws -> [String] {
 struct JournalVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every block of every file; list gaps; say where a file stops being valid and why. Exit 0 only when every ring is valid and sealed.")
+        abstract:
+            "Check every block of every file; list gaps; say where a file stops being valid and why. Exit 0 only when every ring is valid and sealed."
+    )
     @Argument(help: "Journal directory.") var dir: String
     @Option(help: "Only this ring.") var ring: String?
 
@@ -37,7 +42,9 @@ struct JournalVerifyCommand: ParsableCommand {
 
 struct JournalCatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cat", abstract: "Print a ring's records (market: as `tap --print`, prefixed by seq=N).")
+        commandName: "cat",
+        abstract: "Print a ring's records (market: as `tap --print`, prefixed by seq=N)."
+    )
     @Argument(help: "Journal directory.") var dir: String
     @Option(help: "Ring.") var ring: String = "market"
     @Option(help: "First sequence to print.") var from: UInt64?
@@ -46,7 +53,10 @@ struct JournalCatCommand: ParsableCommand {
     func run() throws {
         _ = try journalRings(dir, only: ring)
         let reader: JournalReader
-        do { reader = try JournalReader(directory: dir, ring: ring) } catch { warn("journal cat: \(error)"); throw ExitCode(1) }
+        do { reader = try JournalReader(directory: dir, ring: ring) } catch {
+            warn("journal cat: \(error)")
+            throw ExitCode(1)
+        }
         if let from { reader.seek(sequence: from) }
         // Lines are gathered into ~64 KB writes: a large ring prints millions of them.
         var out = ""
@@ -54,7 +64,10 @@ struct JournalCatCommand: ParsableCommand {
         let stopped = JournalInspection.cat(reader, to: to) { line in
             out += line
             out += "\n"
-            if out.utf8.count > 60_000 { print(out, terminator: ""); out.removeAll(keepingCapacity: true) }
+            if out.utf8.count > 60_000 {
+                print(out, terminator: "")
+                out.removeAll(keepingCapacity: true)
+            }
         }
         print(out, terminator: "")
         flushOut()
@@ -66,7 +79,10 @@ struct JournalCatCommand: ParsableCommand {
 }
 
 struct JournalInfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe each ring of a journal: header, counts, sequence and time ranges, seal.")
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Describe each ring of a journal: header, counts, sequence and time ranges, seal."
+    )
     @Argument(help: "Journal directory.") var dir: String
 
     func run() throws {

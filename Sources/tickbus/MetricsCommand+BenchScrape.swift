@@ -8,7 +8,9 @@ extension MetricsCommand {
         o.rounds = rounds
         o.roundSeconds = roundSeconds
         o.scrapeMs = scrapeMs
-        guard let kind = ScrapeBench.Scraper(rawValue: scraper) else { throw ValidationError("--scraper must be process or thread") }
+        guard let kind = ScrapeBench.Scraper(rawValue: scraper) else {
+            throw ValidationError("--scraper must be process or thread")
+        }
         o.scraper = kind
         let result = try runBenchmark { () throws(BenchError) in try ScrapeBench.run(o) }
         printBench(result.report, text: result.text, json: json)

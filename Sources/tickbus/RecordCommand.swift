@@ -2,6 +2,7 @@ import ArgumentParser
 import CTickBus
 import Journal
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,8 @@ import Glibc
 struct RecordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
-        abstract: "Record rings into a journal directory (io_uring). Last line: recorded=N gaps=G lost=L.")
+        abstract: "Record rings into a journal directory (io_uring). Last line: recorded=N gaps=G lost=L."
+    )
 
     @Option(help: "Bus name.") var bus: String
     @Option(help: "Comma-separated rings, e.g. market,decisions.S.") var rings: String = "market"
@@ -21,18 +23,25 @@ struct RecordCommand: ParsableCommand {
     @Option(name: .customLong("block-kb"), help: "Block buffer size in KiB (a multiple of 4).") var blockKB: Int = 1024
     @Option(help: "Block buffers (one filling, the rest in flight).") var buffers: Int = 8
     @Flag(help: "Open segment files with O_DIRECT.") var direct = false
-    @Option(name: .customLong("flush-ms"), help: "Write a partly filled block once its first record is this old.") var flushMs: Double = 10
-    @Option(name: .customLong("attach-timeout"), help: "Seconds to wait for each ring to exist.") var attachTimeout: Double = 30
-    @Option(name: .customLong("delay-us"), help: "Sleep after each record (a slow recorder, for tests).") var delayUs: UInt32 = 0
+    @Option(name: .customLong("flush-ms"), help: "Write a partly filled block once its first record is this old.")
+    var flushMs: Double = 10
+    @Option(name: .customLong("attach-timeout"), help: "Seconds to wait for each ring to exist.") var attachTimeout:
+        Double = 30
+    @Option(name: .customLong("delay-us"), help: "Sleep after each record (a slow recorder, for tests).") var delayUs:
+        UInt32 = 0
     @Option(help: "Reader name in the reader table.") var name: String = "recorder"
 
     func run() throws {
         installStopSignalsUnblocked()
-        guard let policy = FsyncPolicy(rawValue: fsync) else { throw ValidationError("--fsync must be never, interval or block") }
+        guard let policy = FsyncPolicy(rawValue: fsync) else {
+            throw ValidationError("--fsync must be never, interval or block")
+        }
         // Arguments first, before attaching to any ring: the smallest block holds one 64-byte record.
         let minimumKB = JournalWriterOptions.minimumBlockBytes(slotSize: 64) / 1024
         guard blockKB >= minimumKB, blockKB % 4 == 0, blockKB <= 1 << 20 else {
-            throw ValidationError("--block-kb must be a multiple of 4 from \(minimumKB) (KiB) to \(1 << 20), got \(blockKB)")
+            throw ValidationError(
+                "--block-kb must be a multiple of 4 from \(minimumKB) (KiB) to \(1 << 20), got \(blockKB)"
+            )
         }
         var o = RecorderOptions()
         o.writer.fsync = policy
@@ -50,8 +59,18 @@ struct RecordCommand: ParsableCommand {
         guard !ringList.isEmpty else { throw ValidationError("--rings is empty") }
         let result: [RecordedRing]
         do {
-            result = try Recorder.run(bus: bus, rings: ringList, directory: dir, options: o, stop: stopRequested,
-                                      onAttached: { warn("record: recording \(ringList.joined(separator: ",")) of bus \(bus) into \(dir) (pid \(getpid()))") })
+            result = try Recorder.run(
+                bus: bus,
+                rings: ringList,
+                directory: dir,
+                options: o,
+                stop: stopRequested,
+                onAttached: {
+                    warn(
+                        "record: recording \(ringList.joined(separator: ",")) of bus \(bus) into \(dir) (pid \(getpid()))"
+                    )
+                }
+            )
         } catch {
             warn("record: \(error)")
             throw ExitCode(2)
@@ -59,8 +78,10 @@ struct RecordCommand: ParsableCommand {
         var total = JournalWriterStats()
         for r in result {
             let s = r.stats
-            print("ring=\(r.ring) records=\(s.records) gaps=\(s.gapRecords) lost=\(s.lost) blocks=\(s.blocks) bytes=\(s.bytes) "
-                  + "segments=\(s.segments) next_sequence=\(s.nextSequence) reason=\(r.reason) reader_lost=\(r.readerLost) registered_buffers=\(r.buffersRegistered)")
+            print(
+                "ring=\(r.ring) records=\(s.records) gaps=\(s.gapRecords) lost=\(s.lost) blocks=\(s.blocks) bytes=\(s.bytes) "
+                    + "segments=\(s.segments) next_sequence=\(s.nextSequence) reason=\(r.reason) reader_lost=\(r.readerLost) registered_buffers=\(r.buffersRegistered)"
+            )
             total.records += s.records
             total.gapRecords += s.gapRecords
             total.lost += s.lost

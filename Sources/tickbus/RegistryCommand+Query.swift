@@ -2,27 +2,37 @@ import ArgumentParser
 import Registry
 
 struct RegistryListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Every version: id, name, model format, runtime id, aliases.")
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Every version: id, name, model format, runtime id, aliases."
+    )
 
     @OptionGroup var options: RegistryOptions
 
     func run() throws {
         let registry = try options.open()
-        let (versions, aliases) = try registryCall { () throws(RegistryError) in (try registry.versions(), try registry.currentAliases()) }
+        let (versions, aliases) = try registryCall { () throws(RegistryError) in
+            (try registry.versions(), try registry.currentAliases())
+        }
         for v in versions {
             let held = aliases.filter { $0.value == v.id }.map(\.key).sorted()
             if options.json {
                 print(v.manifest.reportJSON(id: v.id, aliases: held).text)
             } else {
-                print("\(v.id) name=\(v.manifest.name) format=\(v.manifest.modelFormat) runtime_id=\(v.manifest.runtimeIdHex)"
-                    + " features=\(v.manifest.features.count) aliases=\(held.isEmpty ? "-" : held.joined(separator: ","))")
+                print(
+                    "\(v.id) name=\(v.manifest.name) format=\(v.manifest.modelFormat) runtime_id=\(v.manifest.runtimeIdHex)"
+                        + " features=\(v.manifest.features.count) aliases=\(held.isEmpty ? "-" : held.joined(separator: ","))"
+                )
             }
         }
     }
 }
 
 struct RegistryShowCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "One version's manifest (by id, prefix or NAME@ALIAS).")
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "One version's manifest (by id, prefix or NAME@ALIAS)."
+    )
 
     @OptionGroup var options: RegistryOptions
     @Argument(help: "Version id, a unique prefix (12+ hex digits) or NAME@ALIAS.") var version: String
@@ -30,7 +40,9 @@ struct RegistryShowCommand: ParsableCommand {
     func run() throws {
         let registry = try options.open()
         let ref = version
-        let (v, aliases) = try registryCall { () throws(RegistryError) in (try registry.resolve(ref), try registry.currentAliases()) }
+        let (v, aliases) = try registryCall { () throws(RegistryError) in
+            (try registry.resolve(ref), try registry.currentAliases())
+        }
         let held = aliases.filter { $0.value == v.id }.map(\.key).sorted()
         if options.json {
             print(v.manifest.reportJSON(id: v.id, aliases: held).text)
@@ -49,7 +61,9 @@ struct RegistryShowCommand: ParsableCommand {
 
 struct RegistryHistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "history", abstract: "The moves of NAME@ALIAS, or with --at the one in effect at TIME.")
+        commandName: "history",
+        abstract: "The moves of NAME@ALIAS, or with --at the one in effect at TIME."
+    )
 
     @OptionGroup var options: RegistryOptions
     @Argument(help: "NAME@ALIAS.") var alias: String
@@ -71,14 +85,23 @@ struct RegistryHistoryCommand: ParsableCommand {
         }
         let inEffect = entries.last { $0.timeNs <= atNs }
         if options.json {
-            var o: [String: CanonicalJSON] = ["alias": .string(ref), "at": .string(Registry.formatTime(atNs)), "at_ns": .string(String(atNs))]
-            if let inEffect { o["entry"] = inEffect.reportJSON; o["version"] = .string(inEffect.to) } else { o["version"] = .string("") }
+            var o: [String: CanonicalJSON] = [
+                "alias": .string(ref), "at": .string(Registry.formatTime(atNs)), "at_ns": .string(String(atNs)),
+            ]
+            if let inEffect {
+                o["entry"] = inEffect.reportJSON
+                o["version"] = .string(inEffect.to)
+            } else {
+                o["version"] = .string("")
+            }
             print(CanonicalJSON.object(o).text)
         } else if let inEffect {
             print(inEffect.reportText)
             print(inEffect.to)
         } else {
-            print("\(ref) was not set at \(Registry.formatTime(atNs)) (first move \(Registry.formatTime(entries[0].timeNs)))")
+            print(
+                "\(ref) was not set at \(Registry.formatTime(atNs)) (first move \(Registry.formatTime(entries[0].timeNs)))"
+            )
         }
     }
 }

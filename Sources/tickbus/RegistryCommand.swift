@@ -8,8 +8,10 @@ struct RegistryCommand: ParsableCommand {
         abstract: "Content-addressed model versions, gated aliases with a hash-chained log, approvals.",
         subcommands: [
             RegistryAddCommand.self, RegistryVerifyCommand.self, RegistryListCommand.self, RegistryShowCommand.self,
-            RegistryAliasCommand.self, RegistryHistoryCommand.self, RegistryKeygenCommand.self, RegistryApproveCommand.self,
-        ])
+            RegistryAliasCommand.self, RegistryHistoryCommand.self, RegistryKeygenCommand.self,
+            RegistryApproveCommand.self,
+        ]
+    )
 }
 
 /// Options every registry command takes.
@@ -29,7 +31,9 @@ func registryCall<T>(_ body: () throws(RegistryError) -> T) throws -> T {
 
 struct RegistryAddCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "add", abstract: "Store a version; prints its id (64 hex digits) as the last line.")
+        commandName: "add",
+        abstract: "Store a version; prints its id (64 hex digits) as the last line."
+    )
 
     @OptionGroup var options: RegistryOptions
     @Option(help: "Model name (letters, digits, . _ -).") var name: String
@@ -43,11 +47,15 @@ struct RegistryAddCommand: ParsableCommand {
 
     func run() throws {
         var request = Registry.AddRequest(name: name, model: model, features: features)
-        for (role, path) in [("examples", examples), ("snapshot", snapshot), ("backtest", backtest), ("baseline", baseline)] {
+        for (role, path) in [
+            ("examples", examples), ("snapshot", snapshot), ("backtest", backtest), ("baseline", baseline),
+        ] {
             if let path { request.objects[role] = path }
         }
         for t in tag {
-            guard let eq = t.firstIndex(of: "="), eq != t.startIndex else { throw ValidationError("--tag needs k=v, found '\(t)'") }
+            guard let eq = t.firstIndex(of: "="), eq != t.startIndex else {
+                throw ValidationError("--tag needs k=v, found '\(t)'")
+            }
             let key = String(t[..<eq])
             guard request.tags[key] == nil else { throw ValidationError("--tag \(key) given twice") }
             request.tags[key] = String(t[t.index(after: eq)...])
@@ -60,7 +68,9 @@ struct RegistryAddCommand: ParsableCommand {
 
 struct RegistryVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Re-hash every object, manifest and alias log; name what is altered or missing.")
+        commandName: "verify",
+        abstract: "Re-hash every object, manifest and alias log; name what is altered or missing."
+    )
 
     @OptionGroup var options: RegistryOptions
 
@@ -69,12 +79,19 @@ struct RegistryVerifyCommand: ParsableCommand {
         let problems = try registryCall { () throws(RegistryError) -> [Registry.Problem] in try registry.verify() }
         if options.json {
             let list = problems.map { CanonicalJSON.object(["what": .string($0.what), "reason": .string($0.reason)]) }
-            print(CanonicalJSON.object(["ok": .string(problems.isEmpty ? "yes" : "no"), "problems": .array(list)]).text)
+            print(
+                CanonicalJSON.object(["ok": .string(problems.isEmpty ? "yes" : "no"), "problems": .array(list)]).text
+            )
         } else {
             for p in problems { print("problem \(p)") }
-            print(problems.isEmpty ? "registry \(options.registry): ok" : "registry \(options.registry): \(problems.count) problem(s)")
+            print(
+                problems.isEmpty
+                    ? "registry \(options.registry): ok" : "registry \(options.registry): \(problems.count) problem(s)"
+            )
         }
         flushOut()
-        if !problems.isEmpty { throw RuntimeFailure("verify found \(problems.count) problem(s) in \(options.registry)") }
+        if !problems.isEmpty {
+            throw RuntimeFailure("verify found \(problems.count) problem(s) in \(options.registry)")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CTickBus
 import TickBusCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,8 @@ import Glibc
 struct TapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tap",
-        abstract: "Read a ring, count messages, gaps and losses. Last line: received=N lost=L gaps=G.")
+        abstract: "Read a ring, count messages, gaps and losses. Last line: received=N lost=L gaps=G."
+    )
 
     @Option(help: "Bus name.") var bus: String
     @Option(help: "Ring name.") var ring: String = "market"
@@ -17,14 +19,19 @@ struct TapCommand: ParsableCommand {
     @Flag(help: "Gating reader: the producer waits for it (lossless).") var gating: Bool = false
     @Option(help: "Reader name in the reader table.") var name: String?
     @Option(help: "Idle strategy: spin | yield | backoff.") var idle: String = "backoff"
-    @Option(name: .customLong("delay-us"), help: "Sleep this long after each message (a slow reader, for tests).") var delayUs: UInt32 = 0
+    @Option(name: .customLong("delay-us"), help: "Sleep this long after each message (a slow reader, for tests).")
+    var delayUs: UInt32 = 0
     @Option(help: "Stop after this many messages.") var count: UInt64?
-    @Option(help: "After the producer is gone, wait this many seconds for a new generation and re-attach.") var reattach: Double = 0
-    @Option(name: .customLong("attach-timeout"), help: "Seconds to wait for the ring to exist.") var attachTimeout: Double = 0
+    @Option(help: "After the producer is gone, wait this many seconds for a new generation and re-attach.")
+    var reattach: Double = 0
+    @Option(name: .customLong("attach-timeout"), help: "Seconds to wait for the ring to exist.") var attachTimeout:
+        Double = 0
 
     func run() throws {
         tb_install_stop_signals()
-        guard let idleStrategy = IdleStrategy(name: idle) else { throw ValidationError("--idle must be spin, yield or backoff") }
+        guard let idleStrategy = IdleStrategy(name: idle) else {
+            throw ValidationError("--idle must be spin, yield or backoff")
+        }
         var o = RingTap.Options(bus: bus, name: name ?? "tap-\(getpid())")
         o.ring = ring
         o.from = try startPosition(from)
@@ -40,7 +47,9 @@ struct TapCommand: ParsableCommand {
                 guard printing else { return }
                 Swift.print(schema == .market ? bytes.market.description : DecisionRecordView(bytes.base).description)
             },
-            log: warn, stop: stopRequested)
+            log: warn,
+            stop: stopRequested
+        )
         switch end {
         case .attachFailed(let error): warn("tap: \(error)")
         case .finished, .producerGone: break

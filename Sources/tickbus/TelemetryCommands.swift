@@ -20,7 +20,8 @@ private func installTelemetryStopSignals() {
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metrics",
-        abstract: "Serve /metrics (Prometheus text format) for every ring, reader and strategy of a bus.")
+        abstract: "Serve /metrics (Prometheus text format) for every ring, reader and strategy of a bus."
+    )
 
     @Option(help: "Bus name.") var bus: String?
     @Option(help: "HOST:PORT to listen on (port 0 picks a free port; the line `listening=HOST:PORT` says which).")
@@ -29,12 +30,18 @@ struct MetricsCommand: ParsableCommand {
     @Option(name: .customLong("retain-dead"), help: "Seconds a dead reader stays listed after its entry is reclaimed.")
     var retainDead: Double = 300
 
-    @Flag(name: .customLong("bench-scrape"), help: "Benchmark: producer publish latency with and without a concurrent scraper.")
+    @Flag(
+        name: .customLong("bench-scrape"),
+        help: "Benchmark: producer publish latency with and without a concurrent scraper."
+    )
     var benchScrape: Bool = false
     @Option(name: .customLong("scrape-ms"), help: "Benchmark: scrape interval in ms.") var scrapeMs: Double = 100
     @Option(help: "Benchmark: rounds per side (baseline and subject alternate).") var rounds: Int = 6
     @Option(name: .customLong("round-seconds"), help: "Benchmark: seconds per round.") var roundSeconds: Double = 1
-    @Option(help: "Benchmark: the scraper is a separate `tickbus metrics` process over HTTP (process) or a thread rendering in this process (thread).")
+    @Option(
+        help:
+            "Benchmark: the scraper is a separate `tickbus metrics` process over HTTP (process) or a thread rendering in this process (thread)."
+    )
     var scraper: String = "process"
     @Flag(help: "Benchmark: print one JSON object.") var json: Bool = false
 
@@ -56,7 +63,12 @@ struct MetricsCommand: ParsableCommand {
         installTelemetryStopSignals()
         let server: MetricsServer
         do {
-            server = try MetricsServer.start(host: host, port: port, bus: bus, tracker: SnapshotTracker(retainDeadSeconds: retainDead))
+            server = try MetricsServer.start(
+                host: host,
+                port: port,
+                bus: bus,
+                tracker: SnapshotTracker(retainDeadSeconds: retainDead)
+            )
         } catch {
             throw RuntimeFailure("metrics: cannot listen on \(listen): \(error)")
         }
@@ -72,7 +84,8 @@ struct MetricsCommand: ParsableCommand {
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stat",
-        abstract: "Live view of a bus: rings, readers (lag, loss), strategies (latency percentiles), messages/s.")
+        abstract: "Live view of a bus: rings, readers (lag, loss), strategies (latency percentiles), messages/s."
+    )
 
     @Option(help: "Bus name.") var bus: String
     @Flag(help: "Print one frame and exit.") var once: Bool = false
@@ -99,7 +112,10 @@ struct StatCommand: ParsableCommand {
                 print(StatView.json(s))
             } else {
                 // Home, clear, frame: one write per refresh.
-                print("\u{1B}[H\u{1B}[2J" + StatView.render(s, width: width) + "(refresh \(interval) s; Ctrl-C quits)", terminator: "")
+                print(
+                    "\u{1B}[H\u{1B}[2J" + StatView.render(s, width: width) + "(refresh \(interval) s; Ctrl-C quits)",
+                    terminator: ""
+                )
             }
             if fflush(nil) != 0 { return }  // the terminal went away
             let end = tb_monotonic_ns() + UInt64(max(0.05, interval) * 1e9)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,7 +22,8 @@ func tapLine(_ r: Child.Result) -> (received: UInt64, lost: UInt64, gaps: UInt64
     let line = r.lastLine
     guard line.hasPrefix("received=") else { return nil }
     let kv = keyValues(line)
-    guard let a = UInt64(kv["received"] ?? ""), let b = UInt64(kv["lost"] ?? ""), let c = UInt64(kv["gaps"] ?? "") else { return nil }
+    guard let a = UInt64(kv["received"] ?? ""), let b = UInt64(kv["lost"] ?? ""), let c = UInt64(kv["gaps"] ?? "")
+    else { return nil }
     return (a, b, c)
 }
 
@@ -41,19 +43,24 @@ func ringInfo(_ bus: String) throws -> [String: String] {
 /// Waits until `n` readers are attached to the market ring (the feed waits too, with --wait-readers).
 @Suite("Bus processes", .serialized)
 struct BusProcessTests {
-    @Test("one producer, three readers: the slowed one is lapped and reports exactly what it lost, the others lose nothing")
+    @Test(
+        "one producer, three readers: the slowed one is lapped and reports exactly what it lost, the others lose nothing"
+    )
     func threeReaders() throws {
         let bus = TickBusTest.uniqueBus("three")
         defer { TickBusTest.removeBus(bus) }
         let n = 30_000
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:11", "--messages", "\(n)", "--rate", "15000",
-                              "--capacity", "4096", "--wait-readers", "3"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:11", "--messages", "\(n)", "--rate", "15000",
+            "--capacity", "4096", "--wait-readers", "3",
+        ])
         #expect(feed.waitFor(timeout: 30) { $0.contains("feed: ring market") })
         let a = try Child(["tap", "--bus", bus, "--name", "fast-a"])
         let b = try Child(["tap", "--bus", bus, "--name", "fast-b"])
         let slow = try Child(["tap", "--bus", bus, "--name", "slow", "--delay-us", "2000"])
         let f = feed.wait(timeout: 60)
-        let ra = a.wait(timeout: 30), rb = b.wait(timeout: 30)
+        let ra = a.wait(timeout: 30)
+        let rb = b.wait(timeout: 30)
         slow.signal(SIGINT)
         let rs = slow.wait(timeout: 30)
         #expect(f.status == 0 && !f.timedOut, "feed: \(f.stderr)")
@@ -82,8 +89,10 @@ struct BusProcessTests {
         let bus = TickBusTest.uniqueBus("acct")
         defer { TickBusTest.removeBus(bus) }
         let n = 20_000
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:5", "--messages", "\(n)", "--rate", "20000",
-                              "--capacity", "1024", "--wait-readers", "1"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:5", "--messages", "\(n)", "--rate", "20000",
+            "--capacity", "1024", "--wait-readers", "1",
+        ])
         #expect(feed.waitFor(timeout: 30) { $0.contains("feed: ring market") })
         let slow = try Child(["tap", "--bus", bus, "--name", "slow", "--delay-us", "300"])
         let f = feed.wait(timeout: 60)
@@ -100,8 +109,10 @@ struct BusProcessTests {
         let bus = TickBusTest.uniqueBus("kill")
         defer { TickBusTest.removeBus(bus) }
         let n = 40_000
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:3", "--messages", "\(n)", "--rate", "20000",
-                              "--capacity", "65536", "--wait-readers", "3"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:3", "--messages", "\(n)", "--rate", "20000",
+            "--capacity", "65536", "--wait-readers", "3",
+        ])
         #expect(feed.waitFor(timeout: 30) { $0.contains("feed: ring market") })
         let a = try Child(["tap", "--bus", bus, "--name", "a"])
         let victim = try Child(["tap", "--bus", bus, "--name", "victim"])
@@ -112,7 +123,8 @@ struct BusProcessTests {
         let rv = victim.wait(timeout: 10)
         #expect(rv.status != 0)
         let f = feed.wait(timeout: 60)
-        let ra = a.wait(timeout: 30), rc = c.wait(timeout: 30)
+        let ra = a.wait(timeout: 30)
+        let rc = c.wait(timeout: 30)
         #expect(f.status == 0 && !f.timedOut)
         let total = try #require(published(f))
         #expect(total == UInt64(n) + 1)
@@ -131,7 +143,10 @@ struct BusProcessTests {
         let bus = TickBusTest.uniqueBus("gating")
         defer { TickBusTest.removeBus(bus) }
         let n = 5_000
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:9", "--messages", "\(n)", "--capacity", "64", "--wait-readers", "1"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:9", "--messages", "\(n)", "--capacity", "64", "--wait-readers",
+            "1",
+        ])
         #expect(feed.waitFor(timeout: 30) { $0.contains("feed: ring market") })
         let slow = try Child(["tap", "--bus", bus, "--gating", "--delay-us", "100", "--print"])
         let f = feed.wait(timeout: 60)
@@ -149,7 +164,10 @@ struct BusProcessTests {
         let bus = TickBusTest.uniqueBus("gatekill")
         defer { TickBusTest.removeBus(bus) }
         let n = 20_000
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:4", "--messages", "\(n)", "--capacity", "256", "--wait-readers", "2"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:4", "--messages", "\(n)", "--capacity", "256",
+            "--wait-readers", "2",
+        ])
         #expect(feed.waitFor(timeout: 30) { $0.contains("feed: ring market") })
         let victim = try Child(["tap", "--bus", bus, "--gating", "--name", "victim", "--delay-us", "1000"])
         let other = try Child(["tap", "--bus", bus, "--gating", "--name", "other"])
@@ -169,7 +187,9 @@ struct BusProcessTests {
     func producerGone() throws {
         let bus = TickBusTest.uniqueBus("gone")
         defer { TickBusTest.removeBus(bus) }
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:2", "--messages", "1000000", "--rate", "2000"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:2", "--messages", "1000000", "--rate", "2000",
+        ])
         #expect(feed.waitFor(timeout: 30) { $0.contains("feed: ring market") })
         usleep(300_000)
         feed.signal(SIGKILL)
@@ -185,7 +205,9 @@ struct BusProcessTests {
     func restart() throws {
         let bus = TickBusTest.uniqueBus("restart")
         defer { TickBusTest.removeBus(bus) }
-        let first = try Child(["feed", "--bus", bus, "--source", "synthetic:2", "--messages", "1000000", "--rate", "2000"])
+        let first = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:2", "--messages", "1000000", "--rate", "2000",
+        ])
         #expect(first.waitFor(timeout: 30) { $0.contains("generation 1") })
         let tap = try Child(["tap", "--bus", bus, "--reattach", "30"])
         #expect(tap.waitFor(timeout: 30) { $0.contains("attached to market generation 1") })
@@ -193,7 +215,10 @@ struct BusProcessTests {
         first.signal(SIGKILL)
         _ = first.wait(timeout: 10)
         #expect(tap.waitFor(timeout: 30) { $0.contains("producer gone") })
-        let second = try TickBusTest.run(["feed", "--bus", bus, "--source", "synthetic:8", "--messages", "3000", "--wait-readers", "1"], timeout: 60)
+        let second = try TickBusTest.run(
+            ["feed", "--bus", bus, "--source", "synthetic:8", "--messages", "3000", "--wait-readers", "1"],
+            timeout: 60
+        )
         #expect(second.stderr.contains("generation 2"))
         let r = tap.wait(timeout: 30)
         #expect(r.stderr.contains("attached to market generation 2"), "\(r.stderr)")
@@ -207,24 +232,33 @@ struct BusProcessTests {
         func capture(_ seed: Int) throws -> String {
             let bus = TickBusTest.uniqueBus("seed")
             defer { TickBusTest.removeBus(bus) }
-            let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:\(seed)", "--messages", "3000", "--capacity", "64", "--wait-readers", "1"])
+            let feed = try Child([
+                "feed", "--bus", bus, "--source", "synthetic:\(seed)", "--messages", "3000", "--capacity", "64",
+                "--wait-readers", "1",
+            ])
             let tap = try Child(["tap", "--bus", bus, "--gating", "--print", "--attach-timeout", "30"])
             _ = feed.wait(timeout: 60)
             return tap.wait(timeout: 60).stdout
         }
-        let a = try capture(21), b = try capture(21), c = try capture(22)
+        let a = try capture(21)
+        let b = try capture(21)
+        let c = try capture(22)
         #expect(a == b)
         #expect(a != c)
         #expect(a.split(separator: "\n").count == 3002)
         // Several instruments, and adds, cancels or deletes, and executions all occur.
-        for kind in ["directory", "add ", "execute ", "delete ", "cancel ", "replace ", "eos "] { #expect(a.contains(kind), "\(kind)") }
+        for kind in ["directory", "add ", "execute ", "delete ", "cancel ", "replace ", "eos "] {
+            #expect(a.contains(kind), "\(kind)")
+        }
     }
 
     @Test("bad segments are refused by the command line too, with the field named")
     func badSegmentCLI() throws {
         let bus = TickBusTest.uniqueBus("bad")
         defer { TickBusTest.removeBus(bus) }
-        _ = try TickBusTest.run(["feed", "--bus", bus, "--source", "synthetic:1", "--messages", "10", "--capacity", "64"])
+        _ = try TickBusTest.run([
+            "feed", "--bus", bus, "--source", "synthetic:1", "--messages", "10", "--capacity", "64",
+        ])
         let path = "/dev/shm/tickbus/\(bus)/market"
         let fd = open(path, O_RDWR)
         var bad: UInt32 = 3
@@ -241,16 +275,24 @@ func ringInfoInt(_ bus: String, _ key: String) -> Int {
 }
 
 /// Another user: only meaningful when the tests run as root (as CI does), which can switch users.
-@Suite("Segment permissions across users", .serialized, .enabled(if: getuid() == 0, "needs root to run a reader as another user"))
+@Suite(
+    "Segment permissions across users",
+    .serialized,
+    .enabled(if: getuid() == 0, "needs root to run a reader as another user")
+)
 struct CrossUserTests {
     /// Runs `tickbus ARGS` as uid/gid 65534 with the given supplementary groups.
     func runAsNobody(_ args: [String], groups: [UInt32]) throws -> Child.Result {
-        let setpriv = ["--reuid=65534", "--regid=65534"] + (groups.isEmpty ? ["--clear-groups"] : ["--groups=" + groups.map(String.init).joined(separator: ",")])
+        let setpriv =
+            ["--reuid=65534", "--regid=65534"]
+            + (groups.isEmpty ? ["--clear-groups"] : ["--groups=" + groups.map(String.init).joined(separator: ",")])
         let child = try Child(setpriv + [TickBusTest.binary] + args, executable: "/usr/bin/setpriv")
         return child.wait(timeout: 30)
     }
 
-    @Test("a reader of another user is refused a 0600 segment with a clear error; a reader in the group may attach a 0660 one")
+    @Test(
+        "a reader of another user is refused a 0600 segment with a clear error; a reader in the group may attach a 0660 one"
+    )
     func otherUser() throws {
         let bus = TickBusTest.uniqueBus("perm")
         defer { TickBusTest.removeBus(bus) }
@@ -262,7 +304,9 @@ struct CrossUserTests {
         let shared = TickBusTest.uniqueBus("permg")
         defer { TickBusTest.removeBus(shared) }
         let gid: UInt32 = 54321
-        _ = try TickBusTest.run(["feed", "--bus", shared, "--source", "synthetic:1", "--messages", "10", "--group", "\(gid)"])
+        _ = try TickBusTest.run([
+            "feed", "--bus", shared, "--source", "synthetic:1", "--messages", "10", "--group", "\(gid)",
+        ])
         let member = try runAsNobody(["tap", "--bus", shared], groups: [gid])
         #expect(member.lastLine == "received=11 lost=0 gaps=0", "\(member.stdout) \(member.stderr)")
         let outsider = try runAsNobody(["tap", "--bus", shared], groups: [])
@@ -277,16 +321,21 @@ struct DemoTests {
         let root = TickBusTest.repositoryRoot
         let dir = TickBusTest.temporaryDirectory("demo")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try TickBusTest.run([
-            "demo", "--messages", "5000", "--rate", "50000",
-            "--features", root.appendingPathComponent("Recordings/synthetic-5/features.toml").path,
-            "--model", root.appendingPathComponent("Recordings/synthetic-5/model.json").path,
-            "--record", dir.appendingPathComponent("session").path,
-        ], timeout: 170)
+        let r = try TickBusTest.run(
+            [
+                "demo", "--messages", "5000", "--rate", "50000",
+                "--features", root.appendingPathComponent("Recordings/synthetic-5/features.toml").path,
+                "--model", root.appendingPathComponent("Recordings/synthetic-5/model.json").path,
+                "--record", dir.appendingPathComponent("session").path,
+            ],
+            timeout: 170
+        )
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("demo: ok"))
         #expect(r.stdout.contains("identical=true"))
         let feedLine = r.stdout.split(separator: "\n").first { $0.contains("feed ") }.map(String.init) ?? ""
-        #expect(keyValues(feedLine.replacingOccurrences(of: "feed", with: ""))["published"].flatMap { Int($0) } ?? 0 > 5000)
+        #expect(
+            keyValues(feedLine.replacingOccurrences(of: "feed", with: ""))["published"].flatMap { Int($0) } ?? 0 > 5000
+        )
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Issue 11, defect 7: messages that mislead. Each command says what was wrong, where, and
 /// prints a result line only for work that started.
@@ -14,13 +14,19 @@ struct MisleadingMessageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for kb in ["4", "6", "0", "-8"] {
             // No ring exists: an argument check after attaching would wait out the 30 s attach timeout.
-            let r = try TickBusTest.run(["record", "--bus", bus, "--dir", dir, "--block-kb=\(kb)", "--attach-timeout", "30"], timeout: 20)
+            let r = try TickBusTest.run(
+                ["record", "--bus", bus, "--dir", dir, "--block-kb=\(kb)", "--attach-timeout", "30"],
+                timeout: 20
+            )
             #expect(!r.timedOut, "--block-kb \(kb) waited for the ring")
             #expect(r.status == 64, "--block-kb \(kb): status \(r.status)\n\(r.stderr)")
             #expect(r.stderr.contains("--block-kb must be a multiple of 4 from 8 (KiB)"), "\(r.stderr)")
             #expect(!r.stderr.contains("4096 must be"), "\(r.stderr)")
         }
-        #expect(!FileManager.default.fileExists(atPath: dir), "record created its directory before checking its arguments")
+        #expect(
+            !FileManager.default.fileExists(atPath: dir),
+            "record created its directory before checking its arguments"
+        )
     }
 
     @Test("tap prints no result line after an attach error")
@@ -40,8 +46,11 @@ struct MisleadingMessageTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.copyItem(atPath: root.appendingPathComponent("session").path, toPath: dir)
-        let args = ["replay", "--dir", dir, "--verify-decisions", "--features", root.appendingPathComponent("features.toml").path,
-                    "--model", root.appendingPathComponent("model.json").path]
+        let args = [
+            "replay", "--dir", dir, "--verify-decisions", "--features",
+            root.appendingPathComponent("features.toml").path,
+            "--model", root.appendingPathComponent("model.json").path,
+        ]
         let ok = try TickBusTest.run(args, timeout: 120)
         #expect(ok.status == 0, "the bundled session does not verify: \(ok.stdout)\n\(ok.stderr)")
         // Flip one payload byte of the market journal's first block (the file header is 4096 bytes).

@@ -1,7 +1,8 @@
-@testable import Book
 import Feed
 import Testing
 import TickBusCore
+
+@testable import Book
 
 /// OrderBooks against a plain dictionary model under random operations: small tables (growth,
 /// wrap-around probe runs, backward-shift deletion), references that collide in the low bits,
@@ -108,7 +109,9 @@ struct BookTests {
                     for side in [Side.buy, .sell] {
                         let want = model.levels(inst, side)
                         #expect(books.levelCount(instrument: inst, side: side) == want.count)
-                        for (d, lv) in want.enumerated() { #expect(books.level(instrument: inst, side: side, depth: d) == lv) }
+                        for (d, lv) in want.enumerated() {
+                            #expect(books.level(instrument: inst, side: side, depth: d) == lv)
+                        }
                         #expect(books.level(instrument: inst, side: side, depth: want.count) == nil)
                     }
                 }
@@ -139,29 +142,46 @@ struct BookTests {
         let shares = book()
         shares.table.slots[shares.table.find(2)!].shares = 40
         #expect(shares._invariantViolations(levelAddressed: true) == [])
-        #expect(shares._invariantViolations().contains(
-            "instrument 1 bid: level 1000100 shows 50 shares in 1 orders, its orders hold 40 in 1"))
+        #expect(
+            shares._invariantViolations().contains(
+                "instrument 1 bid: level 1000100 shows 50 shares in 1 orders, its orders hold 40 in 1"
+            )
+        )
 
         let count = book()
         count.sides[2].ladderCount += 1
-        #expect(count._invariantViolations(levelAddressed: true).contains("instrument 1 bid: bid: 2 live ladder slots, ladderCount says 3"))
+        #expect(
+            count._invariantViolations(levelAddressed: true).contains(
+                "instrument 1 bid: bid: 2 live ladder slots, ladderCount says 3"
+            )
+        )
 
         let best = book()
         best.sides[2].bestKey -= 1
-        #expect(best._invariantViolations(levelAddressed: true).contains("instrument 1 bid: bid: bestKey 10000, the largest live key is 10001"))
+        #expect(
+            best._invariantViolations(levelAddressed: true).contains(
+                "instrument 1 bid: bid: bestKey 10000, the largest live key is 10001"
+            )
+        )
 
         let misplaced = book()
         misplaced.sides[3].fallback.base![0].price = 100_0400  // on the grid and inside the window
-        #expect(misplaced._invariantViolations(levelAddressed: true).contains(
-            "instrument 1 ask: ask: fallback level 1000400 belongs in the ladder (key -10004, window from -10099)"))
+        #expect(
+            misplaced._invariantViolations(levelAddressed: true).contains(
+                "instrument 1 ask: ask: fallback level 1000400 belongs in the ladder (key -10004, window from -10099)"
+            )
+        )
 
         let order = book()
         order.add(instrument: 1, orderId: 5, side: .sell, price: 100_0302, shares: 5)  // fallback: 1000302, 1000301
         #expect(order._invariantViolations() == ["instrument 2 bid: level 50000 (10 shares) has no resting order"])
         let f = order.sides[3].fallback.base!
         (f[0], f[1]) = (f[1], f[0])
-        #expect(order._invariantViolations(levelAddressed: true).contains(
-            "instrument 1 ask: ask fallback: level 1 at 1000302 is out of order after 1000301"))
+        #expect(
+            order._invariantViolations(levelAddressed: true).contains(
+                "instrument 1 ask: ask fallback: level 1 at 1000302 is out of order after 1000301"
+            )
+        )
 
         let table = book()
         table.table.count += 1

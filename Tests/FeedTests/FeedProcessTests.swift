@@ -36,7 +36,10 @@ struct FeedProcessTests {
         let lines = t.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("received=") }
         #expect(lines.count == expected.count)
         let firstDifference = zip(lines, expected).enumerated().first { $0.element.0 != $0.element.1 }
-        #expect(firstDifference == nil, "first difference at \(firstDifference?.offset ?? -1): \(String(describing: firstDifference?.element))")
+        #expect(
+            firstDifference == nil,
+            "first difference at \(firstDifference?.offset ?? -1): \(String(describing: firstDifference?.element))"
+        )
     }
 
     @Test func itchFile() throws {

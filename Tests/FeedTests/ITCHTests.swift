@@ -8,7 +8,12 @@ import TickBusCore
 
 /// An independent, deliberately plain ITCH reader for the tests: Data, dictionaries, no Book.
 struct ReferenceITCH {
-    struct Order { var locate: Int; var side: UInt8; var price: Int; var shares: Int }
+    struct Order {
+        var locate: Int
+        var side: UInt8
+        var price: Int
+        var shares: Int
+    }
     var counts: [Character: Int] = [:]
     var unknown = 0
     var orders: [UInt64: Order] = [:]
@@ -17,7 +22,9 @@ struct ReferenceITCH {
 
     init(_ data: [UInt8]) {
         func be(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 << 8 | Int(data[at + $1]) } }
-        func sym(_ at: Int) -> String { String(decoding: data[at..<at + 8], as: UTF8.self).trimmingCharacters(in: .whitespaces) }
+        func sym(_ at: Int) -> String {
+            String(decoding: data[at..<at + 8], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        }
         var i = 0
         while i + 2 <= data.count {
             let len = be(i, 2)
@@ -31,7 +38,12 @@ struct ReferenceITCH {
             case "R": symbols[locate] = sym(p + 11)
             case "A", "F":
                 if symbols[locate] == nil { symbols[locate] = sym(p + 24) }
-                orders[UInt64(be(p + 11, 8))] = Order(locate: locate, side: data[p + 19], price: be(p + 32, 4), shares: be(p + 20, 4))
+                orders[UInt64(be(p + 11, 8))] = Order(
+                    locate: locate,
+                    side: data[p + 19],
+                    price: be(p + 32, 4),
+                    shares: be(p + 20, 4)
+                )
             case "P": if symbols[locate] == nil { symbols[locate] = sym(p + 24) }
             case "Q": if symbols[locate] == nil { symbols[locate] = sym(p + 19) }
             case "E", "C", "X":
@@ -39,13 +51,22 @@ struct ReferenceITCH {
                 if var o = orders[ref] {
                     o.shares -= min(o.shares, be(p + 19, 4))
                     orders[ref] = o.shares == 0 ? nil : o
-                } else { unknown += 1 }
+                } else {
+                    unknown += 1
+                }
             case "D":
                 if orders.removeValue(forKey: UInt64(be(p + 11, 8))) == nil { unknown += 1 }
             case "U":
                 if let o = orders.removeValue(forKey: UInt64(be(p + 11, 8))) {
-                    orders[UInt64(be(p + 19, 8))] = Order(locate: o.locate, side: o.side, price: be(p + 31, 4), shares: be(p + 27, 4))
-                } else { unknown += 1 }
+                    orders[UInt64(be(p + 19, 8))] = Order(
+                        locate: o.locate,
+                        side: o.side,
+                        price: be(p + 31, 4),
+                        shares: be(p + 27, 4)
+                    )
+                } else {
+                    unknown += 1
+                }
             default: break
             }
             i = p + len
@@ -65,7 +86,9 @@ struct ReferenceITCH {
             for side in [UInt8(ascii: "B"), UInt8(ascii: "S")] {
                 guard let byPrice = levels[s]?[side] else { continue }
                 let prices = side == UInt8(ascii: "B") ? byPrice.keys.sorted(by: >) : byPrice.keys.sorted()
-                for p in prices { out += "\(s),\(Character(Unicode.Scalar(side))),\(p),\(byPrice[p]!.0),\(byPrice[p]!.1)\n" }
+                for p in prices {
+                    out += "\(s),\(Character(Unicode.Scalar(side))),\(p),\(byPrice[p]!.0),\(byPrice[p]!.1)\n"
+                }
             }
         }
         return out
@@ -92,7 +115,9 @@ struct ITCHTests {
         #expect(r.status == 0)
         let kv = countsOutput(r.stdout)
         // PROVENANCE.md: A 367, F 193, U 225, D 167, E 28, X 6, C 1, P 4, Q 4, I 4, S 1.
-        let expected = ["A": 367, "F": 193, "U": 225, "D": 167, "E": 28, "X": 6, "C": 1, "P": 4, "Q": 4, "I": 4, "S": 1]
+        let expected = [
+            "A": 367, "F": 193, "U": 225, "D": 167, "E": 28, "X": 6, "C": 1, "P": 4, "Q": 4, "I": 4, "S": 1,
+        ]
         for t in ITCH.types.map({ String(Character(Unicode.Scalar($0))) }) {
             #expect(kv[t] == String(expected[t] ?? 0), "type \(t)")
         }
@@ -145,7 +170,11 @@ struct ITCHTests {
         let gz = dir.appendingPathComponent("snippet.itch.gz")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import gzip,sys; open(sys.argv[2],'wb').write(gzip.compress(open(sys.argv[1],'rb').read()))", path, gz.path]
+        p.arguments = [
+            "python3", "-c",
+            "import gzip,sys; open(sys.argv[2],'wb').write(gzip.compress(open(sys.argv[1],'rb').read()))", path,
+            gz.path,
+        ]
         try p.run()
         p.waitUntilExit()
         let z = try TickBusTest.run(["book", "itch", "--file", gz.path])
@@ -167,8 +196,12 @@ struct ITCHTests {
             if m.kind == .topOfBook {
                 tops += 1
                 let t = reader.top(instrument: m.instrument)
-                if t.bid.price != v.bidPrice || t.bid.shares != Int64(v.bidSize) || t.ask.price != v.askPrice || t.ask.shares != Int64(v.askSize)
-                    || t.bid.orders != Int32(v.bidOrders) || t.ask.orders != Int32(v.askOrders) { topDifferences += 1 }
+                if t.bid.price != v.bidPrice || t.bid.shares != Int64(v.bidSize) || t.ask.price != v.askPrice
+                    || t.ask.shares != Int64(v.askSize)
+                    || t.bid.orders != Int32(v.bidOrders) || t.ask.orders != Int32(v.askOrders)
+                {
+                    topDifferences += 1
+                }
             } else {
                 _ = reader.apply(v)
             }
@@ -180,7 +213,12 @@ struct ITCHTests {
             for side in [Side.buy, .sell] {
                 let n = source.books.levelCount(instrument: inst, side: side)
                 #expect(reader.levelCount(instrument: inst, side: side) == n)
-                for d in 0..<n { #expect(reader.level(instrument: inst, side: side, depth: d) == source.books.level(instrument: inst, side: side, depth: d)) }
+                for d in 0..<n {
+                    #expect(
+                        reader.level(instrument: inst, side: side, depth: d)
+                            == source.books.level(instrument: inst, side: side, depth: d)
+                    )
+                }
             }
         }
         #expect(reader.orderCount == source.books.orderCount)
@@ -229,7 +267,10 @@ struct ITCHTests {
 
         var source = try ITCHSource(path: bad.path)
         source.drain()
-        for kind in [ITCH.Malformed.length, ITCH.Malformed.unknownType, ITCH.Malformed.price, ITCH.Malformed.side, ITCH.Malformed.truncated] {
+        for kind in [
+            ITCH.Malformed.length, ITCH.Malformed.unknownType, ITCH.Malformed.price, ITCH.Malformed.side,
+            ITCH.Malformed.truncated,
+        ] {
             #expect(source.report.malformed[kind] == 1, "\(kind)")
         }
         #expect(source.report.malformedSamples == expectedOffsets)
@@ -264,9 +305,17 @@ struct ITCHTests {
         while let m = parsed.next() {
             if m.kind == .topOfBook || (m.kind == .status && m.instrument == 0) { continue }
             guard let s = synthetic.next() else { break }
-            if m.kind != s.kind || m.instrument != s.instrument || m.exchangeTime != s.exchangeTime { differences += 1; continue }
-            if m.kind == .directory || m.kind == .status { compared += 1; continue }
-            if m.payload.0 != s.payload.0 || m.payload.1 != s.payload.1 || m.payload.2 != s.payload.2 || m.payload.3 != s.payload.3 {
+            if m.kind != s.kind || m.instrument != s.instrument || m.exchangeTime != s.exchangeTime {
+                differences += 1
+                continue
+            }
+            if m.kind == .directory || m.kind == .status {
+                compared += 1
+                continue
+            }
+            if m.payload.0 != s.payload.0 || m.payload.1 != s.payload.1 || m.payload.2 != s.payload.2
+                || m.payload.3 != s.payload.3
+            {
                 differences += 1
             }
             compared += 1
@@ -278,7 +327,9 @@ struct ITCHTests {
 
     /// The snippet with a zero-length frame (`00 00`) after each message number in `after`, and the
     /// expected malformed samples.
-    static func withZeroLengthFrames(after: Set<Int>) throws -> (bytes: [UInt8], samples: [String], reference: ReferenceITCH) {
+    static func withZeroLengthFrames(
+        after: Set<Int>
+    ) throws -> (bytes: [UInt8], samples: [String], reference: ReferenceITCH) {
         let path = try TickBusTest.sharedData(Self.snippet)
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         let reference = ReferenceITCH(original)
@@ -332,7 +383,9 @@ struct ITCHTests {
         let (clean, _, reference) = try Self.withZeroLengthFrames(after: [])
         let dir = TickBusTest.temporaryDirectory("itch-tail")
         defer { try? FileManager.default.removeItem(at: dir) }
-        for (name, tail) in [("cut", [0, 36, UInt8(ascii: "A"), 0, 1] as [UInt8]), ("byte", [0]), ("zero-then-cut", [0, 0, 0, 9])] {
+        for (name, tail) in [
+            ("cut", [0, 36, UInt8(ascii: "A"), 0, 1] as [UInt8]), ("byte", [0]), ("zero-then-cut", [0, 0, 0, 9]),
+        ] {
             let file = dir.appendingPathComponent("\(name).itch")
             try Data(clean + tail).write(to: file)
             var source = try ITCHSource(path: file.path)
@@ -356,7 +409,8 @@ struct ITCHTests {
         let (bytes, _, _) = try Self.withZeroLengthFrames(after: [300])
         let dir = TickBusTest.temporaryDirectory("itch-feed")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let good = dir.appendingPathComponent("zero.itch"), cut = dir.appendingPathComponent("cut.itch")
+        let good = dir.appendingPathComponent("zero.itch")
+        let cut = dir.appendingPathComponent("cut.itch")
         try Data(bytes).write(to: good)
         try Data(bytes + [0, 36, UInt8(ascii: "A")]).write(to: cut)
         var source = try ITCHSource(path: good.path)

@@ -13,8 +13,10 @@ struct LOBSTERTests {
 
     /// Runs the command and checks: byte-identical output, the exact refill count, no mismatches.
     func check(messages: String, orderbook: String, levels: Int, refills: Int, rows: Int) throws {
-        let r = try TickBusTest.run(["book", "lobster", "--messages", messages, "--orderbook", orderbook, "--levels", "\(levels)"],
-                                    timeout: 300)
+        let r = try TickBusTest.run(
+            ["book", "lobster", "--messages", messages, "--orderbook", orderbook, "--levels", "\(levels)"],
+            timeout: 300
+        )
         #expect(!r.timedOut)
         #expect(r.status == 0, "stderr: \(r.stderr.suffix(500))")
         let last = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
@@ -26,18 +28,33 @@ struct LOBSTERTests {
     }
 
     @Test func level1FullDay() throws {
-        try check(messages: TickBusTest.sharedData("lobster/\(Self.day)_message_1.csv"),
-                  orderbook: TickBusTest.sharedData("lobster/\(Self.day)_orderbook_1.csv"), levels: 1, refills: 11_207, rows: 49_482)
+        try check(
+            messages: TickBusTest.sharedData("lobster/\(Self.day)_message_1.csv"),
+            orderbook: TickBusTest.sharedData("lobster/\(Self.day)_orderbook_1.csv"),
+            levels: 1,
+            refills: 11_207,
+            rows: 49_482
+        )
     }
 
     @Test func level5FullDay() throws {
-        try check(messages: TickBusTest.sharedData("lobster/\(Self.day)_message_5.csv"),
-                  orderbook: TickBusTest.sharedData("lobster/\(Self.day)_orderbook_5.csv"), levels: 5, refills: 31_903, rows: 112_673)
+        try check(
+            messages: TickBusTest.sharedData("lobster/\(Self.day)_message_5.csv"),
+            orderbook: TickBusTest.sharedData("lobster/\(Self.day)_orderbook_5.csv"),
+            levels: 5,
+            refills: 31_903,
+            rows: 112_673
+        )
     }
 
     @Test func level10Cut() throws {
-        try check(messages: TickBusTest.sharedData("lobster/\(Self.cut)_message_10.csv"),
-                  orderbook: TickBusTest.sharedData("lobster/\(Self.cut)_orderbook_10.csv"), levels: 10, refills: 10_256, rows: 28_403)
+        try check(
+            messages: TickBusTest.sharedData("lobster/\(Self.cut)_message_10.csv"),
+            orderbook: TickBusTest.sharedData("lobster/\(Self.cut)_orderbook_10.csv"),
+            levels: 10,
+            refills: 10_256,
+            rows: 28_403
+        )
     }
 
     @Test func level10FullDayFromZip() throws {
@@ -45,17 +62,27 @@ struct LOBSTERTests {
         let dir = TickBusTest.temporaryDirectory("lobster10")
         defer { try? FileManager.default.removeItem(at: dir) }
         try unzip(zip, into: dir)
-        try check(messages: dir.appendingPathComponent("\(Self.day)_message_10.csv").path,
-                  orderbook: dir.appendingPathComponent("\(Self.day)_orderbook_10.csv").path, levels: 10, refills: 44_451, rows: 147_916)
+        try check(
+            messages: dir.appendingPathComponent("\(Self.day)_message_10.csv").path,
+            orderbook: dir.appendingPathComponent("\(Self.day)_orderbook_10.csv").path,
+            levels: 10,
+            refills: 44_451,
+            rows: 147_916
+        )
     }
 
     /// One order's size changed by 1: the known levels disagree with LOBSTER's rows from there on.
     @Test func changedSizeIsAMismatch() throws {
         let messages = try TickBusTest.sharedData("lobster/\(Self.day)_message_1.csv")
         let orderbook = try TickBusTest.sharedData("lobster/\(Self.day)_orderbook_1.csv")
-        var lines = try String(contentsOfFile: messages, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = try String(contentsOfFile: messages, encoding: .utf8).split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        ).map(String.init)
         // The first add (type 1) after row 100 that lands at the best price of its side.
-        let book = try String(contentsOfFile: orderbook, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map { Int64($0)! } }
+        let book = try String(contentsOfFile: orderbook, encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: ",").map { Int64($0)! }
+        }
         var changed = -1
         for i in 100..<lines.count - 1 {
             var f = lines[i].split(separator: ",").map(String.init)
@@ -72,7 +99,10 @@ struct LOBSTERTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("message_1.csv")
         try lines.joined(separator: "\n").write(to: bad, atomically: true, encoding: .utf8)
-        let r = try TickBusTest.run(["book", "lobster", "--messages", bad.path, "--orderbook", orderbook, "--levels", "1"], timeout: 120)
+        let r = try TickBusTest.run(
+            ["book", "lobster", "--messages", bad.path, "--orderbook", orderbook, "--levels", "1"],
+            timeout: 120
+        )
         #expect(!r.timedOut)
         #expect(r.status != 0)
         let kv = keyValues(r.stderr.split(separator: "\n").last.map(String.init) ?? "")
@@ -84,8 +114,11 @@ struct LOBSTERTests {
     /// source after every message (seed, refill and truncation included).
     @Test func ringMessagesRebuildTheBook() throws {
         let levels = 5
-        var source = try LOBSTERSource(messages: TickBusTest.sharedData("lobster/\(Self.day)_message_5.csv"),
-                                       orderbook: TickBusTest.sharedData("lobster/\(Self.day)_orderbook_5.csv"), levels: levels)
+        var source = try LOBSTERSource(
+            messages: TickBusTest.sharedData("lobster/\(Self.day)_message_5.csv"),
+            orderbook: TickBusTest.sharedData("lobster/\(Self.day)_orderbook_5.csv"),
+            levels: levels
+        )
         let reader = OrderBooks(maxInstruments: 2, orderCapacity: 16)
         let slot = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
         defer { slot.deallocate() }
@@ -100,16 +133,25 @@ struct LOBSTERTests {
                 if m.kind == .topOfBook {
                     tops += 1
                     let t = reader.top(instrument: 1)
-                    if t.bid.price != view.bidPrice || t.bid.shares != Int64(view.bidSize) || t.ask.price != view.askPrice
-                        || t.ask.shares != Int64(view.askSize) { topDifferences += 1 }
+                    if t.bid.price != view.bidPrice || t.bid.shares != Int64(view.bidSize)
+                        || t.ask.price != view.askPrice
+                        || t.ask.shares != Int64(view.askSize)
+                    {
+                        topDifferences += 1
+                    }
                 } else {
                     _ = reader.apply(view)
                 }
             }
             steps += 1
             for side in [Side.buy, .sell] {
-                if reader.levelCount(instrument: 1, side: side) != source.books.levelCount(instrument: 1, side: side) { differences += 1 }
-                for d in 0..<levels where reader.level(instrument: 1, side: side, depth: d) != source.books.level(instrument: 1, side: side, depth: d) {
+                if reader.levelCount(instrument: 1, side: side) != source.books.levelCount(instrument: 1, side: side) {
+                    differences += 1
+                }
+                for d in 0..<levels
+                where reader.level(instrument: 1, side: side, depth: d)
+                    != source.books.level(instrument: 1, side: side, depth: d)
+                {
                     differences += 1
                 }
             }
@@ -169,23 +211,30 @@ extension LOBSTERTests {
             f[k] = v
             return f.joined(separator: ",")
         }
-        m[hidden[0]] = setColumn(m[hidden[0]], 3, min)                      // size
-        m[hidden[1]] = setColumn(m[hidden[1]], 2, min)                      // order id
-        m[hidden[2]] = setColumn(m[hidden[2]], 4, "99999999999999999999")   // price beyond 2^63
-        m[hidden[3]] = setColumn(m[hidden[3]], 5, min)                      // direction
-        o[hidden[4]] = setColumn(o[hidden[4]], 1, min)                      // ask size
+        m[hidden[0]] = setColumn(m[hidden[0]], 3, min)  // size
+        m[hidden[1]] = setColumn(m[hidden[1]], 2, min)  // order id
+        m[hidden[2]] = setColumn(m[hidden[2]], 4, "99999999999999999999")  // price beyond 2^63
+        m[hidden[3]] = setColumn(m[hidden[3]], 5, min)  // direction
+        o[hidden[4]] = setColumn(o[hidden[4]], 1, min)  // ask size
         o[hidden[5]] = setColumn(o[hidden[5]], 2, "-99999999999999999999")  // bid price
         let dir = TickBusTest.temporaryDirectory("lobster-extreme")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let badM = dir.appendingPathComponent("message_10.csv"), badO = dir.appendingPathComponent("orderbook_10.csv")
+        let badM = dir.appendingPathComponent("message_10.csv")
+        let badO = dir.appendingPathComponent("orderbook_10.csv")
         try (m.joined(separator: "\n") + "\n").write(to: badM, atomically: true, encoding: .utf8)
         try (o.joined(separator: "\n") + "\n").write(to: badO, atomically: true, encoding: .utf8)
 
         // Through the command first (a trap there is a crash of the child, not of the tests).
-        let r = try TickBusTest.run(["book", "lobster", "--messages", badM.path, "--orderbook", badO.path, "--levels", "10"], timeout: 120)
+        let r = try TickBusTest.run(
+            ["book", "lobster", "--messages", badM.path, "--orderbook", badO.path, "--levels", "10"],
+            timeout: 120
+        )
         #expect(!r.timedOut)
         #expect(r.status == 0, "stderr: \(r.stderr.suffix(500))")
-        #expect(r.stderr.split(separator: "\n").last.map(String.init)?.hasPrefix("rows=28397 ") == true, "stderr: \(r.stderr.suffix(300))")
+        #expect(
+            r.stderr.split(separator: "\n").last.map(String.init)?.hasPrefix("rows=28397 ") == true,
+            "stderr: \(r.stderr.suffix(300))"
+        )
         #expect(r.stderr.contains("mismatches=0"))
         #expect(r.stderr.components(separatedBy: "bad number").count - 1 == 4)
         #expect(r.stderr.components(separatedBy: "orderbook row with wrong column count").count - 1 == 2)
@@ -205,21 +254,26 @@ extension LOBSTERTests {
         var m = try Self.lines(messages)
         var o = try Self.lines(orderbook)
         let hidden = Self.hiddenExecutions(m)
-        m[hidden[0]] += ",7"       // a seventh column
-        m[hidden[1]] += ","        // an empty seventh column
-        m[hidden[2]] += ",1,2,3"   // nine columns
-        o[hidden[3]] += ",5"       // 4 × 10 + 1 columns
-        o[hidden[4]] += ","        // a trailing comma: an empty 41st column
+        m[hidden[0]] += ",7"  // a seventh column
+        m[hidden[1]] += ","  // an empty seventh column
+        m[hidden[2]] += ",1,2,3"  // nine columns
+        o[hidden[3]] += ",5"  // 4 × 10 + 1 columns
+        o[hidden[4]] += ","  // a trailing comma: an empty 41st column
         let dir = TickBusTest.temporaryDirectory("lobster-columns")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let badM = dir.appendingPathComponent("message_10.csv"), badO = dir.appendingPathComponent("orderbook_10.csv")
+        let badM = dir.appendingPathComponent("message_10.csv")
+        let badO = dir.appendingPathComponent("orderbook_10.csv")
         try (m.joined(separator: "\n") + "\n").write(to: badM, atomically: true, encoding: .utf8)
         try (o.joined(separator: "\n") + "\n").write(to: badO, atomically: true, encoding: .utf8)
         var source = try LOBSTERSource(messages: badM.path, orderbook: badO.path, levels: 10)
         while source.step() {}
         #expect(source.rows == 28_398)
         #expect(source.mismatches == 0)
-        #expect(source.report.malformed == [LOBSTERSource.Malformed.messageColumns: 3, LOBSTERSource.Malformed.bookColumns: 2])
+        #expect(
+            source.report.malformed == [
+                LOBSTERSource.Malformed.messageColumns: 3, LOBSTERSource.Malformed.bookColumns: 2,
+            ]
+        )
         let offset = m[0..<hidden[0]].reduce(0) { $0 + $1.utf8.count + 1 }
         #expect(source.report.malformedSamples.first == "offset \(offset): \(LOBSTERSource.Malformed.messageColumns)")
     }
@@ -232,7 +286,9 @@ func unzip(_ zip: String, into dir: URL) throws {
         p.arguments = ["-q", "-o", zip, "-d", dir.path]
     } else {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", zip, dir.path]
+        p.arguments = [
+            "python3", "-c", "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", zip, dir.path,
+        ]
     }
     try p.run()
     p.waitUntilExit()

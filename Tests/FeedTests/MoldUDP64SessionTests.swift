@@ -36,13 +36,17 @@ final class MoldSender {
         bytes += writer.take()
         let sent = bytes.withUnsafeBytes { b in
             withUnsafePointer(to: &to) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
         #expect(sent == bytes.count)
     }
 
-    func endOfSession(_ session: String, sequence: UInt64) { send(session, sequence: sequence, count: MoldUDP64.endOfSession) }
+    func endOfSession(_ session: String, sequence: UInt64) {
+        send(session, sequence: sequence, count: MoldUDP64.endOfSession)
+    }
     func heartbeat(_ session: String, sequence: UInt64) { send(session, sequence: sequence, count: 0) }
 }
 
@@ -82,7 +86,9 @@ func drain(_ source: inout MoldUDP64Source) -> Drained {
 /// Binds a receiver on a free loopback port (the request port, one above, is never answered) and
 /// hands it to `body` with its port.
 func withReceiver<R>(
-    idleTimeout: Double = 1, options: MoldUDP64Options = MoldUDP64Options(), _ body: (inout MoldUDP64Source, UInt16) throws -> R
+    idleTimeout: Double = 1,
+    options: MoldUDP64Options = MoldUDP64Options(),
+    _ body: (inout MoldUDP64Source, UInt16) throws -> R
 ) throws -> R {
     var lastError: FeedError?
     for attempt in 0..<50 {
@@ -140,7 +146,9 @@ struct MoldUDP64SessionTests {
         // The receiver runs on its own thread, so that the silence between packets is real time.
         let thread = Thread {
             do {
-                try withReceiver(idleTimeout: 10, options: MoldUDP64Options(sessionTimeoutNs: 1_000_000_000)) { source, port in
+                try withReceiver(idleTimeout: 10, options: MoldUDP64Options(sessionTimeoutNs: 1_000_000_000)) {
+                    source,
+                    port in
                     box.setPort(port)
                     box.set(drain(&source))
                 }
@@ -191,9 +199,15 @@ struct MoldUDP64SessionTests {
 
     @Test("feed --session and --session-timeout: checked, and a matching pinned session is received in full")
     func commandLine() throws {
-        let bad = try TickBusTest.run(["feed", "--bus", "x", "--source", "itch+moldudp64:127.0.0.1:1", "--session-timeout", "0"], timeout: 20)
+        let bad = try TickBusTest.run(
+            ["feed", "--bus", "x", "--source", "itch+moldudp64:127.0.0.1:1", "--session-timeout", "0"],
+            timeout: 20
+        )
         #expect(bad.status != 0 && bad.stderr.contains("--session-timeout"), "\(bad.stderr)")
-        let long = try TickBusTest.run(["feed", "--bus", "x", "--source", "itch+moldudp64:127.0.0.1:1", "--session", "ELEVENCHARS"], timeout: 20)
+        let long = try TickBusTest.run(
+            ["feed", "--bus", "x", "--source", "itch+moldudp64:127.0.0.1:1", "--session", "ELEVENCHARS"],
+            timeout: 20
+        )
         #expect(long.status != 0 && long.stderr.contains("ELEVENCHARS"), "\(long.stderr)")
 
         let dir = TickBusTest.temporaryDirectory("moldsession")
@@ -203,10 +217,15 @@ struct MoldUDP64SessionTests {
         let bus = TickBusTest.uniqueBus("moldsession")
         defer { TickBusTest.removeBus(bus) }
         let port = 20_001 + Int(getpid() % 20_000) * 2
-        let feed = try Child(["feed", "--bus", bus, "--source", "itch+moldudp64:127.0.0.1:\(port)", "--session", "DAY2", "--session-timeout", "2"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "itch+moldudp64:127.0.0.1:\(port)", "--session", "DAY2",
+            "--session-timeout", "2",
+        ])
         #expect(feed.waitFor(timeout: 30) { $0.contains("feed: ring market") })
         usleep(200_000)
-        let serve = try Child(["moldudp64", "serve", "--file", file, "--group", "127.0.0.1:\(port)", "--session", "DAY2", "--linger", "1"])
+        let serve = try Child([
+            "moldudp64", "serve", "--file", file, "--group", "127.0.0.1:\(port)", "--session", "DAY2", "--linger", "1",
+        ])
         let f = feed.wait(timeout: 60)
         let v = serve.wait(timeout: 60)
         #expect(f.status == 0 && v.status == 0, "feed: \(f.stderr.suffix(400)) serve: \(v.stderr.suffix(400))")
@@ -221,8 +240,16 @@ final class ResultBox: @unchecked Sendable {
     let lock = NSLock()
     var port: UInt16?
     var value: Drained?
-    func setPort(_ p: UInt16) { lock.lock(); port = p; lock.unlock() }
-    func set(_ v: Drained) { lock.lock(); value = v; lock.unlock() }
+    func setPort(_ p: UInt16) {
+        lock.lock()
+        port = p
+        lock.unlock()
+    }
+    func set(_ v: Drained) {
+        lock.lock()
+        value = v
+        lock.unlock()
+    }
     func waitForPort(timeout: Double) -> UInt16? { poll(timeout) { $0.port } }
     func waitForResult(timeout: Double) -> Drained? { poll(timeout) { $0.value } }
     func poll<T>(_ timeout: Double, _ read: (ResultBox) -> T?) -> T? {

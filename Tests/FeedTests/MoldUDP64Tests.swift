@@ -24,10 +24,14 @@ struct MoldUDP64Tests {
         let port = 20_000 + Int(getpid() % 20_000) * 2
         let group = "127.0.0.1:\(port)"
         let tap = try Child(["tap", "--bus", bus, "--gating", "--print", "--attach-timeout", "20"])
-        let feed = try Child(["feed", "--bus", bus, "--source", "itch+moldudp64:\(group)", "--wait-readers", "1", "--wait-timeout", "20"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "itch+moldudp64:\(group)", "--wait-readers", "1", "--wait-timeout", "20",
+        ])
         usleep(300_000)
-        let serve = try Child(["moldudp64", "serve", "--file", file, "--group", group, "--rate", "300000", "--drop", "0.05",
-                               "--seed", "3", "--linger", "3"])
+        let serve = try Child([
+            "moldudp64", "serve", "--file", file, "--group", group, "--rate", "300000", "--drop", "0.05",
+            "--seed", "3", "--linger", "3",
+        ])
         let f = feed.wait(timeout: 120)
         let t = tap.wait(timeout: 30)
         let v = serve.wait(timeout: 60)
@@ -39,12 +43,17 @@ struct MoldUDP64Tests {
         #expect(Int(served["dropped"] ?? "0")! > 0)
         #expect(Int(served["requests"] ?? "0")! > 0)
         #expect(Int(served["retransmitted"] ?? "0")! > 0)
-        let receiver = keyValues(f.stderr.split(separator: "\n").first { $0.hasPrefix("moldudp64:") }.map(String.init) ?? "")
+        let receiver = keyValues(
+            f.stderr.split(separator: "\n").first { $0.hasPrefix("moldudp64:") }.map(String.init) ?? ""
+        )
         #expect(Int(receiver["gaps"] ?? "0")! >= 1, "feed: \(f.stderr.suffix(300))")
         let lines = t.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("received=") }
         #expect(lines.count == expected.count)
         let firstDifference = zip(lines, expected).enumerated().first { $0.element.0 != $0.element.1 }
-        #expect(firstDifference == nil, "first difference at \(firstDifference?.offset ?? -1): \(String(describing: firstDifference?.element))")
+        #expect(
+            firstDifference == nil,
+            "first difference at \(firstDifference?.offset ?? -1): \(String(describing: firstDifference?.element))"
+        )
     }
 
     /// Sends one datagram to 127.0.0.1:port.
@@ -57,7 +66,9 @@ struct MoldUDP64Tests {
         a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         _ = bytes.withUnsafeBytes { b in
             withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
     }
@@ -94,7 +105,10 @@ struct MoldUDP64Tests {
         let port = 21_000 + Int(getpid() % 20_000) * 2
         let feed = try Child(["feed", "--bus", bus, "--source", "itch+moldudp64:127.0.0.1:\(port)"])
         usleep(500_000)
-        Self.send(Self.packet(sequence: .max - 1, count: 3, messages: Array(repeating: Self.systemEvent, count: 3)), port: port)
+        Self.send(
+            Self.packet(sequence: .max - 1, count: 3, messages: Array(repeating: Self.systemEvent, count: 3)),
+            port: port
+        )
         Self.send(Self.packet(sequence: 1, count: 1, messages: [Self.systemEvent, Self.systemEvent]), port: port)
         usleep(100_000)
         Self.send(Self.packet(sequence: 2, count: MoldUDP64.endOfSession, messages: []), port: port)
@@ -113,11 +127,14 @@ struct MoldUDP64Tests {
         let (bytes, _, _) = try ITCHTests.withZeroLengthFrames(after: [10, 600])
         let dir = TickBusTest.temporaryDirectory("mold-serve")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let good = dir.appendingPathComponent("zero.itch"), cut = dir.appendingPathComponent("cut.itch")
+        let good = dir.appendingPathComponent("zero.itch")
+        let cut = dir.appendingPathComponent("cut.itch")
         try Data(bytes).write(to: good)
         try Data(bytes + [0, 40, UInt8(ascii: "A")]).write(to: cut)
         let port = 41_000 + Int(getpid() % 10_000) * 2
-        let serve = try Child(["moldudp64", "serve", "--file", good.path, "--group", "127.0.0.1:\(port)", "--linger", "1.5"])
+        let serve = try Child([
+            "moldudp64", "serve", "--file", good.path, "--group", "127.0.0.1:\(port)", "--linger", "1.5",
+        ])
         usleep(600_000)
         Self.send(Self.packet(sequence: .max - 1, count: 100, messages: []), port: port + 1)  // a hostile request
         let g = serve.wait(timeout: 30)
@@ -131,12 +148,18 @@ struct MoldUDP64Tests {
 
         // A frame of the largest length (65,535 bytes) went into a 64 KiB packet buffer past its end.
         let big = dir.appendingPathComponent("big.itch")
-        try Data(bytes + [0xFF, 0xFF] + [UInt8](repeating: UInt8(ascii: "z"), count: 65_535) + bytes.prefix(21)).write(to: big)
-        let b = try TickBusTest.run(["moldudp64", "serve", "--file", big.path, "--group", "127.0.0.1:\(port)", "--linger", "0.2"])
+        try Data(bytes + [0xFF, 0xFF] + [UInt8](repeating: UInt8(ascii: "z"), count: 65_535) + bytes.prefix(21)).write(
+            to: big
+        )
+        let b = try TickBusTest.run([
+            "moldudp64", "serve", "--file", big.path, "--group", "127.0.0.1:\(port)", "--linger", "0.2",
+        ])
         #expect(b.status == 0, "serve: \(b.stderr.suffix(400))")
         #expect(keyValues(b.lastLine)["messages"] == "1002", "\(b.stdout)")
 
-        let c = try TickBusTest.run(["moldudp64", "serve", "--file", cut.path, "--group", "127.0.0.1:\(port)", "--linger", "0.2"])
+        let c = try TickBusTest.run([
+            "moldudp64", "serve", "--file", cut.path, "--group", "127.0.0.1:\(port)", "--linger", "0.2",
+        ])
         #expect(c.status == 1, "serve: \(c.stderr.suffix(400))")
         #expect(keyValues(c.lastLine)["messages"] == "1000")
         #expect(c.stderr.contains("truncated tail"))

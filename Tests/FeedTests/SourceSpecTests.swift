@@ -23,11 +23,17 @@ struct SourceSpecTests {
     @Test("a bad spec names itself and what is wrong")
     func errors() {
         #expect(throws: SourceSpecError.missingKind(spec: "42")) { try SourceSpec(parsing: "42") }
-        #expect(throws: SourceSpecError.badSeed(spec: "synthetic:-1", argument: "-1")) { try SourceSpec(parsing: "synthetic:-1") }
-        #expect(throws: SourceSpecError.lobsterNeedsTwoFiles(spec: "lobster:m.csv", argument: "m.csv")) { try SourceSpec(parsing: "lobster:m.csv") }
+        #expect(throws: SourceSpecError.badSeed(spec: "synthetic:-1", argument: "-1")) {
+            try SourceSpec(parsing: "synthetic:-1")
+        }
+        #expect(throws: SourceSpecError.lobsterNeedsTwoFiles(spec: "lobster:m.csv", argument: "m.csv")) {
+            try SourceSpec(parsing: "lobster:m.csv")
+        }
         #expect(throws: SourceSpecError.unknownKind(spec: "pcap:x", kind: "pcap")) { try SourceSpec(parsing: "pcap:x") }
-        #expect(SourceSpecError.unknownKind(spec: "pcap:x", kind: "pcap").description
-                == "--source 'pcap:x': unknown kind 'pcap' (synthetic, itch, itch+moldudp64, lobster, journal)")
+        #expect(
+            SourceSpecError.unknownKind(spec: "pcap:x", kind: "pcap").description
+                == "--source 'pcap:x': unknown kind 'pcap' (synthetic, itch, itch+moldudp64, lobster, journal)"
+        )
     }
 
     @Test("an open failure keeps the source's own error and names the spec")

@@ -102,13 +102,22 @@ import TickBusCore
             let before = f.ends.filter { $0 <= start }.count
             let blockIndex = f.blockStarts.firstIndex(of: start)!
             let isSeal = blockIndex == f.blockStarts.count - 1
-            let payload = isSeal ? JournalFormat.sealPayloadSize
-                : Int(f.bytes[Int(start) + 16 ..< Int(start) + 20].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) })
+            let payload =
+                isSeal
+                ? JournalFormat.sealPayloadSize
+                : Int(
+                    f.bytes[Int(start) + 16..<Int(start) + 20].enumerated().reduce(0) {
+                        $0 | Int($1.element) << (8 * $1.offset)
+                    }
+                )
             let checked = UInt64(q) < start + UInt64(JournalFormat.blockHeaderSize + payload)
             if checked {
                 #expect(got.count == before, "flip at \(q) in block at \(start)")
                 #expect(error != nil, "flip at \(q): undetected")
-                #expect(error?.location?.offset == start, "flip at \(q): stop reported at \(String(describing: error?.location))")
+                #expect(
+                    error?.location?.offset == start,
+                    "flip at \(q): stop reported at \(String(describing: error?.location))"
+                )
             } else {
                 // Padding after a block: no record depends on it.
                 let all = got == f.entries
@@ -166,7 +175,8 @@ import TickBusCore
         defer { removeDirectory(dir) }
         var slots = syntheticSlots(seed: 3, count: 3)
         for (k, t) in [Int64.max, Int64.min, 0].enumerated() {
-            withUnsafeBytes(of: t.littleEndian) { b in for i in 0..<8 { slots[k][MarketLayout.exchangeTime + i] = b[i] } }
+            withUnsafeBytes(of: t.littleEndian) { b in for i in 0..<8 { slots[k][MarketLayout.exchangeTime + i] = b[i] }
+            }
         }
         _ = try writeJournal(dir, slots: slots, options: smallBlocks())
         let bus = TickBusTest.uniqueBus("extreme-times")
@@ -190,7 +200,9 @@ import TickBusCore
         let reader = try JournalReader(directory: dir, ring: "market")
         reader.seek(sequence: 3000)
         var got: [[UInt8]] = []
-        while let e = reader.next() { if case .record(let p) = e { got.append(Array(UnsafeRawBufferPointer(start: p, count: 64))) } }
+        while let e = reader.next() {
+            if case .record(let p) = e { got.append(Array(UnsafeRawBufferPointer(start: p, count: 64))) }
+        }
         #expect(reader.stopError == nil, "\(String(describing: reader.stopError))")
         #expect(got == Array(slots[3000...]))
         let r = try TickBusTest.run(["journal", "cat", dir, "--from", "3000"])

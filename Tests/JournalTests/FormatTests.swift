@@ -26,7 +26,9 @@ import TickBusCore
         // Continuing a CRC equals one CRC over the concatenation.
         let whole = CRC32C.checksum(data)
         let first = CRC32C.checksum(Array(data[..<1234]))
-        let cont = Array(data[1234...]).withUnsafeBytes { CRC32C.checksum($0.baseAddress!, $0.count, continuing: first) }
+        let cont = Array(data[1234...]).withUnsafeBytes {
+            CRC32C.checksum($0.baseAddress!, $0.count, continuing: first)
+        }
         #expect(cont == whole)
     }
 }
@@ -73,7 +75,10 @@ import TickBusCore
                 #expect(from <= target && target < from + count)
                 first = r.next()
             }
-            guard case .record(let p)? = first else { Issue.record("no record after seek to \(target)"); continue }
+            guard case .record(let p)? = first else {
+                Issue.record("no record after seek to \(target)")
+                continue
+            }
             let want = gaps.first(where: { $0.contains(Int(target)) })?.upperBound ?? Int(target)
             #expect(p.load(as: UInt64.self) == UInt64(want))
         }
@@ -81,8 +86,13 @@ import TickBusCore
         let t = MarketMessageView(slots[3000].withUnsafeBytes { $0.baseAddress! }).exchangeTime
         let r = try JournalReader(directory: dir, ring: "market")
         r.seek(exchangeTime: t)
-        guard case .record(let p)? = r.next() else { Issue.record("no record after time seek"); return }
-        let firstAtT = slots.firstIndex { s in s.withUnsafeBytes { MarketMessageView($0.baseAddress!).exchangeTime >= t } }!
+        guard case .record(let p)? = r.next() else {
+            Issue.record("no record after time seek")
+            return
+        }
+        let firstAtT = slots.firstIndex { s in
+            s.withUnsafeBytes { MarketMessageView($0.baseAddress!).exchangeTime >= t }
+        }!
         #expect(p.load(as: UInt64.self) == UInt64(firstAtT))
     }
 
@@ -101,7 +111,9 @@ import TickBusCore
         #expect(reader.segments.count == Int(stats.segments))
 
         // Remove segment 2: everything up to the end of segment 1 is read, then a typed error.
-        try FileManager.default.removeItem(atPath: dir + "/" + JournalFormat.segmentFileName(ring: "market", segment: 2))
+        try FileManager.default.removeItem(
+            atPath: dir + "/" + JournalFormat.segmentFileName(ring: "market", segment: 2)
+        )
         let (partial, _, error2, _) = try readJournal(dir)
         #expect(error2 == .missingSegment(directory: dir, ring: "market", segment: 2))
         #expect(partial.count > 0 && partial.count < slots.count)
@@ -114,8 +126,16 @@ import TickBusCore
         defer { removeDirectory(dir) }
         let slots = syntheticSlots(seed: 9, count: 3000)
         do {
-            var w = try JournalWriter.create(directory: dir, ring: "market", bus: "t", schema: .market, slotSize: 64, generation: 1,
-                                             firstSequence: 0, options: smallBlocks())
+            var w = try JournalWriter.create(
+                directory: dir,
+                ring: "market",
+                bus: "t",
+                schema: .market,
+                slotSize: 64,
+                generation: 1,
+                firstSequence: 0,
+                options: smallBlocks()
+            )
             for s in slots { try appendSlot(&w, s) }
             try w.flush()
             // Dropped without seal, like a killed recorder (deinit waits for the writes in flight).
@@ -123,7 +143,10 @@ import TickBusCore
         let (entries, _, error, _) = try readJournal(dir)
         let same = entries == slots.map { Entry.record($0) }
         #expect(same)
-        guard case .unsealed(let file, let offset)? = error else { Issue.record("expected unsealed, got \(String(describing: error))"); return }
+        guard case .unsealed(let file, let offset)? = error else {
+            Issue.record("expected unsealed, got \(String(describing: error))")
+            return
+        }
         #expect(file.hasSuffix("market.000000.tbj"))
         let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as! UInt64
         #expect(offset == size)

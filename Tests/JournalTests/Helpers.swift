@@ -28,9 +28,22 @@ func syntheticSlots(seed: UInt64, count: Int) -> [[UInt8]] {
 }
 
 /// Writes `slots` (sequence = index) into a journal, replacing the ranges in `gaps` with gap records.
-func writeJournal(_ dir: String, slots: [[UInt8]], gaps: [Range<Int>] = [], options: JournalWriterOptions) throws -> JournalWriterStats {
-    var w = try JournalWriter.create(directory: dir, ring: "market", bus: "test", schema: .market, slotSize: 64, generation: 1,
-                                     firstSequence: 0, options: options)
+func writeJournal(
+    _ dir: String,
+    slots: [[UInt8]],
+    gaps: [Range<Int>] = [],
+    options: JournalWriterOptions
+) throws -> JournalWriterStats {
+    var w = try JournalWriter.create(
+        directory: dir,
+        ring: "market",
+        bus: "test",
+        schema: .market,
+        slotSize: 64,
+        generation: 1,
+        firstSequence: 0,
+        options: options
+    )
     var s = 0
     while s < slots.count {
         if let g = gaps.first(where: { $0.lowerBound == s }) {
@@ -46,7 +59,10 @@ func writeJournal(_ dir: String, slots: [[UInt8]], gaps: [Range<Int>] = [], opti
 }
 
 /// Reads a ring's journal: its entries, each with the file offset where its block ends, and the stop error.
-func readJournal(_ dir: String, ring: String = "market") throws -> (entries: [Entry], ends: [UInt64], error: JournalError?, reader: JournalReader) {
+func readJournal(
+    _ dir: String,
+    ring: String = "market"
+) throws -> (entries: [Entry], ends: [UInt64], error: JournalError?, reader: JournalReader) {
     let r = try JournalReader(directory: dir, ring: ring)
     var entries: [Entry] = []
     var ends: [UInt64] = []

@@ -1,8 +1,8 @@
 import Feed
 import Foundation
 import Journal
-import Testing
 import TestSupport
+import Testing
 import TickBusCore
 
 /// The recorder, `journal verify` and `replay` as separate processes on a real bus.
@@ -10,7 +10,10 @@ import TickBusCore
     /// Checks every entry of a journal against the synthetic sequence the feed published
     /// (regenerated in-process): record `s` is message `s` of the source, byte for byte except
     /// receive time (stamped at publish); a gap skips exactly its count. Returns (records, lost).
-    func checkAgainstSynthetic(_ dir: String, seed: UInt64) throws -> (records: UInt64, lost: UInt64, reader: JournalReader) {
+    func checkAgainstSynthetic(
+        _ dir: String,
+        seed: UInt64
+    ) throws -> (records: UInt64, lost: UInt64, reader: JournalReader) {
         let reader = try JournalReader(directory: dir, ring: "market")
         var source = SyntheticSource(seed: seed)
         var produced: UInt64 = 0
@@ -28,7 +31,10 @@ import TickBusCore
                     continue
                 }
                 #expect(!sawEnd, "a record after end-of-session")
-                while produced < seq { _ = source.next(); produced += 1 }
+                while produced < seq {
+                    _ = source.next()
+                    produced += 1
+                }
                 let want = source.next()!
                 produced += 1
                 if got != want { mismatches += 1 }
@@ -45,7 +51,10 @@ import TickBusCore
     func sigkillAtRandomMomentsLeavesAValidPrefix(round: Int) throws {
         let bus = TickBusTest.uniqueBus("jcrash")
         let dir = temporaryDirectory("crash\(round)")
-        defer { TickBusTest.removeBus(bus); removeDirectory(dir) }
+        defer {
+            TickBusTest.removeBus(bus)
+            removeDirectory(dir)
+        }
         let seed = UInt64(100 + round)
         var extra: [String] = []
         switch round {
@@ -53,9 +62,13 @@ import TickBusCore
         case 2: extra = ["--fsync", "interval", "--block-kb", "256"]
         default: break
         }
-        let recorder = try Child(["record", "--bus", bus, "--rings", "market", "--dir", dir, "--attach-timeout", "20"] + extra)
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:\(seed)", "--messages", "20000000", "--rate", "150000",
-                              "--wait-readers", "1", "--wait-timeout", "20"])
+        let recorder = try Child(
+            ["record", "--bus", bus, "--rings", "market", "--dir", dir, "--attach-timeout", "20"] + extra
+        )
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:\(seed)", "--messages", "20000000", "--rate", "150000",
+            "--wait-readers", "1", "--wait-timeout", "20",
+        ])
         #expect(recorder.waitFor(timeout: 30) { $0.contains("record: recording") })
         usleep(UInt32.random(in: 300_000...1_500_000))
         recorder.signal(SIGKILL)
@@ -87,10 +100,15 @@ import TickBusCore
     func stopSignalFlushesAndSeals(signal: Int32) throws {
         let bus = TickBusTest.uniqueBus("jstop")
         let dir = temporaryDirectory("stop")
-        defer { TickBusTest.removeBus(bus); removeDirectory(dir) }
+        defer {
+            TickBusTest.removeBus(bus)
+            removeDirectory(dir)
+        }
         let recorder = try Child(["record", "--bus", bus, "--rings", "market", "--dir", dir, "--attach-timeout", "20"])
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:9", "--messages", "20000000", "--rate", "20000",
-                              "--wait-readers", "1", "--wait-timeout", "20"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:9", "--messages", "20000000", "--rate", "20000",
+            "--wait-readers", "1", "--wait-timeout", "20",
+        ])
         #expect(recorder.waitFor(timeout: 30) { $0.contains("record: recording") })
         usleep(500_000)
         recorder.signal(signal)
@@ -98,7 +116,9 @@ import TickBusCore
         feed.signal(SIGKILL)  // (the harness's children may inherit a mask blocking SIGTERM)
         _ = feed.wait(timeout: 20)
         #expect(r.status == 0 && !r.timedOut, "\(r.stderr)")
-        let ringKV = keyValues(r.stdout.split(separator: "\n").first { $0.hasPrefix("ring=market") }.map(String.init) ?? "")
+        let ringKV = keyValues(
+            r.stdout.split(separator: "\n").first { $0.hasPrefix("ring=market") }.map(String.init) ?? ""
+        )
         #expect(ringKV["reason"] == "stop-signal", "\(r.stdout)")
         let v = try TickBusTest.run(["journal", "verify", dir], timeout: 60)
         #expect(v.status == 0, "\(v.stdout)")
@@ -107,18 +127,27 @@ import TickBusCore
         #expect(records > 0 && "\(records)" == ringKV["records"])
         #expect(lost == 0)
         #expect(reader.seal?.reason == .stopSignal)
-        #expect((try? JournalIndexFile.load(directory: dir, ring: "market"))?.count == Int(ringKV["blocks"] ?? "") ?? -1)
+        #expect(
+            (try? JournalIndexFile.load(directory: dir, ring: "market"))?.count == Int(ringKV["blocks"] ?? "") ?? -1
+        )
     }
 
     @Test func aSlowRecorderWritesGapRecordsForExactlyWhatItMissed() throws {
         let bus = TickBusTest.uniqueBus("jgap")
         let dir = temporaryDirectory("gap")
-        defer { TickBusTest.removeBus(bus); removeDirectory(dir) }
+        defer {
+            TickBusTest.removeBus(bus)
+            removeDirectory(dir)
+        }
         let seed: UInt64 = 77
         let messages = 30000
-        let recorder = try Child(["record", "--bus", bus, "--rings", "market", "--dir", dir, "--attach-timeout", "20", "--delay-us", "20"])
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:\(seed)", "--messages", "\(messages)", "--capacity", "1024",
-                              "--wait-readers", "1", "--wait-timeout", "20"])
+        let recorder = try Child([
+            "record", "--bus", bus, "--rings", "market", "--dir", dir, "--attach-timeout", "20", "--delay-us", "20",
+        ])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:\(seed)", "--messages", "\(messages)", "--capacity", "1024",
+            "--wait-readers", "1", "--wait-timeout", "20",
+        ])
         let f = feed.wait(timeout: 120)
         #expect(f.status == 0 && !f.timedOut)
         let published = UInt64(keyValues(f.lastLine)["published"] ?? "") ?? 0
@@ -126,7 +155,9 @@ import TickBusCore
         let r = recorder.wait(timeout: 120)
         #expect(r.status == 0 && !r.timedOut, "\(r.stderr)")
         let summary = keyValues(r.lastLine)
-        let ringKV = keyValues(r.stdout.split(separator: "\n").first { $0.hasPrefix("ring=market") }.map(String.init) ?? "")
+        let ringKV = keyValues(
+            r.stdout.split(separator: "\n").first { $0.hasPrefix("ring=market") }.map(String.init) ?? ""
+        )
         let recorded = UInt64(summary["recorded"] ?? "") ?? 0
         let lost = UInt64(summary["lost"] ?? "") ?? 0
         let gaps = UInt64(summary["gaps"] ?? "") ?? 0
@@ -154,15 +185,22 @@ import TickBusCore
     @Test func gatingReplayIntoTwoGatingReadersLosesNothing() throws {
         let bus = TickBusTest.uniqueBus("jreplay")
         let dir = temporaryDirectory("replay")
-        defer { TickBusTest.removeBus(bus); removeDirectory(dir) }
+        defer {
+            TickBusTest.removeBus(bus)
+            removeDirectory(dir)
+        }
         let n = 20000
         let slots = syntheticSlots(seed: 21, count: n)
         _ = try writeJournal(dir, slots: slots, options: smallBlocks())
         let expected = slots.map { s in s.withUnsafeBytes { MarketMessageView($0.baseAddress!).description } }
 
-        let replay = try Child(["replay", "--dir", dir, "--bus", bus, "--gating", "--wait-readers", "2", "--capacity", "64"])
+        let replay = try Child([
+            "replay", "--dir", dir, "--bus", bus, "--gating", "--wait-readers", "2", "--capacity", "64",
+        ])
         let fast = try Child(["tap", "--bus", bus, "--gating", "--print", "--attach-timeout", "20", "--name", "fast"])
-        let slow = try Child(["tap", "--bus", bus, "--gating", "--print", "--attach-timeout", "20", "--name", "slow", "--delay-us", "10"])
+        let slow = try Child([
+            "tap", "--bus", bus, "--gating", "--print", "--attach-timeout", "20", "--name", "slow", "--delay-us", "10",
+        ])
         let rr = replay.wait(timeout: 180)
         let a = fast.wait(timeout: 60)
         let b = slow.wait(timeout: 60)

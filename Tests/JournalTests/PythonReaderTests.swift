@@ -1,7 +1,7 @@
 import Foundation
 import Journal
-import Testing
 import TestSupport
+import Testing
 
 /// Tools/journal_reader.py, written from Docs/JOURNAL.md, reads what the Swift writer wrote and
 /// stops where the Swift reader stops.
@@ -9,7 +9,8 @@ import TestSupport
     func python(_ args: [String]) throws -> (status: Int32, out: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", TickBusTest.repositoryRoot.appendingPathComponent("Tools/journal_reader.py").path] + args
+        p.arguments =
+            ["python3", TickBusTest.repositoryRoot.appendingPathComponent("Tools/journal_reader.py").path] + args
         let out = TickBusTest.temporaryDirectory("py").appendingPathComponent("out.txt")
         FileManager.default.createFile(atPath: out.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
@@ -25,10 +26,18 @@ import TestSupport
         let dir = temporaryDirectory("py")
         defer { removeDirectory(dir) }
         let slots = syntheticSlots(seed: 4, count: 3000)
-        _ = try writeJournal(dir, slots: slots, gaps: [10..<20, 2500..<2600], options: smallBlocks(segmentBytes: 64 * 1024))
+        _ = try writeJournal(
+            dir,
+            slots: slots,
+            gaps: [10..<20, 2500..<2600],
+            options: smallBlocks(segmentBytes: 64 * 1024)
+        )
         let clean = try python([dir, "market"])
         #expect(clean.status == 0, "\(clean.out)")
-        #expect(clean.out.contains("ring=market records=2890 gaps=2 lost=110 sealed reason=end-of-session"), "\(clean.out)")
+        #expect(
+            clean.out.contains("ring=market records=2890 gaps=2 lost=110 sealed reason=end-of-session"),
+            "\(clean.out)"
+        )
         // The first data record decodes to the right fields (a directory message of AAPL).
         #expect(clean.out.contains("directory"))
 

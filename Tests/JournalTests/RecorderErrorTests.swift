@@ -38,7 +38,10 @@ struct RecorderErrorTests {
             _ = try JournalReader(directory: "/nonexistent/journal", ring: "market")
             Issue.record("opened a journal that does not exist")
         } catch {
-            #expect(error.systemCallError == SystemCallError(call: "opendir", argument: "/nonexistent/journal", errno: ENOENT))
+            #expect(
+                error.systemCallError
+                    == SystemCallError(call: "opendir", argument: "/nonexistent/journal", errno: ENOENT)
+            )
             #expect("\(error)" == "opendir(/nonexistent/journal) failed: No such file or directory (errno \(ENOENT))")
         }
     }

@@ -3,8 +3,8 @@ import Foundation
 import Journal
 import Replay
 import Strategy
-import Testing
 import TestSupport
+import Testing
 import TickBusCore
 
 /// The Replay library in-process, on the bundled session in Recordings/synthetic-5 (the market
@@ -51,13 +51,22 @@ import TickBusCore
             _ = try MarketSources.open(.journal(directory: "/nonexistent-journal"), &visitor)
             Issue.record("opened a missing journal")
         } catch {
-            guard case .journal(.journal) = error else { Issue.record("\(error)"); return }
+            guard case .journal(.journal) = error else {
+                Issue.record("\(error)")
+                return
+            }
         }
     }
 
-    @Test("the decision verifier reproduces every recorded decision in-process, and names the first difference of another model")
+    @Test(
+        "the decision verifier reproduces every recorded decision in-process, and names the first difference of another model"
+    )
     func verifierInProcess() throws {
-        let strategy = try LoadedStrategy.load(features: Self.root + "/features.toml", model: Self.root + "/model.json", shadow: nil)
+        let strategy = try LoadedStrategy.load(
+            features: Self.root + "/features.toml",
+            model: Self.root + "/model.json",
+            shadow: nil
+        )
         let ok = try DecisionVerifier.run(directory: Self.session, decisions: nil, strategy: strategy)
         #expect(ok.firstDifference == nil, "\(ok.firstDifference ?? "")")
         #expect(ok.decisions > 100)
@@ -67,7 +76,10 @@ import TickBusCore
             _ = try DecisionVerifier.run(directory: Self.session, decisions: "decisions.nosuch", strategy: strategy)
             Issue.record("verified against a missing ring")
         } catch {
-            guard case .journal(.ringNotFound(_, "decisions.nosuch")) = error else { Issue.record("\(error)"); return }
+            guard case .journal(.ringNotFound(_, "decisions.nosuch")) = error else {
+                Issue.record("\(error)")
+                return
+            }
         }
     }
 }

@@ -9,12 +9,17 @@ import Testing
 /// are measured and that the report parses are.
 @Suite struct BenchModelTests {
     /// Runs `tickbus ARGS` in `directory` with a deadline (the child is killed at it).
-    static func run(_ arguments: [String], in directory: URL, timeout: TimeInterval = 180) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(
+        _ arguments: [String],
+        in directory: URL,
+        timeout: TimeInterval = 180
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: TickBusTest.binary)
         p.arguments = arguments
         p.currentDirectoryURL = directory
-        let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
+        let out = directory.appendingPathComponent("stdout")
+        let err = directory.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
@@ -24,7 +29,10 @@ import Testing
         while p.isRunning && Date() < deadline { usleep(10_000) }
         if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
-        return (p.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "", (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return (
+            p.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+        )
     }
 
     /// The fixture's input rows as float64, row-major (an empty field is NaN).
@@ -41,13 +49,19 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let rows = dir.appendingPathComponent("rows.f64")
         let n = try Self.writeRows(rows)
-        let r = try Self.run(["bench", "model", "--model", Fixtures.path("lgb_regression.txt"), "--rows", rows.path,
-                              "--rounds", "3", "--calls", "200", "--json"], in: dir)
+        let r = try Self.run(
+            [
+                "bench", "model", "--model", Fixtures.path("lgb_regression.txt"), "--rows", rows.path,
+                "--rounds", "3", "--calls", "200", "--json",
+            ],
+            in: dir
+        )
         #expect(r.status == 0, "bench model: \(r.stderr)")
         let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         #expect(object?["bench"] as? String == "model")
-        let result = object?["result"] as? [String: Any], baseline = object?["baseline"] as? [String: Any]
+        let result = object?["result"] as? [String: Any]
+        let baseline = object?["baseline"] as? [String: Any]
         #expect(result?["features"] as? Int == 6 && result?["rows"] as? Int == n)
         // JSONEncoder writes whole numbers without a fraction: read every figure as NSNumber.
         func number(_ v: Any?) -> Double? { (v as? NSNumber)?.doubleValue }
@@ -65,8 +79,14 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let rows = dir.appendingPathComponent("rows.f64")
         try Data(repeating: 0, count: 8 * 6 + 7).write(to: rows)
-        let r = try Self.run(["bench", "model", "--model", Fixtures.path("lgb_regression.txt"), "--rows", rows.path, "--rounds", "2", "--calls", "1"],
-                             in: dir, timeout: 60)
+        let r = try Self.run(
+            [
+                "bench", "model", "--model", Fixtures.path("lgb_regression.txt"), "--rows", rows.path, "--rounds", "2",
+                "--calls", "1",
+            ],
+            in: dir,
+            timeout: 60
+        )
         #expect(r.status == 1)
         #expect(r.stderr.contains("55 bytes") && r.stderr.contains("48 bytes each"), "\(r.stderr)")
         #expect(!r.stderr.contains("USAGE"), "\(r.stderr)")
@@ -98,8 +118,14 @@ import Testing
     }
 
     @Test func reportKeysAreSortedAndConfigOptional() {
-        struct Side: Encodable { var zeta = 1; var alpha = 2.5 }
+        struct Side: Encodable {
+            var zeta = 1
+            var alpha = 2.5
+        }
         let r = BenchReport(bench: "x", result: Side(), baseline: Side(), ratio: ["r": 1.0])
-        #expect(r.json == #"{"baseline":{"alpha":2.5,"zeta":1},"bench":"x","ratio":{"r":1},"result":{"alpha":2.5,"zeta":1}}"#)
+        #expect(
+            r.json
+                == #"{"baseline":{"alpha":2.5,"zeta":1},"bench":"x","ratio":{"r":1},"result":{"alpha":2.5,"zeta":1}}"#
+        )
     }
 }

@@ -11,7 +11,9 @@ struct ModelErrorCauseTests {
             Issue.record("accepted")
         } catch {
             #expect(error == .io(path: "/nonexistent/model.txt", errno: ENOENT))
-            #expect("\(error)" == "cannot read model /nonexistent/model.txt: No such file or directory (errno \(ENOENT))")
+            #expect(
+                "\(error)" == "cannot read model /nonexistent/model.txt: No such file or directory (errno \(ENOENT))"
+            )
         }
     }
 

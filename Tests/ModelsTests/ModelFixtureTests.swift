@@ -13,14 +13,19 @@ enum Fixtures {
         var lines = text.split(separator: "\n")
         if header { lines.removeFirst() }
         return lines.map { line in
-            line.split(separator: ",", omittingEmptySubsequences: false).map { f in f.isEmpty || f == "nan" ? .nan : Double(f)! }
+            line.split(separator: ",", omittingEmptySubsequences: false).map { f in
+                f.isEmpty || f == "nan" ? .nan : Double(f)!
+            }
         }
     }
 
     static func predictAll(_ model: Model, _ rows: [[Double]], raw: Bool) -> [[Double]] {
         var out = [Double](repeating: 0, count: model.numOutputs)
         return rows.map { row in
-            row.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { o in model.predict(x.baseAddress!, into: o.baseAddress!, raw: raw) } }
+            row.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { o in model.predict(x.baseAddress!, into: o.baseAddress!, raw: raw)
+                }
+            }
             return out
         }
     }
@@ -42,7 +47,8 @@ enum Fixtures {
 @Suite("Model predictions equal the libraries' own")
 struct ModelFixtureTests {
     static let cases: [(String, String, Double)] = [
-        ("lgb_binary", "txt", 1e-12), ("lgb_regression", "txt", 1e-12), ("lgb_multiclass", "txt", 1e-12), ("lgb_rf", "txt", 1e-12), ("lgb_nansplit", "txt", 1e-12),
+        ("lgb_binary", "txt", 1e-12), ("lgb_regression", "txt", 1e-12), ("lgb_multiclass", "txt", 1e-12),
+        ("lgb_rf", "txt", 1e-12), ("lgb_nansplit", "txt", 1e-12),
         ("xgb_regression", "json", 1e-6), ("xgb_binary", "json", 1e-6), ("xgb_multiclass", "json", 1e-6),
         ("linear", "json", 1e-12), ("mlp_binary", "onnx", 1e-6), ("mlp_multiclass", "onnx", 1e-6),
     ]
@@ -63,9 +69,14 @@ struct ModelFixtureTests {
         }
     }
 
-    @Test("every LightGBM evaluator configuration gives LightGBM's result bit for bit",
-          arguments: [LightGBMOptions(), LightGBMOptions(width: 16), LightGBMOptions(fixedSteps: 0), LightGBMOptions(width: 16, fixedSteps: 3),
-                      LightGBMOptions(fixedSteps: 64), LightGBMOptions(quickScorer: true)])
+    @Test(
+        "every LightGBM evaluator configuration gives LightGBM's result bit for bit",
+        arguments: [
+            LightGBMOptions(), LightGBMOptions(width: 16), LightGBMOptions(fixedSteps: 0),
+            LightGBMOptions(width: 16, fixedSteps: 3),
+            LightGBMOptions(fixedSteps: 64), LightGBMOptions(quickScorer: true),
+        ]
+    )
     func evaluators(_ options: LightGBMOptions) throws {
         for name in ["lgb_regression", "lgb_multiclass", "lgb_rf", "lgb_nansplit"] {
             let model = try Model.load(path: Fixtures.path("\(name).txt"), lightgbm: options).model
@@ -90,8 +101,14 @@ struct ModelFixtureTests {
             .flatMap { $0.dropFirst(14).split(separator: " ") }.contains { (Int($0)! >> 2) & 3 == 1 }
         #expect(zeroTyped)
         // A "NaN versus everything" split: threshold inf with NaN going right.
-        #expect(try String(contentsOfFile: Fixtures.path("lgb_nansplit.txt"), encoding: .utf8).contains("threshold=inf "))
-        if case .lightgbm(let m) = try Model.load(path: Fixtures.path("lgb_binary.txt")).model { #expect(m.hasCategorical) } else { Issue.record("not lightgbm") }
+        #expect(
+            try String(contentsOfFile: Fixtures.path("lgb_nansplit.txt"), encoding: .utf8).contains("threshold=inf ")
+        )
+        if case .lightgbm(let m) = try Model.load(path: Fixtures.path("lgb_binary.txt")).model {
+            #expect(m.hasCategorical)
+        } else {
+            Issue.record("not lightgbm")
+        }
     }
 
     @Test("MLP agrees with onnxruntime's float32 output")
@@ -109,7 +126,12 @@ struct ModelFixtureTests {
     @Test("model id is the FNV-1a 64 of the file")
     func modelId() throws {
         let a = try Model.load(path: Fixtures.path("lgb_binary.txt"))
-        #expect(a.id == ModelFile.contentHash(Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("lgb_binary.txt"))))))
+        #expect(
+            a.id
+                == ModelFile.contentHash(
+                    Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("lgb_binary.txt"))))
+                )
+        )
         #expect(ModelFile.contentHash(Array("a".utf8)) == 0xaf63_dc4c_8601_ec8c)  // FNV-1a 64 test vector
         let b = try Model.load(path: Fixtures.path("lgb_regression.txt"))
         #expect(a.id != b.id)
@@ -124,30 +146,38 @@ struct LiveLibraryTests {
         let dir = TickBusTest.temporaryDirectory("models-live")
         defer { try? FileManager.default.removeItem(at: dir) }
         let script = """
-        import sys, numpy as np
-        try:
-            import lightgbm as lgb, xgboost as xgb
-        except ImportError:
-            print("skip"); sys.exit(0)
-        fx, out = sys.argv[1], sys.argv[2]
-        rng = np.random.default_rng(7)
-        X = rng.normal(size=(300, 6)); X[rng.random(X.shape) < 0.15] = np.nan; X[rng.random(X.shape) < 0.1] = 0.0
-        X[:, 5] = np.where(np.isnan(X[:, 5]), np.nan, rng.integers(-1, 14, 300))
-        np.savetxt(out + "/x.csv", X, delimiter=",", fmt="%.17g", header="f0,f1,f2,f3,f4,f5", comments="")
-        np.savetxt(out + "/lgb.csv", lgb.Booster(model_file=fx + "/lgb_binary.txt").predict(X), fmt="%.17g")
-        b = xgb.Booster(); b.load_model(fx + "/xgb_multiclass.json")
-        np.savetxt(out + "/xgb.csv", b.predict(xgb.DMatrix(X, missing=np.nan, feature_names=[f"f{i}" for i in range(6)])), delimiter=",", fmt="%.17g")
-        print("ok")
-        """
+            import sys, numpy as np
+            try:
+                import lightgbm as lgb, xgboost as xgb
+            except ImportError:
+                print("skip"); sys.exit(0)
+            fx, out = sys.argv[1], sys.argv[2]
+            rng = np.random.default_rng(7)
+            X = rng.normal(size=(300, 6)); X[rng.random(X.shape) < 0.15] = np.nan; X[rng.random(X.shape) < 0.1] = 0.0
+            X[:, 5] = np.where(np.isnan(X[:, 5]), np.nan, rng.integers(-1, 14, 300))
+            np.savetxt(out + "/x.csv", X, delimiter=",", fmt="%.17g", header="f0,f1,f2,f3,f4,f5", comments="")
+            np.savetxt(out + "/lgb.csv", lgb.Booster(model_file=fx + "/lgb_binary.txt").predict(X), fmt="%.17g")
+            b = xgb.Booster(); b.load_model(fx + "/xgb_multiclass.json")
+            np.savetxt(out + "/xgb.csv", b.predict(xgb.DMatrix(X, missing=np.nan, feature_names=[f"f{i}" for i in range(6)])), delimiter=",", fmt="%.17g")
+            print("ok")
+            """
         let py = dir.appendingPathComponent("live.py")
         try script.write(to: py, atomically: true, encoding: .utf8)
-        let result = try Child(["python3", py.path, Fixtures.dir.path, dir.path], executable: "/usr/bin/env").wait(timeout: 120)
+        let result = try Child(["python3", py.path, Fixtures.dir.path, dir.path], executable: "/usr/bin/env").wait(
+            timeout: 120
+        )
         guard result.stdout.contains("ok") else {
             #expect(result.stdout.contains("skip"), "python failed: \(result.stderr)")
             return
         }
-        let x = try String(contentsOfFile: dir.appendingPathComponent("x.csv").path, encoding: .utf8).split(separator: "\n").dropFirst()
-            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map { $0 == "nan" ? Double.nan : Double($0)! } }
+        let x = try String(contentsOfFile: dir.appendingPathComponent("x.csv").path, encoding: .utf8).split(
+            separator: "\n"
+        ).dropFirst()
+            .map {
+                $0.split(separator: ",", omittingEmptySubsequences: false).map {
+                    $0 == "nan" ? Double.nan : Double($0)!
+                }
+            }
         func rows(_ f: String) throws -> [[Double]] {
             try String(contentsOfFile: dir.appendingPathComponent(f).path, encoding: .utf8).split(separator: "\n")
                 .map { $0.split(separator: ",").map { Double($0)! } }

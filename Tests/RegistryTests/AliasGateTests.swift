@@ -15,7 +15,13 @@ struct AliasGateTests {
         let ex = try s.examples("lgb_binary")
         let ids = try (0..<3).map { try s.add(reg, examples: ex, tags: ["n": "\($0)"]) }
         for (i, id) in ids.enumerated() {
-            _ = try reg.setAlias("alpha@staging", to: id, reason: "move \(i)", who: "tester", timeNs: t0 + Int64(i) * 1000)
+            _ = try reg.setAlias(
+                "alpha@staging",
+                to: id,
+                reason: "move \(i)",
+                who: "tester",
+                timeNs: t0 + Int64(i) * 1000
+            )
         }
         let log = try reg.aliasLog(name: "alpha", alias: "staging")
         #expect(try log.entry(at: t0 - 1) == nil)
@@ -32,7 +38,8 @@ struct AliasGateTests {
         #expect(try Registry.parseTime("2026-12-02T05:30:00.5Z") == 1_796_189_400_500_000_000)
         #expect(Registry.formatTime(1_796_189_400_500_000_000) == "2026-12-02T05:30:00.500000000Z")
 
-        let path = s.root + "/aliases/alpha@staging.log", head = s.root + "/aliases/alpha@staging.head"
+        let path = s.root + "/aliases/alpha@staging.log"
+        let head = s.root + "/aliases/alpha@staging.head"
         let original = try String(contentsOfFile: path, encoding: .utf8)
         func check(_ text: String, _ expect: String) throws {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -76,7 +83,10 @@ struct AliasGateTests {
     }
 
     func policy(_ s: Scratch, gates: String, budget: Int = 10_000_000, roles: String = "", keys: String = "") throws {
-        try s.write("registry/policy.toml", "[alias.champion]\ngates = [\(gates)]\nlatency_p99_ns = \(budget)\n\(roles)\n[keys]\n\(keys)\n")
+        try s.write(
+            "registry/policy.toml",
+            "[alias.champion]\ngates = [\(gates)]\nlatency_p99_ns = \(budget)\n\(roles)\n[keys]\n\(keys)\n"
+        )
     }
 
     func refusal(_ reg: Registry, _ id: String) -> [String: String] {
@@ -113,7 +123,9 @@ struct AliasGateTests {
         let none = try s.add(reg, tags: ["x": "2"])
         #expect(refusal(reg, none)["predictions"]?.contains("no example rows") == true)
         // Linear model without names: by count.
-        #expect(refusal(reg, try s.add(reg, model: "linear.json", examples: try s.examples("linear")))["features"] == nil)
+        #expect(
+            refusal(reg, try s.add(reg, model: "linear.json", examples: try s.examples("linear")))["features"] == nil
+        )
 
         try policy(s, gates: "\"latency\"", budget: 1)
         #expect(refusal(reg, good)["latency"]?.contains("over budget") == true)
@@ -121,18 +133,33 @@ struct AliasGateTests {
         #expect(refusal(reg, good)["backtest"]?.contains("no backtest report") == true)
 
         // Approvals: missing, forged, copied, then a good one.
-        let key = s.dir.appendingPathComponent("risk.key").path, other = s.dir.appendingPathComponent("other.key").path
-        let pub = try Registry.keygen(out: key), otherPub = try Registry.keygen(out: other)
+        let key = s.dir.appendingPathComponent("risk.key").path
+        let other = s.dir.appendingPathComponent("other.key").path
+        let pub = try Registry.keygen(out: key)
+        let otherPub = try Registry.keygen(out: other)
         #expect { _ = try Registry.keygen(out: key) } throws: { "\($0)".contains("refusing to overwrite") }
-        try policy(s, gates: "\"features\", \"predictions\", \"latency\", \"approvals\"", roles: "approvals = [\"risk\"]",
-                   keys: "risk = [\"\(pub)\"]")
+        try policy(
+            s,
+            gates: "\"features\", \"predictions\", \"latency\", \"approvals\"",
+            roles: "approvals = [\"risk\"]",
+            keys: "risk = [\"\(pub)\"]"
+        )
         #expect(refusal(reg, good)["approvals"]?.contains("role risk: no approval") == true)
-        #expect { _ = try reg.approve(good, alias: "alpha@champion", role: "risk", keyPath: other) } throws: { "\($0)".contains("not listed") }
+        #expect { _ = try reg.approve(good, alias: "alpha@champion", role: "risk", keyPath: other) } throws: {
+            "\($0)".contains("not listed")
+        }
         let pol = try reg.policy()
         // Forged: a listed public key but a signature by another key.
-        var forged = try Approval.sign(version: good, alias: "alpha@champion", policy: pol.hash, role: "risk",
-                                       privateKeyHex: try String(contentsOfFile: other, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-                                       keyPath: other)
+        var forged = try Approval.sign(
+            version: good,
+            alias: "alpha@champion",
+            policy: pol.hash,
+            role: "risk",
+            privateKeyHex: try String(contentsOfFile: other, encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines
+            ),
+            keyPath: other
+        )
         #expect(forged.publicKey == otherPub)
         forged.publicKey = pub
         _ = try reg.store(forged)
@@ -141,7 +168,10 @@ struct AliasGateTests {
         // Copied: a genuine approval of another version placed under this one.
         let otherVersion = try s.add(reg, examples: try s.examples("lgb_binary"), tags: ["y": "1"])
         let genuine = try reg.approve(otherVersion, alias: "alpha@champion", role: "risk", keyPath: key)
-        try FileManager.default.createDirectory(atPath: s.root + "/approvals/" + good, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: s.root + "/approvals/" + good,
+            withIntermediateDirectories: true
+        )
         _ = FileManager.default.createFile(atPath: s.root + "/approvals/" + good + "/" + genuine, contents: Data())
         #expect(refusal(reg, good)["approvals"]?.contains("copied") == true)
         #expect(try reg.verify().contains { $0.reason.contains("copied") })
@@ -151,7 +181,10 @@ struct AliasGateTests {
         let entry = try reg.setAlias("alpha@champion", to: good, reason: "all gates")
         #expect(entry.approvals == [ok] && !entry.evidence.isEmpty)
         #expect(try reg.verify().isEmpty)
-        let evidence = String(decoding: try Data(contentsOf: URL(fileURLWithPath: s.root + "/objects/sha256/" + entry.evidence)), as: UTF8.self)
+        let evidence = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: s.root + "/objects/sha256/" + entry.evidence)),
+            as: UTF8.self
+        )
         #expect(evidence.contains("\"gate\":\"latency\"") && evidence.contains("p99"))
         // A version moved with approvals keeps the same id: results and approvals are not in it.
         #expect(try s.add(reg, examples: try s.examples("lgb_binary")) == good)

@@ -7,15 +7,23 @@ import Testing
 struct PolicyArtifactTests {
     @Test("malformed policies are refused with the line and what was wrong; the default gates champion and canary")
     func policy() throws {
-        func parse(_ text: String) throws(RegistryError) -> Policy { try Policy(bytes: Array(text.utf8), what: "p.toml") }
-        #expect { _ = try parse("[alias.champion]\ngates = [\"vibes\"]\n") } throws: { "\($0)".contains("p.toml:2: unknown gate 'vibes'") }
-        #expect { _ = try parse("[alias.champion]\nlatency_p99_ns = -3\n") } throws: { "\($0)".contains("p.toml:2: latency_p99_ns must be") }
+        func parse(_ text: String) throws(RegistryError) -> Policy {
+            try Policy(bytes: Array(text.utf8), what: "p.toml")
+        }
+        #expect { _ = try parse("[alias.champion]\ngates = [\"vibes\"]\n") } throws: {
+            "\($0)".contains("p.toml:2: unknown gate 'vibes'")
+        }
+        #expect { _ = try parse("[alias.champion]\nlatency_p99_ns = -3\n") } throws: {
+            "\($0)".contains("p.toml:2: latency_p99_ns must be")
+        }
         #expect { _ = try parse("[risk]\n") } throws: { "\($0)".contains("unknown table [risk]") }
         #expect { _ = try parse("x = 1\n") } throws: { "\($0)".contains("key outside a table") }
         #expect { _ = try parse("[alias.champion]\ngates = [\"latency\"]\napprovals = [\"risk\"]\n") } throws: {
             "\($0)".contains("lists approvals but not the 'approvals' gate")
         }
-        let p = try parse("# comment\n[alias.champion]  # gated\ngates = [\"features\", \"approvals\",]\napprovals = [\"risk\"]\n[keys]\nrisk = [\"ab\"]\n")
+        let p = try parse(
+            "# comment\n[alias.champion]  # gated\ngates = [\"features\", \"approvals\",]\napprovals = [\"risk\"]\n[keys]\nrisk = [\"ab\"]\n"
+        )
         #expect(p.aliases["champion"]?.gates == ["features", "approvals"] && p.keys["risk"] == ["ab"])
         #expect(try parse("[alias.canary]\n").aliases["canary"]?.gates == ["features", "predictions", "latency"])
         let d = try Policy(bytes: Array(Policy.defaultText.utf8), what: "default")

@@ -30,15 +30,33 @@ struct Scratch {
     func examples(_ model: String, edit: ((String) -> String)? = nil) throws -> String {
         let out = dir.appendingPathComponent("\(model).examples.csv").path
         let script = TickBusTest.repositoryRoot.appendingPathComponent("Tools/export_examples.py").path
-        let r = try Child(["python3", script, "--inputs", Self.fixture("\(model).input.csv"), "--predictions", Self.fixture("\(model).pred.csv"),
-                           "--out", out], executable: "/usr/bin/env").wait(timeout: 60)
+        let r = try Child(
+            [
+                "python3", script, "--inputs", Self.fixture("\(model).input.csv"), "--predictions",
+                Self.fixture("\(model).pred.csv"),
+                "--out", out,
+            ],
+            executable: "/usr/bin/env"
+        ).wait(timeout: 60)
         #expect(r.status == 0, "export_examples: \(r.stderr)")
-        if let edit { try edit(try String(contentsOfFile: out, encoding: .utf8)).write(toFile: out, atomically: true, encoding: .utf8) }
+        if let edit {
+            try edit(try String(contentsOfFile: out, encoding: .utf8)).write(
+                toFile: out,
+                atomically: true,
+                encoding: .utf8
+            )
+        }
         return out
     }
 
-    func add(_ registry: Registry, model: String = "lgb_binary.txt", features: String? = nil, examples: String? = nil,
-             tags: [String: String] = [:], name: String = "alpha") throws -> String {
+    func add(
+        _ registry: Registry,
+        model: String = "lgb_binary.txt",
+        features: String? = nil,
+        examples: String? = nil,
+        tags: [String: String] = [:],
+        name: String = "alpha"
+    ) throws -> String {
         var r = Registry.AddRequest(name: name, model: Self.fixture(model), features: try features ?? definition())
         if let examples { r.objects["examples"] = examples }
         r.tags = tags
@@ -83,16 +101,22 @@ struct RegistryVersionTests {
         // Stored bytes are canonical and the objects read-only.
         let bytes = try Data(contentsOf: URL(fileURLWithPath: s.root + "/manifests/sha256/" + a))
         #expect(Array(bytes) == m.bytes)
-        let mode = try FileManager.default.attributesOfItem(atPath: s.root + "/objects/sha256/" + m.model)[.posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: s.root + "/objects/sha256/" + m.model)[.posixPermissions]
+            as? Int
         #expect(mode == 0o444)
     }
 
     @Test("canonical JSON is byte-stable: sorted keys by bytes, minimal escapes, raw UTF-8")
     func canonical() throws {
-        let v = CanonicalJSON.object(["b": .integer(10), "a": .string("q\"\\\n\u{1}é"), "B": .array([.integer(0)]), "é": .object([:])])
+        let v = CanonicalJSON.object([
+            "b": .integer(10), "a": .string("q\"\\\n\u{1}é"), "B": .array([.integer(0)]), "é": .object([:]),
+        ])
         #expect(v.text == "{\"B\":[0],\"a\":\"q\\\"\\\\\\n\\u0001é\",\"b\":10,\"é\":{}}")
         #expect(try CanonicalJSON.parseCanonical(v.bytes, what: "t") == v)
-        #expect(throws: RegistryError.self) { try CanonicalJSON.parseCanonical(Array("{\"b\":1, \"a\":2}".utf8), what: "t") }
+        #expect(throws: RegistryError.self) {
+            try CanonicalJSON.parseCanonical(Array("{\"b\":1, \"a\":2}".utf8), what: "t")
+        }
         #expect(throws: RegistryError.self) { try CanonicalJSON.parseCanonical(Array("{\"a\":1.5}".utf8), what: "t") }
         // Not JSON at all: the parser's error is kept as the cause (with its location).
         #expect { try CanonicalJSON.parseCanonical(Array("{not".utf8), what: "t") } throws: { error in

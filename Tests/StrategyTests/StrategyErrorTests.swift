@@ -16,14 +16,16 @@ struct StrategyErrorTests {
         let path = dir.appendingPathComponent("linear.json").path
         try #"{"type": "linear", "feature_names": ["a", "b", "c"], "coefficients": [1, 2, 3], "intercept": 0}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
-        let definition = try FeatureDefinition.parse("""
+        let definition = try FeatureDefinition.parse(
+            """
             [[feature]]
             name = "mid"
             kind = "mid"
             [[feature]]
             name = "spread"
             kind = "spread"
-            """)
+            """
+        )
         let model = try Model.load(path: path)
         do {
             _ = try StrategyLoop(engine: FeatureEngine(definition: definition), live: model, shadow: nil, slotSize: 256)

@@ -6,7 +6,10 @@ import TickBusCore
 
 /// A feature definition covering every kind, and two linear models over it.
 enum StrategyFixture {
-    static let names = ["mid", "spread", "imb", "dimb5", "micro", "ofi50", "ret100", "ret1s", "vol_ev", "vol_t", "ntrades10s", "vol10s", "tsince"]
+    static let names = [
+        "mid", "spread", "imb", "dimb5", "micro", "ofi50", "ret100", "ret1s", "vol_ev", "vol_t", "ntrades10s", "vol10s",
+        "tsince",
+    ]
     static let definition = """
         instrument = 1
         decide_on = "every"
@@ -69,13 +72,16 @@ enum StrategyFixture {
         try definition.write(to: f, atomically: true, encoding: .utf8)
         func linear(_ coef: [Double], _ name: String) throws -> String {
             let url = dir.appendingPathComponent(name)
-            let json = "{\"type\": \"linear\", \"feature_names\": [\(names.map { "\"\($0)\"" }.joined(separator: ","))], "
+            let json =
+                "{\"type\": \"linear\", \"feature_names\": [\(names.map { "\"\($0)\"" }.joined(separator: ","))], "
                 + "\"coefficients\": [\(coef.map { "\($0)" }.joined(separator: ","))], \"intercept\": 0.01}"
             try json.write(to: url, atomically: true, encoding: .utf8)
             return url.path
         }
-        return (f.path, try linear([0, 0.1, 0.5, 0.2, 0, 0.001, 1, 1, 0, 0, 0, 0, 0], "live.json"),
-                try linear([0, -0.1, 0.25, 0.4, 0, 0.002, 0, 2, 0, 0, 0.001, 0, -0.01], "shadow.json"))
+        return (
+            f.path, try linear([0, 0.1, 0.5, 0.2, 0, 0.001, 1, 1, 0, 0, 0, 0, 0], "live.json"),
+            try linear([0, -0.1, 0.25, 0.4, 0, 0.002, 0, 2, 0, 0, 0.001, 0, -0.01], "shadow.json")
+        )
     }
 
     struct Record {
@@ -84,16 +90,37 @@ enum StrategyFixture {
     }
 
     static func readDecisions(bus: String, name: String) throws -> [Record] {
-        var reader = try RingReader(bus: bus, ring: "decisions.\(name)", name: "test-\(getpid())", mode: .live, from: .start, expecting: .decisions)
+        var reader = try RingReader(
+            bus: bus,
+            ring: "decisions.\(name)",
+            name: "test-\(getpid())",
+            mode: .live,
+            from: .start,
+            expecting: .decisions
+        )
         var out: [Record] = []
         loop: while true {
             switch reader.poll() {
             case .message(let bytes):
                 let d = DecisionRecordView(bytes.base)
-                out.append(Record(sequence: d.marketSequence, exchangeTime: d.exchangeTime, instrument: d.instrument, live: d.livePrediction,
-                                  shadow: d.shadowPrediction, signal: d.signal, modelId: d.modelId, shadowModelId: d.shadowModelId,
-                                  hasShadow: d.hasShadow, features: (0..<d.featureCount).map { d.feature($0) }, latency: d.latencyNs))
-            case .gap(_, let count): Issue.record("decisions ring lapped: \(count) lost"); break loop
+                out.append(
+                    Record(
+                        sequence: d.marketSequence,
+                        exchangeTime: d.exchangeTime,
+                        instrument: d.instrument,
+                        live: d.livePrediction,
+                        shadow: d.shadowPrediction,
+                        signal: d.signal,
+                        modelId: d.modelId,
+                        shadowModelId: d.shadowModelId,
+                        hasShadow: d.hasShadow,
+                        features: (0..<d.featureCount).map { d.feature($0) },
+                        latency: d.latencyNs
+                    )
+                )
+            case .gap(_, let count):
+                Issue.record("decisions ring lapped: \(count) lost")
+                break loop
             case .empty: break loop
             }
         }
@@ -116,10 +143,14 @@ struct StrategyProcessTests {
         let bus = TickBusTest.uniqueBus("strat")
         defer { TickBusTest.removeBus(bus) }
 
-        let strategy = try Child(["strategy", "--bus", bus, "--features", files.features, "--model", files.live, "--shadow", files.shadow,
-                                  "--name", "s1", "--cpu", "0", "--gating", "--capacity", "65536", "--attach-timeout", "30"])
-        let feed = try Child(["feed", "--bus", bus, "--source", source, "--messages", "\(Self.messages)", "--wait-readers", "1",
-                              "--wait-timeout", "30"])
+        let strategy = try Child([
+            "strategy", "--bus", bus, "--features", files.features, "--model", files.live, "--shadow", files.shadow,
+            "--name", "s1", "--cpu", "0", "--gating", "--capacity", "65536", "--attach-timeout", "30",
+        ])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", source, "--messages", "\(Self.messages)", "--wait-readers", "1",
+            "--wait-timeout", "30",
+        ])
         let f = feed.wait(timeout: 120)
         let s = strategy.wait(timeout: 60)
         #expect(f.status == 0, "feed: \(f.stderr)")
@@ -132,22 +163,32 @@ struct StrategyProcessTests {
         let online = try StrategyFixture.readDecisions(bus: bus, name: "s1")
 
         let table = dir.appendingPathComponent("table.csv")
-        let off = try TickBusTest.run(["features", "--source", source, "--features", files.features, "--out", table.path,
-                                       "--messages", "\(Self.messages)"], timeout: 120)
+        let off = try TickBusTest.run(
+            [
+                "features", "--source", source, "--features", files.features, "--out", table.path,
+                "--messages", "\(Self.messages)",
+            ],
+            timeout: 120
+        )
         #expect(off.status == 0, "features: \(off.stderr)")
         var lines = try String(contentsOf: table, encoding: .utf8).split(separator: "\n")
-        #expect(lines.removeFirst() == "sequence,exchange_time,instrument," + StrategyFixture.names.joined(separator: ","))
+        #expect(
+            lines.removeFirst() == "sequence,exchange_time,instrument," + StrategyFixture.names.joined(separator: ",")
+        )
         #expect(online.count == lines.count)
         #expect(online.count > 20_000)
         #expect(summary["decisions"] == "\(lines.count)")
 
-        let live = try Model.load(path: files.live), shadow = try Model.load(path: files.shadow)
+        let live = try Model.load(path: files.live)
+        let shadow = try Model.load(path: files.shadow)
         var mismatches = 0
         var finiteSeen = [Int](repeating: 0, count: StrategyFixture.names.count)
         for (record, line) in zip(online, lines) {
             let fields = line.split(separator: ",")
             let values = fields.dropFirst(3).map { $0 == "nan" ? Double.nan : Double($0)! }
-            var same = record.sequence == UInt64(fields[0])! && record.exchangeTime == Int64(fields[1])! && record.instrument == UInt32(fields[2])!
+            var same =
+                record.sequence == UInt64(fields[0])! && record.exchangeTime == Int64(fields[1])!
+                && record.instrument == UInt32(fields[2])!
             same = same && record.features.count == values.count
             for (k, (a, b)) in zip(record.features, values).enumerated() {
                 same = same && (a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN))
@@ -181,8 +222,10 @@ struct StrategyProcessTests {
         let files = try StrategyFixture.write(in: dir)
         let bus = TickBusTest.uniqueBus("place")
         defer { TickBusTest.removeBus(bus) }
-        let strategy = try Child(["strategy", "--bus", bus, "--features", files.features, "--model", files.live, "--name", "p",
-                                  "--cpu", "\(cpu)", "--numa-node", "0", "--attach-timeout", "30"])
+        let strategy = try Child([
+            "strategy", "--bus", bus, "--features", files.features, "--model", files.live, "--name", "p",
+            "--cpu", "\(cpu)", "--numa-node", "0", "--attach-timeout", "30",
+        ])
         #expect(strategy.waitFor(timeout: 20) { $0.contains("placement cpu=") })
         // The kernel's view of the process: allowed CPUs and the CPU it last ran on.
         let status = try String(contentsOfFile: "/proc/\(strategy.pid)/status", encoding: .utf8)
@@ -209,8 +252,10 @@ struct StrategyProcessTests {
             .appendingPathComponent("ModelsTests/Fixtures/lgb_binary.txt").path
         let bus = TickBusTest.uniqueBus("mismatch")
         defer { TickBusTest.removeBus(bus) }
-        let r = try TickBusTest.run(["strategy", "--bus", bus, "--features", files.features, "--model", model, "--name", "m", "--cpu", "0"],
-                                    timeout: 30)
+        let r = try TickBusTest.run(
+            ["strategy", "--bus", bus, "--features", files.features, "--model", model, "--name", "m", "--cpu", "0"],
+            timeout: 30
+        )
         #expect(r.status != 0)
         #expect(r.stderr.contains("model expects 6 features but the feature definition has 13"))
     }
@@ -234,23 +279,26 @@ struct LOBSTERFeatureReferenceTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let def = dir.appendingPathComponent("f.toml")
         try """
-            instrument = 1
-            [[feature]]
-            name = "mid"
-            kind = "mid"
-            [[feature]]
-            name = "spread"
-            kind = "spread"
-            [[feature]]
-            name = "imb"
-            kind = "imbalance"
-            [[feature]]
-            name = "dimb"
-            kind = "depth_imbalance"
-            levels = 5
-            """.write(to: def, atomically: true, encoding: .utf8)
+        instrument = 1
+        [[feature]]
+        name = "mid"
+        kind = "mid"
+        [[feature]]
+        name = "spread"
+        kind = "spread"
+        [[feature]]
+        name = "imb"
+        kind = "imbalance"
+        [[feature]]
+        name = "dimb"
+        kind = "depth_imbalance"
+        levels = 5
+        """.write(to: def, atomically: true, encoding: .utf8)
         let table = dir.appendingPathComponent("t.csv")
-        let r = try TickBusTest.run(["features", "--source", "lobster:\(msg),\(book)", "--features", def.path, "--out", table.path], timeout: 300)
+        let r = try TickBusTest.run(
+            ["features", "--source", "lobster:\(msg),\(book)", "--features", def.path, "--out", table.path],
+            timeout: 300
+        )
         #expect(r.status == 0, "\(r.stderr)")
         // The state after the last message of each timestamp, from the table ...
         var ours: [Int64: [Double]] = [:]
@@ -259,28 +307,40 @@ struct LOBSTERFeatureReferenceTests {
             ours[Int64(f[1])!] = f.dropFirst(3).map { $0 == "nan" ? Double.nan : Double($0)! }
         }
         // ... and from LOBSTER's files: the order-book row after the last message row of each timestamp.
-        let times = try String(contentsOfFile: msg, encoding: .utf8).split(separator: "\n").map { Self.nanoseconds($0.prefix { $0 != "," }) }
+        let times = try String(contentsOfFile: msg, encoding: .utf8).split(separator: "\n").map {
+            Self.nanoseconds($0.prefix { $0 != "," })
+        }
         let rows = try String(contentsOfFile: book, encoding: .utf8).split(separator: "\n")
         #expect(times.count == rows.count)
         var reference: [Int64: [Double]] = [:]
         for (t, row) in zip(times, rows) {
             let v = row.split(separator: ",").map { Int64($0)! }  // ask px, ask size, bid px, bid size per level
-            let askPx = v[0], askSz = v[1], bidPx = v[2], bidSz = v[3]
+            let askPx = v[0]
+            let askSz = v[1]
+            let bidPx = v[2]
+            let bidSz = v[3]
             let both = askSz > 0 && bidSz > 0
-            let bid = Double(bidPx) / 1e4, ask = Double(askPx) / 1e4
+            let bid = Double(bidPx) / 1e4
+            let ask = Double(askPx) / 1e4
             let total = bidSz + askSz
-            var num = 0.0, den = 0.0
+            var num = 0.0
+            var den = 0.0
             for l in 0..<5 {
                 let w = 1.0 / Double(l + 1)
-                let b = Double(v[4 * l + 3]), a = Double(v[4 * l + 1])
+                let b = Double(v[4 * l + 3])
+                let a = Double(v[4 * l + 1])
                 num += w * (b - a)
                 den += w * (b + a)
             }
-            reference[t] = [both ? (bid + ask) / 2 : .nan, both ? ask - bid : .nan, total > 0 ? Double(bidSz - askSz) / Double(total) : .nan,
-                            den > 0 ? num / den : .nan]
+            reference[t] = [
+                both ? (bid + ask) / 2 : .nan, both ? ask - bid : .nan,
+                total > 0 ? Double(bidSz - askSz) / Double(total) : .nan,
+                den > 0 ? num / den : .nan,
+            ]
         }
         #expect(reference.count > 50_000)
-        var compared = 0, mismatches = 0
+        var compared = 0
+        var mismatches = 0
         for (t, want) in reference {
             guard let got = ours[t] else { continue }
             compared += 1

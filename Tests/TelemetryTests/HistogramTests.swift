@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TickBusCore
+
 @testable import Telemetry
 
 /// A seeded generator (SplitMix64) so the reference data is the same every run.
@@ -24,24 +25,39 @@ struct SplitMix64: RandomNumberGenerator {
             let hi = LatencyHistogramLayout.highestValue(i)
             #expect(lo == expectedLow, "bucket \(i) starts at \(lo), expected \(expectedLow)")
             #expect(hi >= lo)
-            if lo >= 256 { #expect(Double(hi - lo + 1) / Double(lo) <= 1.0 / 128.0 + 1e-12, "bucket \(i) [\(lo), \(hi)] too wide") }
+            if lo >= 256 {
+                #expect(Double(hi - lo + 1) / Double(lo) <= 1.0 / 128.0 + 1e-12, "bucket \(i) [\(lo), \(hi)] too wide")
+            }
             expectedLow = hi + 1
         }
-        #expect(LatencyHistogramLayout.highestValue(LatencyHistogramLayout.bucketCount - 1) >= LatencyHistogramLayout.highestTrackable)
-        #expect(LatencyHistogramLayout.index(LatencyHistogramLayout.highestTrackable) < LatencyHistogramLayout.bucketCount)
+        #expect(
+            LatencyHistogramLayout.highestValue(LatencyHistogramLayout.bucketCount - 1)
+                >= LatencyHistogramLayout.highestTrackable
+        )
+        #expect(
+            LatencyHistogramLayout.index(LatencyHistogramLayout.highestTrackable) < LatencyHistogramLayout.bucketCount
+        )
     }
 
     @Test func indexPutsEachValueInTheBucketThatContainsIt() {
         var rng = SplitMix64(state: 1)
         var values: [UInt64] = Array(0..<2048)
         for _ in 0..<20_000 { values.append(UInt64.random(in: 0...10_000_000_000, using: &rng)) }
-        for e in 0..<34 { values.append(1 << UInt64(e)); values.append((1 << UInt64(e)) - 1) }
+        for e in 0..<34 {
+            values.append(1 << UInt64(e))
+            values.append((1 << UInt64(e)) - 1)
+        }
         for v in values {
             let i = LatencyHistogramLayout.index(v)
-            #expect(LatencyHistogramLayout.lowestValue(i) <= v && v <= LatencyHistogramLayout.highestValue(i), "value \(v) in bucket \(i)")
+            #expect(
+                LatencyHistogramLayout.lowestValue(i) <= v && v <= LatencyHistogramLayout.highestValue(i),
+                "value \(v) in bucket \(i)"
+            )
         }
         // Above the trackable maximum: clamped into the last tracked bucket.
-        #expect(LatencyHistogramLayout.index(.max) == LatencyHistogramLayout.index(LatencyHistogramLayout.highestTrackable))
+        #expect(
+            LatencyHistogramLayout.index(.max) == LatencyHistogramLayout.index(LatencyHistogramLayout.highestTrackable)
+        )
     }
 
     @Test func percentilesMatchASortedReferenceWithin1Percent() {
@@ -78,7 +94,11 @@ struct SplitMix64: RandomNumberGenerator {
                 let latency = UInt64(500 + (i * 7919) % 200_000)
                 reference.append(latency)
                 w.count(.messages, by: 3)
-                w.recordDecision(latencyNs: latency, signal: Int8(i % 3) - 1, shadowSignal: i % 5 == 0 ? 1 : Int8(i % 3) - 1)
+                w.recordDecision(
+                    latencyNs: latency,
+                    signal: Int8(i % 3) - 1,
+                    shadowSignal: i % 5 == 0 ? 1 : Int8(i % 3) - 1
+                )
             }
             #expect(w.generation == 1)
             let s = StatsBlock.snapshot(try StatsBlock.attach(path: w.path))
@@ -89,7 +109,9 @@ struct SplitMix64: RandomNumberGenerator {
             #expect(s.counter(.decisions) == 5000)
             #expect(s.counter(.signals) == UInt64((0..<5000).filter { $0 % 3 != 1 }.count))
             #expect(s.counter(.shadowDecisions) == 5000)
-            #expect(s.counter(.disagreements) == UInt64((0..<5000).filter { $0 % 5 == 0 && Int8($0 % 3) - 1 != 1 }.count))
+            #expect(
+                s.counter(.disagreements) == UInt64((0..<5000).filter { $0 % 5 == 0 && Int8($0 % 3) - 1 != 1 }.count)
+            )
             #expect(s.latency.count == 5000)
             #expect(s.latency.sumNs == reference.reduce(0, +))
             #expect(s.latency.minNs == reference.min())
@@ -107,7 +129,8 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     @Test func procStatParsesCommandNamesWithSpacesAndParentheses() {
-        let text = "1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 1000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
+        let text =
+            "1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 12345 1000000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n"
         let r = ProcStat.parse(text)
         #expect(r?.cpuSeconds == 300 / ProcStat.ticksPerSecond)
         #expect(r?.residentBytes == 300 * ProcStat.pageSize)
@@ -147,6 +170,9 @@ extension HistogramTests {
         // The restart: the dead writer's file is replaced by generation 2, running, fresh counters.
         let again = try StatsWriter(bus: bus, name: "beta", kind: .strategy)
         let restarted = BusSnapshot.take(bus: bus).strategies.first
-        #expect(again.generation == 2 && restarted?.generation == 2 && restarted?.state == "running" && restarted?.decisions == 0)
+        #expect(
+            again.generation == 2 && restarted?.generation == 2 && restarted?.state == "running"
+                && restarted?.decisions == 0
+        )
     }
 }

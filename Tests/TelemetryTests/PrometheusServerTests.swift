@@ -2,7 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 import TickBusCore
+
 @testable import Telemetry
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,11 +48,17 @@ extension TelemetryProcessTests {
 
         let stats = try StatsWriter(bus: bus, name: "alpha", kind: .strategy, modelId: 7)
         for i in 0..<100 { stats.recordDecision(latencyNs: UInt64(1000 + i), signal: 1) }
-        let fed = try TickBusTest.run(["feed", "--bus", bus, "--source", "synthetic:11", "--messages", "5000"], timeout: 60)
+        let fed = try TickBusTest.run(
+            ["feed", "--bus", bus, "--source", "synthetic:11", "--messages", "5000"],
+            timeout: 60
+        )
         #expect(fed.status == 0, "feed: \(fed.stderr)")
 
         let (metrics, port) = try startMetrics(bus: bus)
-        defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
+        defer {
+            metrics.signal(SIGKILL)
+            _ = metrics.wait(timeout: 5)
+        }
         let promPort = freePort()
         let config = dir.appendingPathComponent("prometheus.yml")
         try """
@@ -62,11 +70,17 @@ extension TelemetryProcessTests {
             static_configs:
               - targets: ['127.0.0.1:\(port)']
         """.write(to: config, atomically: true, encoding: .utf8)
-        let prometheus = try Child([
-            "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("data").path)",
-            "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
-        ], executable: "/usr/bin/prometheus")
-        defer { prometheus.signal(SIGKILL); _ = prometheus.wait(timeout: 10) }
+        let prometheus = try Child(
+            [
+                "--config.file=\(config.path)", "--storage.tsdb.path=\(dir.appendingPathComponent("data").path)",
+                "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
+            ],
+            executable: "/usr/bin/prometheus"
+        )
+        defer {
+            prometheus.signal(SIGKILL)
+            _ = prometheus.wait(timeout: 10)
+        }
 
         let deadline = Date().addingTimeInterval(60)
         var published: String?
@@ -75,10 +89,20 @@ extension TelemetryProcessTests {
             if published != nil { break }
             usleep(500_000)
         }
-        #expect(published == "5001", "prometheus answered \(String(describing: published)); its log: \(prometheus.stderr.suffix(2000))")
+        #expect(
+            published == "5001",
+            "prometheus answered \(String(describing: published)); its log: \(prometheus.stderr.suffix(2000))"
+        )
         #expect(queryValue(port: promPort, "up{job=\"tickbus\"}") == "1")
-        #expect(queryValue(port: promPort, "tickbus_strategy_tick_to_decision_seconds_count{strategy=\"alpha\"}") == "100")
-        #expect(queryValue(port: promPort, "tickbus_strategy_decisions_total{strategy=\"alpha\",model_id=\"0000000000000007\"}") == "100")
+        #expect(
+            queryValue(port: promPort, "tickbus_strategy_tick_to_decision_seconds_count{strategy=\"alpha\"}") == "100"
+        )
+        #expect(
+            queryValue(
+                port: promPort,
+                "tickbus_strategy_decisions_total{strategy=\"alpha\",model_id=\"0000000000000007\"}"
+            ) == "100"
+        )
         stats.close()
     }
 }
@@ -87,11 +111,15 @@ extension TelemetryProcessTests {
     /// The scrape-overhead benchmark runs, scrapes only in subject rounds, and allocates nothing
     /// in the publish loop or in StatsWriter.recordDecision (figures are not checked: wall clock).
     @Test func scrapeBenchReportsBothSidesWithoutAllocating() throws {
-        let r = try TickBusTest.run(["metrics", "--bench-scrape", "--rounds", "1", "--round-seconds", "0.3", "--json"], timeout: 120)
+        let r = try TickBusTest.run(
+            ["metrics", "--bench-scrape", "--rounds", "1", "--round-seconds", "0.3", "--json"],
+            timeout: 120
+        )
         #expect(r.status == 0, "bench: \(r.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(r.lastLine.utf8)) as? [String: Any]
         #expect(object?["bench"] as? String == "scrape")
-        let result = object?["result"] as? [String: Any], baseline = object?["baseline"] as? [String: Any]
+        let result = object?["result"] as? [String: Any]
+        let baseline = object?["baseline"] as? [String: Any]
         #expect((result?["scrapes"] as? Int ?? 0) >= 1 && baseline?["scrapes"] as? Int == 0)
         #expect((result?["messages"] as? Int ?? 0) > 0 && (baseline?["messages"] as? Int ?? 0) > 0)
         #expect(result?["mallocs_in_publish_loop"] as? Int == 0 && baseline?["mallocs_in_publish_loop"] as? Int == 0)
@@ -104,7 +132,10 @@ extension TelemetryProcessTests {
         let bus = TickBusTest.uniqueBus("tel-http")
         defer { TickBusTest.removeBus(bus) }
         let (metrics, port) = try startMetrics(bus: bus)
-        defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
+        defer {
+            metrics.signal(SIGKILL)
+            _ = metrics.wait(timeout: 5)
+        }
         func status(_ path: String) -> String { "\(httpGet(port: port, path: path).status)" }
         #expect(status("/metrics") == "200")
         #expect(status("/") == "200")
@@ -126,10 +157,19 @@ extension TelemetryProcessTests {
         let bus = TickBusTest.uniqueBus("tel-reclaim")
         defer { TickBusTest.removeBus(bus) }
         let (metrics, port) = try startMetrics(bus: bus)
-        defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:9", "--rate", "20000", "--messages", "100000000", "--wait-readers", "1"])
+        defer {
+            metrics.signal(SIGKILL)
+            _ = metrics.wait(timeout: 5)
+        }
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:9", "--rate", "20000", "--messages", "100000000",
+            "--wait-readers", "1",
+        ])
         let victim = try Child(["tap", "--bus", bus, "--name", "victim", "--attach-timeout", "20"])
-        defer { victim.signal(SIGKILL); feed.signal(SIGKILL) }
+        defer {
+            victim.signal(SIGKILL)
+            feed.signal(SIGKILL)
+        }
         let labels = ["bus": bus, "ring": "market", "reader": "victim", "pid": "\(victim.pid)"]
         var deadline = Date().addingTimeInterval(30)
         var text = ""
@@ -147,7 +187,10 @@ extension TelemetryProcessTests {
             if sample(text, "tickbus_ring_readers_reclaimed_total", ["bus": bus, "ring": "market"]) == "1" { break }
             usleep(300_000)
         }
-        #expect(sample(text, "tickbus_ring_readers_reclaimed_total", ["bus": bus, "ring": "market"]) == "1", "never reclaimed")
+        #expect(
+            sample(text, "tickbus_ring_readers_reclaimed_total", ["bus": bus, "ring": "market"]) == "1",
+            "never reclaimed"
+        )
         // Reclaimed: not in the reader table any more, still listed as dead, its lag growing.
         let table = ReaderTable.snapshot(try Segment.attach(bus: bus, ring: "market", expecting: .market))
         #expect(!table.contains { $0.name == "victim" })

@@ -1,11 +1,13 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import TestSupport
 import Testing
 import TickBusCore
+
 @testable import Telemetry
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Multi-process tests: real `tickbus feed`, `tap`, `metrics` and `stat` processes on a unique bus
 // each, with deadlines; every child is killed by the test that started it.
@@ -67,7 +69,9 @@ func startMetrics(bus: String) throws -> (Child, Int) {
 }
 
 func processState(_ pid: Int32) -> Character? {
-    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return nil }
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return nil }
     return text[text.index(close, offsetBy: 2)]
 }
 
@@ -100,7 +104,8 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         // The strategy side: this test process writes a stats block like a strategy does.
         let stats = try StatsWriter(bus: bus, name: "alpha", kind: .strategy, modelId: 0x1234_5678_9abc_def0)
         var latencies: [UInt64] = []
-        var signals: UInt64 = 0, disagreements: UInt64 = 0
+        var signals: UInt64 = 0
+        var disagreements: UInt64 = 0
         for i in 0..<3000 {
             let latency = UInt64(800 + (i * 104_729) % 90_000)
             let signal = Int8(i % 3) - 1
@@ -113,26 +118,41 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         }
 
         let (metrics, port) = try startMetrics(bus: bus)
-        defer { metrics.signal(SIGKILL); _ = metrics.wait(timeout: 5) }
+        defer {
+            metrics.signal(SIGKILL)
+            _ = metrics.wait(timeout: 5)
+        }
         #expect(port > 0)
 
         // A real strategy too (gating, so it decides on every message): its stats block must hold
         // one latency per decision it published.
         let recording = TickBusTest.repositoryRoot.appendingPathComponent("Recordings/synthetic-5")
-        let feed = try Child(["feed", "--bus", bus, "--source", "synthetic:7", "--messages", "\(n)", "--capacity", "\(capacity)", "--wait-readers", "2"])
-        let strategy = try Child(["strategy", "--bus", bus, "--features", recording.appendingPathComponent("features.toml").path,
-                                  "--model", recording.appendingPathComponent("model.json").path, "--name", "S", "--cpu", "0",
-                                  "--gating", "--attach-timeout", "20"])
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:7", "--messages", "\(n)", "--capacity", "\(capacity)",
+            "--wait-readers", "2",
+        ])
+        let strategy = try Child([
+            "strategy", "--bus", bus, "--features", recording.appendingPathComponent("features.toml").path,
+            "--model", recording.appendingPathComponent("model.json").path, "--name", "S", "--cpu", "0",
+            "--gating", "--attach-timeout", "20",
+        ])
         let tap = try Child(["tap", "--bus", bus, "--name", "slow", "--delay-us", "500", "--attach-timeout", "20"])
-        defer { tap.signal(SIGKILL); feed.signal(SIGKILL); strategy.signal(SIGKILL) }
+        defer {
+            tap.signal(SIGKILL)
+            feed.signal(SIGKILL)
+            strategy.signal(SIGKILL)
+        }
         let fed = feed.wait(timeout: 120)
         #expect(fed.status == 0 && !fed.timedOut, "feed failed: \(fed.stderr)")
         #expect(fed.stdout.contains("published=\(n + 1) "), "feed said: \(fed.stdout)")
         let decided = strategy.wait(timeout: 60)
         let strategySummary = keyValues(decided.lastLine)
         let decisions = UInt64(strategySummary["decisions"] ?? "") ?? 0
-        #expect(decided.status == 0 && decisions > 0 && strategySummary["messages"] == "\(n + 1)" && strategySummary["lost"] == "0",
-                "strategy: \(decided.lastLine) \(decided.stderr)")
+        #expect(
+            decided.status == 0 && decisions > 0 && strategySummary["messages"] == "\(n + 1)"
+                && strategySummary["lost"] == "0",
+            "strategy: \(decided.lastLine) \(decided.stderr)"
+        )
 
         // Once the reader is within a ring of the (stopped) cursor it can lose nothing more: freeze
         // it there (SIGSTOP keeps its reader entry) so the figures hold still while we look.
@@ -140,7 +160,9 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         let deadline = Date().addingTimeInterval(60)
         var frozen = false
         while Date() < deadline, tap.isRunning {
-            if let r = ReaderTable.snapshot(mapping).first(where: { $0.name == "slow" }), mapping.cursor - r.position <= UInt64(capacity) {
+            if let r = ReaderTable.snapshot(mapping).first(where: { $0.name == "slow" }),
+                mapping.cursor - r.position <= UInt64(capacity)
+            {
                 kill(tap.pid, SIGSTOP)
                 frozen = true
                 break
@@ -159,8 +181,13 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         kill(tap.pid, SIGCONT)
         let tapped = tap.wait(timeout: 60)
         let kv = keyValues(tapped.lastLine)
-        let received = UInt64(kv["received"] ?? "") ?? 0, lost = UInt64(kv["lost"] ?? "") ?? 0, gaps = UInt64(kv["gaps"] ?? "") ?? 0
-        #expect(tapped.status == 0 && lost > 0 && gaps > 0, "the tap was meant to be lapped: \(tapped.lastLine) \(tapped.stderr.suffix(300))")
+        let received = UInt64(kv["received"] ?? "") ?? 0
+        let lost = UInt64(kv["lost"] ?? "") ?? 0
+        let gaps = UInt64(kv["gaps"] ?? "") ?? 0
+        #expect(
+            tapped.status == 0 && lost > 0 && gaps > 0,
+            "the tap was meant to be lapped: \(tapped.lastLine) \(tapped.stderr.suffix(300))"
+        )
         #expect(received + lost == n + 1, "tap: \(tapped.lastLine)")
 
         // /metrics over HTTP.
@@ -179,7 +206,10 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         let receivedAtFreeze = UInt64(sample(text, "tickbus_reader_received_messages_total", reader) ?? "") ?? 0
         #expect(receivedAtFreeze == position - lost)
         // What it had read at the freeze plus the lag it still had to read is what it read in all.
-        #expect(receivedAtFreeze + lag == received, "metrics: position \(position) lag \(lag) lost \(lost); tap: \(tapped.lastLine)")
+        #expect(
+            receivedAtFreeze + lag == received,
+            "metrics: position \(position) lag \(lag) lost \(lost); tap: \(tapped.lastLine)"
+        )
         #expect(sample(text, "tickbus_reader_gating", reader) == "0")
 
         let strat = ["bus": bus, "strategy": "alpha", "model_id": "123456789abcdef0"]
@@ -188,10 +218,23 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         #expect(sample(text, "tickbus_strategy_signals_total", strat) == "\(signals)")
         #expect(sample(text, "tickbus_strategy_disagreements_total", strat) == "\(disagreements)")
         #expect(sample(text, "tickbus_strategy_tick_to_decision_seconds_count", strat) == "3000")
-        #expect(sample(text, "tickbus_strategy_tick_to_decision_seconds_bucket", strat.merging(["le": "+Inf"]) { $1 }) == "3000")
-        #expect(sample(text, "tickbus_strategy_tick_to_decision_seconds_sum", strat) == PrometheusExposition.seconds(latencies.reduce(0, +)))
+        #expect(
+            sample(text, "tickbus_strategy_tick_to_decision_seconds_bucket", strat.merging(["le": "+Inf"]) { $1 })
+                == "3000"
+        )
+        #expect(
+            sample(text, "tickbus_strategy_tick_to_decision_seconds_sum", strat)
+                == PrometheusExposition.seconds(latencies.reduce(0, +))
+        )
         // Below 256 ns buckets are exact; 1 µs and 100 µs boundaries within the 1% bucket width.
-        let le1us = UInt64(sample(text, "tickbus_strategy_tick_to_decision_seconds_bucket", strat.merging(["le": "0.000001"]) { $1 }) ?? "") ?? 0
+        let le1us =
+            UInt64(
+                sample(
+                    text,
+                    "tickbus_strategy_tick_to_decision_seconds_bucket",
+                    strat.merging(["le": "0.000001"]) { $1 }
+                ) ?? ""
+            ) ?? 0
         let exact1us = UInt64(latencies.filter { $0 <= 1000 }.count)
         #expect(le1us >= exact1us && le1us <= UInt64(latencies.filter { $0 <= 1008 }.count))
 
@@ -216,7 +259,10 @@ func decodeSnapshot(_ json: String) throws -> BusSnapshot {
         let sorted = latencies.sorted()
         for (p, got) in [(50.0, js?.latency.p50Ns), (99.0, js?.latency.p99Ns), (99.9, js?.latency.p999Ns)] {
             let exact = sorted[Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1]
-            #expect(got.map { $0 >= exact && Double($0 - exact) <= Double(exact) / 100 } == true, "p\(p): \(String(describing: got)) vs \(exact)")
+            #expect(
+                got.map { $0 >= exact && Double($0 - exact) <= Double(exact) / 100 } == true,
+                "p\(p): \(String(describing: got)) vs \(exact)"
+            )
         }
 
         // Acceptance 1: promtool accepts what the endpoint served.

@@ -1,17 +1,22 @@
 import CTickBus
 import Foundation
 import Testing
+
 @testable import TickBusCore
 
 /// A scratch directory outside the bus root, standing for another user's files.
 func victimDirectory(_ tag: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("tickbus-victim-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tickbus-victim-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    ).path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     try Data("precious".utf8).write(to: URL(fileURLWithPath: path + "/notes.txt"))
     return path
 }
 
-func listing(_ path: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+func listing(_ path: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+}
 
 /// Removes a test bus entry without following it (a link, a file or a directory of files).
 func removeEntry(_ bus: String) {
@@ -39,7 +44,9 @@ struct BusDirectoryTests {
         #expect(throws: SegmentError.self) { try BusPaths.split("/tmp/a/b") }
         #expect(try BusPaths.split("/dev/shm/tickbus/bus/market") == ("bus", "market"))
         #expect(throws: SegmentError.self) { _ = try RingProducer(bus: "..", ring: "r", schema: .market, capacity: 16) }
-        #expect(throws: SegmentError.self) { _ = try RingProducer(bus: "ok", ring: "../r", schema: .market, capacity: 16) }
+        #expect(throws: SegmentError.self) {
+            _ = try RingProducer(bus: "ok", ring: "../r", schema: .market, capacity: 16)
+        }
     }
 
     @Test("a bus directory that is a symbolic link is refused by every entry point, and its target is untouched")
@@ -62,7 +69,9 @@ struct BusDirectoryTests {
         #expect(throws: link) { _ = try Segment.list(bus: bus) }
         #expect(throws: link) { try Segment.removeBus(bus) }
         #expect(throws: StatsError.bus(link)) { _ = try StatsWriter(bus: bus, name: "alpha") }
-        #expect(throws: link) { _ = try Segment.readHeader(path: BusPaths.ring(bus: bus, ring: "market"), expecting: nil) }
+        #expect(throws: link) {
+            _ = try Segment.readHeader(path: BusPaths.ring(bus: bus, ring: "market"), expecting: nil)
+        }
         #expect(StatsBlock.list(bus: bus) == [])
         do {
             _ = try RingProducer(bus: bus, ring: "market", schema: .market, capacity: 16)
@@ -82,10 +91,17 @@ struct BusDirectoryTests {
         _ = try RingProducer(bus: bus, ring: "decisions", schema: .decisions, slotSize: 256, capacity: 16)
         _ = try StatsWriter(bus: bus, name: "alpha")
         #expect(symlink(victim + "/notes.txt", BusPaths.ring(bus: bus, ring: "market")) == 0)
-        #expect(throws: SegmentError.symbolicLink(path: BusPaths.ring(bus: bus, ring: "market"), target: victim + "/notes.txt")) {
+        #expect(
+            throws: SegmentError.symbolicLink(
+                path: BusPaths.ring(bus: bus, ring: "market"),
+                target: victim + "/notes.txt"
+            )
+        ) {
             _ = try RingReader(bus: bus, ring: "market", name: "x")
         }
-        #expect(throws: SegmentError.self) { _ = try RingProducer(bus: bus, ring: "market", schema: .market, capacity: 16) }
+        #expect(throws: SegmentError.self) {
+            _ = try RingProducer(bus: bus, ring: "market", schema: .market, capacity: 16)
+        }
         // A file that is no segment (someone's notes) stays, and so does the directory.
         try Data("mine".utf8).write(to: URL(fileURLWithPath: BusPaths.ring(bus: bus, ring: "notes.txt")))
         #expect(throws: SegmentError.notRemoved(path: BusPaths.busDirectory(bus), kept: ["market", "notes.txt"])) {
@@ -101,8 +117,13 @@ struct BusDirectoryTests {
         defer { removeEntry(bus) }
         #expect(mkdir(BusPaths.busDirectory(bus), 0o700) == 0)
         #expect(chmod(BusPaths.busDirectory(bus), 0o777) == 0)
-        let e = #expect(throws: SegmentError.self) { _ = try RingProducer(bus: bus, ring: "market", schema: .market, capacity: 16) }
-        guard case .notTrusted(_, _, _, 0o777, _)? = e else { Issue.record("got \(String(describing: e))"); return }
+        let e = #expect(throws: SegmentError.self) {
+            _ = try RingProducer(bus: bus, ring: "market", schema: .market, capacity: 16)
+        }
+        guard case .notTrusted(_, _, _, 0o777, _)? = e else {
+            Issue.record("got \(String(describing: e))")
+            return
+        }
         #expect(listing(BusPaths.busDirectory(bus)) == [])
     }
 
@@ -112,11 +133,19 @@ struct BusDirectoryTests {
         defer { removeEntry(bus) }
         #expect(mkdir(BusPaths.busDirectory(bus), 0o700) == 0)
         #expect(chown(BusPaths.busDirectory(bus), 65534, 65534) == 0)
-        let e = #expect(throws: SegmentError.self) { _ = try RingProducer(bus: bus, ring: "market", schema: .market, capacity: 16) }
-        guard case .notTrusted(_, 65534, 65534, _, 0)? = e else { Issue.record("got \(String(describing: e))"); return }
+        let e = #expect(throws: SegmentError.self) {
+            _ = try RingProducer(bus: bus, ring: "market", schema: .market, capacity: 16)
+        }
+        guard case .notTrusted(_, 65534, 65534, _, 0)? = e else {
+            Issue.record("got \(String(describing: e))")
+            return
+        }
         #expect("\(e!)".contains("owned by uid 65534"))
         let r = #expect(throws: SegmentError.self) { try Segment.removeBus(bus) }
-        guard case .notTrusted? = r else { Issue.record("got \(String(describing: r))"); return }
+        guard case .notTrusted? = r else {
+            Issue.record("got \(String(describing: r))")
+            return
+        }
 
         // Our own bus with a ring file someone else owns.
         let mine = testBus("owner2")
@@ -124,7 +153,10 @@ struct BusDirectoryTests {
         _ = try RingProducer(bus: mine, ring: "market", schema: .market, capacity: 16)
         #expect(chown(BusPaths.ring(bus: mine, ring: "market"), 65534, 65534) == 0)
         let a = #expect(throws: SegmentError.self) { _ = try RingReader(bus: mine, ring: "market", name: "x") }
-        guard case .notTrusted(_, 65534, _, _, _)? = a else { Issue.record("got \(String(describing: a))"); return }
+        guard case .notTrusted(_, 65534, _, _, _)? = a else {
+            Issue.record("got \(String(describing: a))")
+            return
+        }
         // rm keeps it: it is not ours.
         #expect(throws: SegmentError.self) { try Segment.removeBus(mine) }
         #expect(listing(BusPaths.busDirectory(mine)) == ["market"])
@@ -145,7 +177,9 @@ struct BusDirectoryTests {
         #expect(access(BusPaths.busDirectory(bus), F_OK) != 0)
     }
 
-    @Test("the bus root is created sticky; a root that is a link, not sticky while writable, or someone else's is refused")
+    @Test(
+        "the bus root is created sticky; a root that is a link, not sticky while writable, or someone else's is refused"
+    )
     func rootChecks() throws {
         let scratch = try victimDirectory("root")
         defer { try? FileManager.default.removeItem(atPath: scratch) }

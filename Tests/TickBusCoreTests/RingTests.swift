@@ -1,6 +1,7 @@
 import CTickBus
 import Foundation
 import Testing
+
 @testable import TickBusCore
 
 /// A bus name unique to this process and test.
@@ -13,7 +14,10 @@ func removeBus(_ bus: String) { removeEntry(bus) }
 func fillAll(_ s: UInt64, slotSize: Int) -> (UnsafeMutableRawPointer) -> Void {
     { slot in
         var o = 8
-        while o < slotSize { slot.storeBytes(of: s, toByteOffset: o, as: UInt64.self); o += 8 }
+        while o < slotSize {
+            slot.storeBytes(of: s, toByteOffset: o, as: UInt64.self)
+            o += 8
+        }
     }
 }
 
@@ -41,18 +45,27 @@ struct RingTests {
             // Move the start position to `offset`, then run three laps in bursts of every size.
             for s in 0..<UInt64(offset) { _ = producer.publish(fillAll(s, slotSize: 64)) }
             for s in 0..<UInt64(offset) {
-                guard case .message(let b) = reader.poll() else { Issue.record("no message \(s)"); return }
+                guard case .message(let b) = reader.poll() else {
+                    Issue.record("no message \(s)")
+                    return
+                }
                 #expect(checkAll(b, s))
             }
             var next = UInt64(offset)
             for burst in 1...capacity {
                 for _ in 0..<burst { _ = producer.publish(fillAll(producer.published, slotSize: 64)) }
                 for _ in 0..<burst {
-                    guard case .message(let b) = reader.poll() else { Issue.record("offset \(offset) burst \(burst): missing \(next)"); return }
+                    guard case .message(let b) = reader.poll() else {
+                        Issue.record("offset \(offset) burst \(burst): missing \(next)")
+                        return
+                    }
                     #expect(checkAll(b, next), "offset \(offset) burst \(burst) seq \(next)")
                     next += 1
                 }
-                guard case .empty = reader.poll() else { Issue.record("expected empty after burst"); return }
+                guard case .empty = reader.poll() else {
+                    Issue.record("expected empty after burst")
+                    return
+                }
             }
             #expect(reader.lost == 0)
         }
@@ -69,7 +82,9 @@ struct RingTests {
         for _ in 0..<3 { _ = reader.poll() }
         // 40 more: the reader at 3 is overwritten by 3 + 16, ... (cursor 43).
         for _ in 0..<40 { _ = producer.publish(fillAll(producer.published, slotSize: 64)) }
-        var received: UInt64 = 3, lost: UInt64 = 0, firstGapFrom: UInt64?
+        var received: UInt64 = 3
+        var lost: UInt64 = 0
+        var firstGapFrom: UInt64?
         loop: while true {
             switch reader.poll() {
             case .message(let b):
@@ -114,7 +129,10 @@ struct RingTests {
         var reader = try RingReader(bus: bus, ring: "r", name: "racer", from: .start, idle: .spinThenYield)
         var idler = Idler(.spinThenYield)
         go.signal()
-        var received: UInt64 = 0, lost: UInt64 = 0, torn = 0, expected: UInt64 = 0
+        var received: UInt64 = 0
+        var lost: UInt64 = 0
+        var torn = 0
+        var expected: UInt64 = 0
         while received + lost < total {
             switch reader.poll() {
             case .message(let b):

@@ -1,10 +1,16 @@
 import CTickBus
 import Foundation
 import Testing
+
 @testable import TickBusCore
 
 /// Creates a valid segment, then lets `corrupt` change its file before a reader attaches.
-func corrupted(_ tag: String, slotSize: Int = 64, capacity: Int = 16, _ corrupt: (Int32) -> Void) throws -> (bus: String, error: SegmentError?) {
+func corrupted(
+    _ tag: String,
+    slotSize: Int = 64,
+    capacity: Int = 16,
+    _ corrupt: (Int32) -> Void
+) throws -> (bus: String, error: SegmentError?) {
     let bus = testBus(tag)
     do {
         let producer = try RingProducer(bus: bus, ring: "r", schema: .market, slotSize: slotSize, capacity: capacity)
@@ -22,8 +28,14 @@ func corrupted(_ tag: String, slotSize: Int = 64, capacity: Int = 16, _ corrupt:
     }
 }
 
-func pwrite32(_ fd: Int32, _ v: UInt32, at o: Int) { var x = v.littleEndian; _ = pwrite(fd, &x, 4, off_t(o)) }
-func pwrite64(_ fd: Int32, _ v: UInt64, at o: Int) { var x = v.littleEndian; _ = pwrite(fd, &x, 8, off_t(o)) }
+func pwrite32(_ fd: Int32, _ v: UInt32, at o: Int) {
+    var x = v.littleEndian
+    _ = pwrite(fd, &x, 4, off_t(o))
+}
+func pwrite64(_ fd: Int32, _ v: UInt64, at o: Int) {
+    var x = v.littleEndian
+    _ = pwrite(fd, &x, 8, off_t(o))
+}
 
 @Suite("Segment")
 struct SegmentTests {
@@ -44,7 +56,10 @@ struct SegmentTests {
     func badMagic() throws {
         let (bus, error) = try corrupted("magic") { pwrite64($0, 0x1234, at: SegmentLayout.magicOffset) }
         defer { removeBus(bus) }
-        guard case .badMagic(_, let found)? = error as? SegmentError else { Issue.record("got \(String(describing: error))"); return }
+        guard case .badMagic(_, let found)? = error as? SegmentError else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(found == 0x1234)
         #expect("\(error!)".contains("'magic'"))
     }
@@ -53,7 +68,10 @@ struct SegmentTests {
     func badVersion() throws {
         let (bus, error) = try corrupted("version") { pwrite32($0, 99, at: SegmentLayout.versionOffset) }
         defer { removeBus(bus) }
-        guard case .unsupportedVersion(_, 99, SegmentLayout.version)? = error as? SegmentError else { Issue.record("got \(String(describing: error))"); return }
+        guard case .unsupportedVersion(_, 99, SegmentLayout.version)? = error as? SegmentError else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect("\(error!)".contains("'version' is 99"))
     }
 
@@ -61,7 +79,10 @@ struct SegmentTests {
     func badSlotSize() throws {
         let (bus, error) = try corrupted("slot") { pwrite32($0, 96, at: SegmentLayout.slotSizeOffset) }
         defer { removeBus(bus) }
-        guard case .slotSizeNotMultipleOf64(_, 96)? = error as? SegmentError else { Issue.record("got \(String(describing: error))"); return }
+        guard case .slotSizeNotMultipleOf64(_, 96)? = error as? SegmentError else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect("\(error!)".contains("'slot_size' is 96"))
     }
 
@@ -69,7 +90,10 @@ struct SegmentTests {
     func badCapacity() throws {
         let (bus, error) = try corrupted("cap") { pwrite64($0, 12, at: SegmentLayout.capacityOffset) }
         defer { removeBus(bus) }
-        guard case .capacityNotPowerOfTwo(_, 12)? = error as? SegmentError else { Issue.record("got \(String(describing: error))"); return }
+        guard case .capacityNotPowerOfTwo(_, 12)? = error as? SegmentError else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect("\(error!)".contains("'capacity' is 12"))
     }
 
@@ -79,24 +103,38 @@ struct SegmentTests {
             _ = ftruncate(fd, off_t(SegmentLayout.slotsOffset + 64 * 10))
         }
         defer { removeBus(bus) }
-        guard case .fileSizeMismatch(_, let header, let actual)? = error as? SegmentError else { Issue.record("got \(String(describing: error))"); return }
+        guard case .fileSizeMismatch(_, let header, let actual)? = error as? SegmentError else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect(header == UInt64(SegmentLayout.slotsOffset + 64 * 16))
         #expect(actual == UInt64(SegmentLayout.slotsOffset + 64 * 10))
         // Shorter than the header itself.
         let (bus2, error2) = try corrupted("tiny") { _ = ftruncate($0, 100) }
         defer { removeBus(bus2) }
-        guard case .fileTooSmall(_, 100, _)? = error2 as? SegmentError else { Issue.record("got \(String(describing: error2))"); return }
+        guard case .fileTooSmall(_, 100, _)? = error2 as? SegmentError else {
+            Issue.record("got \(String(describing: error2))")
+            return
+        }
     }
 
     @Test("a schema the reader does not know is refused; so is one it did not ask for")
     func badSchema() throws {
         let (bus, error) = try corrupted("schema") { pwrite32($0, 77, at: SegmentLayout.schemaOffset) }
         defer { removeBus(bus) }
-        guard case .unknownSchema(_, 77)? = error as? SegmentError else { Issue.record("got \(String(describing: error))"); return }
+        guard case .unknownSchema(_, 77)? = error as? SegmentError else {
+            Issue.record("got \(String(describing: error))")
+            return
+        }
         #expect("\(error!)".contains("'schema' is 77"))
-        let (bus2, error2) = try corrupted("schema2") { pwrite32($0, SchemaID.decisions.rawValue, at: SegmentLayout.schemaOffset) }
+        let (bus2, error2) = try corrupted("schema2") {
+            pwrite32($0, SchemaID.decisions.rawValue, at: SegmentLayout.schemaOffset)
+        }
         defer { removeBus(bus2) }
-        guard case .schemaMismatch(_, 2, 1)? = error2 as? SegmentError else { Issue.record("got \(String(describing: error2))"); return }
+        guard case .schemaMismatch(_, 2, 1)? = error2 as? SegmentError else {
+            Issue.record("got \(String(describing: error2))")
+            return
+        }
     }
 
     @Test("segment files are 0600 by default and 0660 with a group")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TickBusCore
 
 @Suite("System call errors")
@@ -22,11 +23,14 @@ struct SystemCallErrorTests {
     @Test("another failure becomes a SystemCallError with the errno the call left, read before the argument is built")
     func failureKeepsErrno() {
         do {
-            _ = try retryingEINTR("pread", { () -> String? in
-                // Building the argument runs other libc calls; the error must not take their errno.
-                _ = close(-1)  // sets EBADF
-                return "/some/file"
-            }()) { () -> Int in
+            _ = try retryingEINTR(
+                "pread",
+                { () -> String? in
+                    // Building the argument runs other libc calls; the error must not take their errno.
+                    _ = close(-1)  // sets EBADF
+                    return "/some/file"
+                }()
+            ) { () -> Int in
                 errno = ENOSPC
                 return -1
             }

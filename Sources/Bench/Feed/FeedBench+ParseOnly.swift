@@ -7,7 +7,12 @@ extension FeedBench {
     /// Processes messages starting at byte `from` until `to` (exclusive) or `limit` messages;
     /// returns the offset reached, the messages parsed and the checksum.
     @inline(__always)
-    public static func parseOnly(_ base: UnsafeRawPointer, from: Int, to end: Int, limit: Int) -> (offset: Int, messages: Int, checksum: UInt64) {
+    public static func parseOnly(
+        _ base: UnsafeRawPointer,
+        from: Int,
+        to end: Int,
+        limit: Int
+    ) -> (offset: Int, messages: Int, checksum: UInt64) {
         var offset = from
         var n = 0
         var sum: UInt64 = 0
@@ -22,12 +27,16 @@ extension FeedBench {
             n &+= 1
             let head = UInt64(ITCH.u16(p, 1)) &+ UInt64(bitPattern: ITCH.timestamp(p))
             switch type {
-            case 0x41, 0x46: sum &+= head &+ ITCH.u64(p, 11) &+ UInt64(p.load(fromByteOffset: 19, as: UInt8.self)) &+ UInt64(ITCH.u32(p, 20)) &+ UInt64(ITCH.u32(p, 32))
+            case 0x41, 0x46:
+                sum &+=
+                    head &+ ITCH.u64(p, 11) &+ UInt64(p.load(fromByteOffset: 19, as: UInt8.self))
+                    &+ UInt64(ITCH.u32(p, 20)) &+ UInt64(ITCH.u32(p, 32))
             case 0x45: sum &+= head &+ ITCH.u64(p, 11) &+ UInt64(ITCH.u32(p, 19)) &+ ITCH.u64(p, 23)
             case 0x43: sum &+= head &+ ITCH.u64(p, 11) &+ UInt64(ITCH.u32(p, 19)) &+ UInt64(ITCH.u32(p, 32))
             case 0x58: sum &+= head &+ ITCH.u64(p, 11) &+ UInt64(ITCH.u32(p, 19))
             case 0x44: sum &+= head &+ ITCH.u64(p, 11)
-            case 0x55: sum &+= head &+ ITCH.u64(p, 11) &+ ITCH.u64(p, 19) &+ UInt64(ITCH.u32(p, 27)) &+ UInt64(ITCH.u32(p, 31))
+            case 0x55:
+                sum &+= head &+ ITCH.u64(p, 11) &+ ITCH.u64(p, 19) &+ UInt64(ITCH.u32(p, 27)) &+ UInt64(ITCH.u32(p, 31))
             case 0x50: sum &+= head &+ ITCH.u64(p, 11) &+ UInt64(ITCH.u32(p, 20)) &+ UInt64(ITCH.u32(p, 32))
             default: sum &+= head
             }

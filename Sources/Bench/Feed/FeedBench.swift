@@ -49,8 +49,11 @@ public enum FeedBench {
     /// One round's figures of a contender, from its chunk samples.
     static func roundStats(_ perMessage: inout [Double], totalNs: UInt64, messages: Int) -> Stats {
         perMessage.sort()
-        return Stats(median: Rank.percentile(sorted: perMessage, 0.5, empty: 0), p99: Rank.percentile(sorted: perMessage, 0.99, empty: 0),
-                     mean: Double(totalNs) / Double(messages))
+        return Stats(
+            median: Rank.percentile(sorted: perMessage, 0.5, empty: 0),
+            p99: Rank.percentile(sorted: perMessage, 0.99, empty: 0),
+            mean: Double(totalNs) / Double(messages)
+        )
     }
 
     static func median(_ xs: [Stats]) -> Stats {
@@ -63,9 +66,13 @@ public enum FeedBench {
         guard o.rounds >= 1 else { throw .invalid("--rounds must be at least 1") }
         let path: String
         var generated = false
-        if let file = o.file { path = file } else {
+        if let file = o.file {
+            path = file
+        } else {
             path = "/tmp/tickbus-bench-feed-\(getpid()).itch"
-            do { _ = try ITCHWriter.writeSynthetic(seed: o.seed, messages: o.messages, path: path) } catch { throw .feed(error) }
+            do { _ = try ITCHWriter.writeSynthetic(seed: o.seed, messages: o.messages, path: path) } catch {
+                throw .feed(error)
+            }
             generated = true
         }
         defer { if generated { unlink(path) } }
@@ -88,8 +95,11 @@ public enum FeedBench {
         let counts = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
         defer { counts.deallocate() }
 
-        var cRounds: [Stats] = [], pRounds: [Stats] = [], bRounds: [Stats] = []
-        var ringRates: [Double] = [], ringInputRates: [Double] = []
+        var cRounds: [Stats] = []
+        var pRounds: [Stats] = []
+        var bRounds: [Stats] = []
+        var ringRates: [Double] = []
+        var ringInputRates: [Double] = []
         var out = Outcome()
         var samples = [Double](repeating: 0, count: chunks)
         let bus = "bench-feed-\(getpid())"
@@ -104,7 +114,11 @@ public enum FeedBench {
                 var t0 = start
                 for k in 0..<chunks {
                     // Safe: bounds[k]..<bounds[k + 1] lies inside the mapped file.
-                    let n = tb_itch_walk(base.assumingMemoryBound(to: UInt8.self) + bounds[k], bounds[k + 1] - bounds[k], counts)
+                    let n = tb_itch_walk(
+                        base.assumingMemoryBound(to: UInt8.self) + bounds[k],
+                        bounds[k + 1] - bounds[k],
+                        counts
+                    )
                     let t1 = tb_monotonic_ns()
                     samples[k] = Double(t1 - t0) / Double(n)
                     t0 = t1
@@ -163,7 +177,10 @@ public enum FeedBench {
                 let summary = FeedPublisher.run(&source, into: &producer, endOfSession: false)
                 let ns = tb_monotonic_ns() - start
                 let mallocs = tb_thread_malloc_count() - m0
-                out.ringMallocsPerMessage = max(out.ringMallocsPerMessage, Double(mallocs) / Double(summary.published - warm.published))
+                out.ringMallocsPerMessage = max(
+                    out.ringMallocsPerMessage,
+                    Double(mallocs) / Double(summary.published - warm.published)
+                )
                 ringRates.append(Double(summary.published) / (Double(ns) / 1e9))
                 ringInputRates.append(Double(total) / (Double(ns) / 1e9))
                 producer.close()

@@ -43,7 +43,9 @@ public enum ModelBench {
 
     public static func run(_ o: Options) throws(BenchError) -> Outcome {
         guard o.rounds >= 2, o.calls >= 1 else { throw .invalid("--rounds must be at least 2 and --calls at least 1") }
-        let modelPath: String, rowsPath: String, expectedPath: String?
+        let modelPath: String
+        let rowsPath: String
+        let expectedPath: String?
         switch (o.modelPath, o.rowsPath) {
         case (let m?, let r?): (modelPath, rowsPath, expectedPath) = (m, r, nil)
         case (nil, nil):
@@ -53,25 +55,42 @@ public enum ModelBench {
         }
         let so = try lightGBMLibrary(o)
         let loaded: LoadedModel
-        do { loaded = try Model.load(path: modelPath, lightgbm: o.lightgbm) } catch { throw .model(path: modelPath, error) }
-        guard case .lightgbm(let lgbm) = loaded.model else { throw .invalid("\(modelPath) is not a LightGBM text model") }
-        let f = lgbm.numFeatures, k = lgbm.numOutputs
+        do { loaded = try Model.load(path: modelPath, lightgbm: o.lightgbm) } catch {
+            throw .model(path: modelPath, error)
+        }
+        guard case .lightgbm(let lgbm) = loaded.model else {
+            throw .invalid("\(modelPath) is not a LightGBM text model")
+        }
+        let f = lgbm.numFeatures
+        let k = lgbm.numOutputs
         let rows = try readRows(rowsPath, features: f, minimum: o.modelPath == nil ? 1024 : 1)
         let nRows = rows.count / f
 
         var err = [CChar](repeating: 0, count: 512)
         guard tb_lgbm_open(so, modelPath, Int32(f), 0, &err, 512) == 0 else {
-            throw .child("baseline: " + String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw .child(
+                "baseline: " + String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            )
         }
         defer { tb_lgbm_close() }
-        guard Int(tb_lgbm_num_outputs()) == k else { throw .check("LightGBM reports \(tb_lgbm_num_outputs()) outputs, we load \(k)") }
-        let a = UnsafeMutablePointer<Double>.allocate(capacity: k), b = UnsafeMutablePointer<Double>.allocate(capacity: k)
-        defer { a.deallocate(); b.deallocate() }
+        guard Int(tb_lgbm_num_outputs()) == k else {
+            throw .check("LightGBM reports \(tb_lgbm_num_outputs()) outputs, we load \(k)")
+        }
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: k)
+        let b = UnsafeMutablePointer<Double>.allocate(capacity: k)
+        defer {
+            a.deallocate()
+            b.deallocate()
+        }
 
         // Equality first: ours, LightGBM's C API (and the Python predictions of the bench model) on every row.
-        let expected = expectedPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?.split(separator: "\n").compactMap { Double($0) }
-        func relative(_ x: Double, _ y: Double) -> Double { x == y ? 0 : abs(x - y) / max(abs(y), .leastNormalMagnitude) }
-        var worst = 0.0, worstPython = 0.0
+        let expected = expectedPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?.split(separator: "\n")
+            .compactMap { Double($0) }
+        func relative(_ x: Double, _ y: Double) -> Double {
+            x == y ? 0 : abs(x - y) / max(abs(y), .leastNormalMagnitude)
+        }
+        var worst = 0.0
+        var worstPython = 0.0
         rows.withUnsafeBufferPointer { r in
             for i in 0..<nRows {
                 // Safe: i < nRows and rows holds nRows * f values.
@@ -79,20 +98,26 @@ public enum ModelBench {
                 lgbm.predict(x, into: a)
                 _ = tb_lgbm_predict(x, b)
                 for j in 0..<k { worst = max(worst, relative(a[j], b[j])) }
-                if let expected, i < expected.count, k == 1 { worstPython = max(worstPython, relative(a[0], expected[i])) }
+                if let expected, i < expected.count, k == 1 {
+                    worstPython = max(worstPython, relative(a[0], expected[i]))
+                }
             }
         }
         guard worst <= 1e-12, worstPython <= 1e-12 else {
-            throw .check("predictions differ from LightGBM: max relative error \(worst) (C API), \(worstPython) (Python)")
+            throw .check(
+                "predictions differ from LightGBM: max relative error \(worst) (C API), \(worstPython) (Python)"
+            )
         }
 
         // A fixed pseudo-random order of rows, so consecutive calls never repeat a row.
         var order = Array(0..<nRows)
         var rng = SystemRandomNumberGenerator()
         order.shuffle(using: &rng)
-        var oursRounds: [Percentiles] = [], baseRounds: [Percentiles] = []
+        var oursRounds: [Percentiles] = []
+        var baseRounds: [Percentiles] = []
         var samples = [UInt64](repeating: 0, count: o.calls)
-        var mallocs: UInt64 = 0, evaluations: UInt64 = 0
+        var mallocs: UInt64 = 0
+        var evaluations: UInt64 = 0
         var sink = 0.0
         var cursor = 0
         InterleavedRounds.run(rounds: o.rounds, [true, false]) { (round, ours) in
@@ -116,14 +141,27 @@ public enum ModelBench {
             }
             sink += a[0] + b[0]
             if round > 0 {  // round 0 warms caches and the branch predictors of both
-                if ours { oursRounds.append(Percentiles(sorting: &samples)) } else { baseRounds.append(Percentiles(sorting: &samples)) }
+                if ours {
+                    oursRounds.append(Percentiles(sorting: &samples))
+                } else {
+                    baseRounds.append(Percentiles(sorting: &samples))
+                }
             }
             if ours == (round % 2 == 1) { cursor = (cursor + o.calls) % nRows }
         }
         if sink == .infinity { print(sink) }
-        return Outcome(ours: .median(oursRounds), baseline: .median(baseRounds), mallocsPerEval: Double(mallocs) / Double(max(evaluations, 1)),
-                       maxRelativeError: worst, maxRelativeErrorPython: expected == nil ? nil : worstPython, trees: lgbm.numTrees,
-                       features: f, rows: nRows, modelPath: modelPath, options: o)
+        return Outcome(
+            ours: .median(oursRounds),
+            baseline: .median(baseRounds),
+            mallocsPerEval: Double(mallocs) / Double(max(evaluations, 1)),
+            maxRelativeError: worst,
+            maxRelativeErrorPython: expected == nil ? nil : worstPython,
+            trees: lgbm.numTrees,
+            features: f,
+            rows: nRows,
+            modelPath: modelPath,
+            options: o
+        )
     }
 
     /// Trains the bench model into `o.dir` with the repository's script, once.
@@ -132,9 +170,13 @@ public enum ModelBench {
         guard !fm.fileExists(atPath: model) || !fm.fileExists(atPath: rows) else { return }
         let script = BenchProcess.resolve(o.trainScript)
         guard fm.fileExists(atPath: script) else {
-            throw .invalid("bench model: no model in \(o.dir) and no training script at \(o.trainScript) (pass --train-script, or --model and --rows)")
+            throw .invalid(
+                "bench model: no model in \(o.dir) and no training script at \(o.trainScript) (pass --train-script, or --model and --rows)"
+            )
         }
-        FileHandle.standardError.write(Data("bench model: training the bench model into \(o.dir) with \(script) (once; a few minutes)\n".utf8))
+        FileHandle.standardError.write(
+            Data("bench model: training the bench model into \(o.dir) with \(script) (once; a few minutes)\n".utf8)
+        )
         let status = try python([script, o.dir]).status
         guard status == 0 else { throw .child("\(script) failed (status \(status))") }
     }
@@ -146,9 +188,14 @@ public enum ModelBench {
             let path = recorded.trimmingCharacters(in: .whitespacesAndNewlines)
             if FileManager.default.fileExists(atPath: path) { return path }
         }
-        let found = try python(["-c", "import lightgbm, os; print(os.path.join(os.path.dirname(lightgbm.__file__), 'lib', 'lib_lightgbm.so'))"])
+        let found = try python([
+            "-c",
+            "import lightgbm, os; print(os.path.join(os.path.dirname(lightgbm.__file__), 'lib', 'lib_lightgbm.so'))",
+        ])
         let path = found.output.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard found.status == 0, !path.isEmpty else { throw .invalid("bench model: no lib_lightgbm.so (pass --lib, or pip install lightgbm)") }
+        guard found.status == 0, !path.isEmpty else {
+            throw .invalid("bench model: no lib_lightgbm.so (pass --lib, or pip install lightgbm)")
+        }
         return path
     }
 
@@ -167,14 +214,20 @@ public enum ModelBench {
     /// Float64 rows, little-endian, row-major, `features` per row.
     static func readRows(_ path: String, features f: Int, minimum: Int) throws(BenchError) -> [Double] {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw .invalid("\(path): cannot read the rows: \(error)") }
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .invalid("\(path): cannot read the rows: \(error)")
+        }
         guard data.count % (8 * f) == 0 else {
-            throw .invalid("\(path): \(data.count) bytes is not a whole number of rows of \(f) float64 features (\(8 * f) bytes each)")
+            throw .invalid(
+                "\(path): \(data.count) bytes is not a whole number of rows of \(f) float64 features (\(8 * f) bytes each)"
+            )
         }
         let n = data.count / (8 * f)
         guard n >= minimum else { throw .invalid("\(path): \(n) rows, at least \(minimum) needed") }
         var rows = [Double](repeating: 0, count: n * f)
-        rows.withUnsafeMutableBytes { dst in data.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<dst.count])) } }
+        rows.withUnsafeMutableBytes { dst in
+            data.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<dst.count])) }
+        }
         return rows
     }
 }

@@ -6,25 +6,37 @@ extension RecordBench {
         var publishP50Ns: Double, publishP99Ns: Double, publishP999Ns: Double
         var recorderMallocsPerMessage: Double, producerMallocsPerMessage: Double, rounds: Int, messagesPerRound: Int
         enum CodingKeys: String, CodingKey {
-            case messagesPerS = "messages_per_s", mbPerS = "mb_per_s", records, lost
-            case publishP50Ns = "publish_p50_ns", publishP99Ns = "publish_p99_ns", publishP999Ns = "publish_p999_ns"
-            case recorderMallocsPerMessage = "recorder_mallocs_per_message", producerMallocsPerMessage = "producer_mallocs_per_message"
-            case rounds, messagesPerRound = "messages_per_round"
+            case messagesPerS = "messages_per_s"
+            case mbPerS = "mb_per_s"
+            case records, lost
+            case publishP50Ns = "publish_p50_ns"
+            case publishP99Ns = "publish_p99_ns"
+            case publishP999Ns = "publish_p999_ns"
+            case recorderMallocsPerMessage = "recorder_mallocs_per_message"
+            case producerMallocsPerMessage = "producer_mallocs_per_message"
+            case rounds
+            case messagesPerRound = "messages_per_round"
         }
     }
     public struct BaselineJSON: Encodable, Sendable {
         var pwriteMessagesPerS: Double, pwriteMbPerS: Double, pollOnlyMessagesPerS: Double, pollOnlyLost: UInt64
         var publishP50Ns: Double, publishP99Ns: Double, publishP999Ns: Double
         enum CodingKeys: String, CodingKey {
-            case pwriteMessagesPerS = "pwrite_messages_per_s", pwriteMbPerS = "pwrite_mb_per_s"
-            case pollOnlyMessagesPerS = "poll_only_messages_per_s", pollOnlyLost = "poll_only_lost"
-            case publishP50Ns = "publish_p50_ns", publishP99Ns = "publish_p99_ns", publishP999Ns = "publish_p999_ns"
+            case pwriteMessagesPerS = "pwrite_messages_per_s"
+            case pwriteMbPerS = "pwrite_mb_per_s"
+            case pollOnlyMessagesPerS = "poll_only_messages_per_s"
+            case pollOnlyLost = "poll_only_lost"
+            case publishP50Ns = "publish_p50_ns"
+            case publishP99Ns = "publish_p99_ns"
+            case publishP999Ns = "publish_p999_ns"
         }
     }
     public struct RatioJSON: Encodable, Sendable {
         var throughput: Double, throughputVsPollOnly: Double, publishP99: Double
         enum CodingKeys: String, CodingKey {
-            case throughput, throughputVsPollOnly = "throughput_vs_poll_only", publishP99 = "publish_p99"
+            case throughput
+            case throughputVsPollOnly = "throughput_vs_poll_only"
+            case publishP99 = "publish_p99"
         }
     }
 }
@@ -39,13 +51,34 @@ extension RecordBench.Outcome {
         let mb = Self.megabytesPerMessage
         return BenchReport(
             bench: "record",
-            result: .init(messagesPerS: recordRate, mbPerS: recordRate * mb, records: recorded, lost: lost, publishP50Ns: withRecorder.p50,
-                          publishP99Ns: withRecorder.p99, publishP999Ns: withRecorder.p999, recorderMallocsPerMessage: recorderMallocsPerMessage,
-                          producerMallocsPerMessage: producerMallocsPerMessage, rounds: options.rounds, messagesPerRound: options.messages),
-            baseline: .init(pwriteMessagesPerS: pwriteRate, pwriteMbPerS: pwriteRate * mb, pollOnlyMessagesPerS: pollRate, pollOnlyLost: pollLost,
-                            publishP50Ns: alone.p50, publishP99Ns: alone.p99, publishP999Ns: alone.p999),
-            ratio: .init(throughput: pwriteRate > 0 ? recordRate / pwriteRate : 0, throughputVsPollOnly: pollRate > 0 ? recordRate / pollRate : 0,
-                         publishP99: alone.p99 > 0 ? withRecorder.p99 / alone.p99 : 0))
+            result: .init(
+                messagesPerS: recordRate,
+                mbPerS: recordRate * mb,
+                records: recorded,
+                lost: lost,
+                publishP50Ns: withRecorder.p50,
+                publishP99Ns: withRecorder.p99,
+                publishP999Ns: withRecorder.p999,
+                recorderMallocsPerMessage: recorderMallocsPerMessage,
+                producerMallocsPerMessage: producerMallocsPerMessage,
+                rounds: options.rounds,
+                messagesPerRound: options.messages
+            ),
+            baseline: .init(
+                pwriteMessagesPerS: pwriteRate,
+                pwriteMbPerS: pwriteRate * mb,
+                pollOnlyMessagesPerS: pollRate,
+                pollOnlyLost: pollLost,
+                publishP50Ns: alone.p50,
+                publishP99Ns: alone.p99,
+                publishP999Ns: alone.p999
+            ),
+            ratio: .init(
+                throughput: pwriteRate > 0 ? recordRate / pwriteRate : 0,
+                throughputVsPollOnly: pollRate > 0 ? recordRate / pollRate : 0,
+                publishP99: alone.p99 > 0 ? withRecorder.p99 / alone.p99 : 0
+            )
+        )
     }
 
     public var text: String {

@@ -66,8 +66,11 @@ public enum RecordBench {
         var latencies = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: o.messages)
         defer { latencies.deallocate() }
 
-        var pwriteRates: [Double] = [], recordRates: [Double] = [], pollRates: [Double] = []
-        var alone: [Percentiles] = [], with: [Percentiles] = []
+        var pwriteRates: [Double] = []
+        var recordRates: [Double] = []
+        var pollRates: [Double] = []
+        var alone: [Percentiles] = []
+        var with: [Percentiles] = []
         var out = Outcome(options: o)
         let bus = "bench-record-\(getpid())"
         let journalDir = "\(o.dir)/tickbus-bench-record-\(getpid())"
@@ -101,7 +104,13 @@ public enum RecordBench {
             case .recorder:
                 _ = try? FileManager.default.removeItem(atPath: journalDir)
                 let shared = Shared()
-                out.producerMallocs += try publishRound(o, bus: bus, pool: pool, latencies: latencies, reader: (journalDir, shared, false))
+                out.producerMallocs += try publishRound(
+                    o,
+                    bus: bus,
+                    pool: pool,
+                    latencies: latencies,
+                    reader: (journalDir, shared, false)
+                )
                 with.append(percentiles())
                 let (result, e) = shared.outcome
                 if let e { throw .child("bench record: recorder: \(e)") }
@@ -154,15 +163,24 @@ public enum RecordBench {
     }
 
     /// One producer round; with a reader thread (recorder or poll-only) when asked. Returns the producer's mallocs.
-    static func publishRound(_ o: Options, bus: String, pool: [MarketMessage], latencies: UnsafeMutableBufferPointer<UInt64>,
-                             reader: (dir: String, shared: Shared, pollOnly: Bool)?) throws(BenchError) -> UInt64 {
+    static func publishRound(
+        _ o: Options,
+        bus: String,
+        pool: [MarketMessage],
+        latencies: UnsafeMutableBufferPointer<UInt64>,
+        reader: (dir: String, shared: Shared, pollOnly: Bool)?
+    ) throws(BenchError) -> UInt64 {
         var producer = try segment { () throws(SegmentError) in
             try RingProducer(bus: bus, ring: "market", schema: .market, slotSize: 64, capacity: o.capacity)
         }
         let done = DispatchSemaphore(value: 0)
         if let (dir, shared, pollOnly) = reader {
             Thread.detachNewThread {
-                if pollOnly { pollOnlyThread(bus: bus, shared: shared) } else { recorderThread(bus: bus, dir: dir, shared: shared) }
+                if pollOnly {
+                    pollOnlyThread(bus: bus, shared: shared)
+                } else {
+                    recorderThread(bus: bus, dir: dir, shared: shared)
+                }
                 done.signal()
             }
             // Wait for the reader to attach.
@@ -193,12 +211,21 @@ public enum RecordBench {
     static func pollOnlyThread(bus: String, shared: Shared) {
         var reader: RingReader
         do {
-            reader = try RingReader(bus: bus, ring: "market", name: "bench-poll", mode: .live, from: .start, idle: .busySpin)
+            reader = try RingReader(
+                bus: bus,
+                ring: "market",
+                name: "bench-poll",
+                mode: .live,
+                from: .start,
+                idle: .busySpin
+            )
         } catch {
             return shared.fail(.segment(error))
         }
         var start: UInt64 = 0
-        var records: UInt64 = 0, lost: UInt64 = 0, gaps: UInt64 = 0
+        var records: UInt64 = 0
+        var lost: UInt64 = 0
+        var gaps: UInt64 = 0
         var checksum: UInt64 = 0
         loop: while true {
             switch reader.poll() {
@@ -214,20 +241,43 @@ public enum RecordBench {
                 tb_cpu_relax()
             }
         }
-        shared.finish(ReaderFigures(records: records, lost: lost, gaps: gaps, ns: tb_monotonic_ns() - start, bytes: checksum & 1, mallocs: 0))
+        shared.finish(
+            ReaderFigures(
+                records: records,
+                lost: lost,
+                gaps: gaps,
+                ns: tb_monotonic_ns() - start,
+                bytes: checksum & 1,
+                mallocs: 0
+            )
+        )
     }
 
     /// The recorder: a live reader writing a journal through io_uring until end of session.
     static func recorderThread(bus: String, dir: String, shared: Shared) {
         var reader: RingReader
         do {
-            reader = try RingReader(bus: bus, ring: "market", name: "bench-recorder", mode: .live, from: .start, idle: .busySpin)
+            reader = try RingReader(
+                bus: bus,
+                ring: "market",
+                name: "bench-recorder",
+                mode: .live,
+                from: .start,
+                idle: .busySpin
+            )
         } catch {
             return shared.fail(.segment(error))
         }
         do throws(JournalError) {
-            var writer = try JournalWriter.create(directory: dir, ring: "market", bus: bus, schema: .market, slotSize: 64,
-                                                  generation: reader.header.generation, firstSequence: 0)
+            var writer = try JournalWriter.create(
+                directory: dir,
+                ring: "market",
+                bus: bus,
+                schema: .market,
+                slotSize: 64,
+                generation: reader.header.generation,
+                firstSequence: 0
+            )
             var done: SealReason?
             var start: UInt64 = 0
             var idle = 0
@@ -249,8 +299,16 @@ public enum RecordBench {
             let mallocs = tb_thread_malloc_count() - m0
             try writer.seal(reason: done ?? .closed)
             let s = writer.stats
-            shared.finish(ReaderFigures(records: s.records, lost: s.lost, gaps: s.gapRecords, ns: tb_monotonic_ns() - start, bytes: s.bytes,
-                                        mallocs: mallocs))
+            shared.finish(
+                ReaderFigures(
+                    records: s.records,
+                    lost: s.lost,
+                    gaps: s.gapRecords,
+                    ns: tb_monotonic_ns() - start,
+                    bytes: s.bytes,
+                    mallocs: mallocs
+                )
+            )
         } catch {
             shared.fail(.journal(error))
         }

@@ -43,7 +43,9 @@ public final class _CRing {
     /// Safe: the header is at offset 0 of the mapping, which is larger than the header.
     public var header: UnsafeMutablePointer<tb_c_ring_header> { base.assumingMemoryBound(to: tb_c_ring_header.self) }
     /// Safe: `ringCapacity` slots of 64 bytes follow `slotsOffset` inside the mapping.
-    public var slots: UnsafeMutablePointer<tb_c_slot> { (base + Self.slotsOffset).assumingMemoryBound(to: tb_c_slot.self) }
+    public var slots: UnsafeMutablePointer<tb_c_slot> {
+        (base + Self.slotsOffset).assumingMemoryBound(to: tb_c_slot.self)
+    }
     /// Safe: `readyOffset` lies in the header page, past the header's three line pairs.
     public var ready: UnsafeMutableRawPointer { base + Self.readyOffset }
 }

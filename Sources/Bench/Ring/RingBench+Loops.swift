@@ -49,7 +49,8 @@ extension RingBench {
     /// Publishes `messages` into the C ring flat out (gated by the reader).
     @inline(never)
     public static func produceCClockFree(_ ring: _CRing, messages: UInt64) {
-        let h = ring.header, slots = ring.slots
+        let h = ring.header
+        let slots = ring.slots
         var producer = tb_c_producer_make(h)
         for s in 0..<messages { tb_c_publish(h, slots, &producer, s) }
     }
@@ -63,7 +64,8 @@ extension RingBench {
             case .message(let bytes):
                 let p = bytes.base
                 let s = p.load(fromByteOffset: 16, as: UInt64.self)
-                n.checksum &+= p.load(fromByteOffset: 8, as: UInt64.self) &+ s &+ p.load(fromByteOffset: 24, as: UInt64.self)
+                n.checksum &+=
+                    p.load(fromByteOffset: 8, as: UInt64.self) &+ s &+ p.load(fromByteOffset: 24, as: UInt64.self)
                     &+ p.load(fromByteOffset: 32, as: UInt64.self) &+ p.load(fromByteOffset: 40, as: UInt64.self)
                     &+ p.load(fromByteOffset: 48, as: UInt64.self) &+ p.load(fromByteOffset: 56, as: UInt64.self)
                 n.bad &+= s == n.received &+ n.lost ? 0 : 1
@@ -80,7 +82,8 @@ extension RingBench {
     /// Reads `messages` from the C ring, every payload word, busy-spinning when empty.
     @inline(never)
     public static func readCClockFree(_ ring: _CRing, messages: UInt64) -> ClockFreeCount {
-        let h = ring.header, slots = ring.slots
+        let h = ring.header
+        let slots = ring.slots
         var reader = tb_c_reader_make(h)
         var n = ClockFreeCount()
         var w: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
@@ -119,7 +122,8 @@ extension RingBench {
     /// Publishes `messages` into the C ring, each stamped with the clock. Returns mallocs per publish.
     @inline(never)
     public static func produceC(_ ring: _CRing, messages: UInt64, intervalNs: UInt64) -> Double {
-        let h = ring.header, slots = ring.slots
+        let h = ring.header
+        let slots = ring.slots
         var producer = tb_c_producer_make(h)
         let before = tb_thread_malloc_count()
         var due = tb_monotonic_ns()
@@ -134,7 +138,8 @@ extension RingBench {
     @inline(never)
     public static func readSwift(_ reader: inout RingReader, messages: UInt64, sampleLatency: Bool) -> ReaderResult {
         var samples = [UInt64](repeating: 0, count: sampleLatency ? Int(messages) : 0)
-        var received: UInt64 = 0, lost: UInt64 = 0
+        var received: UInt64 = 0
+        var lost: UInt64 = 0
         var first: UInt64 = 0
         let before = tb_thread_malloc_count()
         samples.withUnsafeMutableBufferPointer { out in
@@ -158,18 +163,26 @@ extension RingBench {
         let end = tb_monotonic_ns()
         let mallocs = tb_thread_malloc_count() - before
         if sampleLatency { samples.removeLast(Int(lost)) }
-        return ReaderResult(messages: received, seconds: Double(end - first) / 1e9, endNs: end, latency: Percentiles(sorting: &samples),
-                            mallocsPerPoll: Double(mallocs) / Double(max(received, 1)), lost: lost)
+        return ReaderResult(
+            messages: received,
+            seconds: Double(end - first) / 1e9,
+            endNs: end,
+            latency: Percentiles(sorting: &samples),
+            mallocsPerPoll: Double(mallocs) / Double(max(received, 1)),
+            lost: lost
+        )
     }
 
     /// Reads `messages` from the C ring, the clock read per message.
     @inline(never)
     public static func readC(_ ring: _CRing, messages: UInt64, sampleLatency: Bool) -> ReaderResult {
-        let h = ring.header, slots = ring.slots
+        let h = ring.header
+        let slots = ring.slots
         var reader = tb_c_reader_make(h)
         var samples = [UInt64](repeating: 0, count: sampleLatency ? Int(messages) : 0)
         var payload: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
-        var s: UInt64 = 0, first: UInt64 = 0
+        var s: UInt64 = 0
+        var first: UInt64 = 0
         let before = tb_thread_malloc_count()
         samples.withUnsafeMutableBufferPointer { out in
             withUnsafeMutableBytes(of: &payload) { raw in
@@ -190,7 +203,13 @@ extension RingBench {
         }
         let end = tb_monotonic_ns()
         let mallocs = tb_thread_malloc_count() - before
-        return ReaderResult(messages: s, seconds: Double(end - first) / 1e9, endNs: end, latency: Percentiles(sorting: &samples),
-                            mallocsPerPoll: Double(mallocs) / Double(max(s, 1)), lost: 0)
+        return ReaderResult(
+            messages: s,
+            seconds: Double(end - first) / 1e9,
+            endNs: end,
+            latency: Percentiles(sorting: &samples),
+            mallocsPerPoll: Double(mallocs) / Double(max(s, 1)),
+            lost: 0
+        )
     }
 }

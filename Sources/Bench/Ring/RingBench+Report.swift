@@ -72,11 +72,24 @@ extension RingBench.Outcome {
     public var report: BenchReport<RingBench.SideJSON, RingBench.SideJSON, RingBench.RatioJSON, RingBench.ConfigJSON> {
         let o = options
         return BenchReport(
-            bench: "ring", result: .init(swift), baseline: .init(c),
-            ratio: .init(throughput: rounded(swift.throughput / c.throughput, 3), throughputClocked: rounded(swift.clocked / c.clocked, 3),
-                         p50: rounded(swift.latency.p50 / c.latency.p50, 3)),
-            config: .init(messages: o.messages, clockFreeMessages: o.clockFreeMessages, latencyMessages: o.latencyMessages,
-                          intervalNs: o.intervalNs, rounds: o.rounds, producerCpu: o.producerCPU, readerCpu: o.readerCPU))
+            bench: "ring",
+            result: .init(swift),
+            baseline: .init(c),
+            ratio: .init(
+                throughput: rounded(swift.throughput / c.throughput, 3),
+                throughputClocked: rounded(swift.clocked / c.clocked, 3),
+                p50: rounded(swift.latency.p50 / c.latency.p50, 3)
+            ),
+            config: .init(
+                messages: o.messages,
+                clockFreeMessages: o.clockFreeMessages,
+                latencyMessages: o.latencyMessages,
+                intervalNs: o.intervalNs,
+                rounds: o.rounds,
+                producerCpu: o.producerCPU,
+                readerCpu: o.readerCPU
+            )
+        )
     }
 
     /// The human-readable table.
@@ -89,8 +102,11 @@ extension RingBench.Outcome {
             "  medians over rounds            tickbus       C ring    ratio",
         ]
         func row(_ name: String, _ a: Double, _ b: Double, ratio: Bool = true) {
-            lines.append("  " + TextTable.rightPad(name, 26) + TextTable.leftPad(TextTable.fixed(a, 1), 13)
-                + TextTable.leftPad(TextTable.fixed(b, 1), 13) + (ratio && b > 0 ? TextTable.leftPad(TextTable.fixed(a / b, 3), 9) : ""))
+            lines.append(
+                "  " + TextTable.rightPad(name, 26) + TextTable.leftPad(TextTable.fixed(a, 1), 13)
+                    + TextTable.leftPad(TextTable.fixed(b, 1), 13)
+                    + (ratio && b > 0 ? TextTable.leftPad(TextTable.fixed(a / b, 3), 9) : "")
+            )
         }
         row("throughput msgs/s", swift.throughput, c.throughput)
         row("throughput clocked msgs/s", swift.clocked, c.clocked)

@@ -10,17 +10,28 @@ extension RingBench {
         try pin(o.producerCPU, "producer")
         let bus = "bench-\(getpid())"
         // The C ring carries no TickBus magic, so `rm` would keep it (and the bus): remove it first.
-        defer { _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline")); try? Segment.removeBus(bus) }
+        defer {
+            _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline"))
+            try? Segment.removeBus(bus)
+        }
         var figures: [Implementation: Figures] = [.swift: Figures(), .c: Figures()]
         try InterleavedRounds.run(rounds: o.rounds, Implementation.allCases) { (_, impl) throws(BenchError) in
             for phase in Phase.allCases {
-                let n: UInt64, interval: UInt64
+                let n: UInt64
+                let interval: UInt64
                 switch phase {
                 case .throughput: (n, interval) = (o.clockFreeMessages, 0)
                 case .throughputClocked: (n, interval) = (o.messages, 0)
                 case .latency: (n, interval) = (o.latencyMessages, o.intervalNs)
                 }
-                let (publishMallocs, startNs, r) = try runOnce(bus: bus, impl: impl, phase: phase, messages: n, intervalNs: interval, readerCPU: o.readerCPU)
+                let (publishMallocs, startNs, r) = try runOnce(
+                    bus: bus,
+                    impl: impl,
+                    phase: phase,
+                    messages: n,
+                    intervalNs: interval,
+                    readerCPU: o.readerCPU
+                )
                 figures[impl]!.lost += r.lost
                 figures[impl]!.mallocsPerPublish.append(publishMallocs)
                 figures[impl]!.mallocsPerPoll.append(r.mallocsPerPoll)
@@ -39,10 +50,19 @@ extension RingBench {
     }
 
     /// One phase of one ring: mallocs per publish, the producer's start time, the reader's result.
-    static func runOnce(bus: String, impl: Implementation, phase: Phase, messages n: UInt64, intervalNs: UInt64,
-                        readerCPU: Int32) throws(BenchError) -> (Double, UInt64, ReaderResult) {
-        let args = ["bench", "ring-child", "--bus", bus, "--impl", impl.rawValue, "--phase", phase.rawValue, "--messages", "\(n)",
-                    "--cpu", "\(readerCPU)"]
+    static func runOnce(
+        bus: String,
+        impl: Implementation,
+        phase: Phase,
+        messages n: UInt64,
+        intervalNs: UInt64,
+        readerCPU: Int32
+    ) throws(BenchError) -> (Double, UInt64, ReaderResult) {
+        let args = [
+            "bench", "ring-child", "--bus", bus, "--impl", impl.rawValue, "--phase", phase.rawValue, "--messages",
+            "\(n)",
+            "--cpu", "\(readerCPU)",
+        ]
         switch impl {
         case .swift:
             var producer = try segment { () throws(SegmentError) in
@@ -87,14 +107,29 @@ extension RingBench {
     }
 
     /// The reader half (`tickbus bench ring-child`): attaches, reads `messages`, returns what it measured.
-    public static func runReader(bus: String, impl: Implementation, phase: Phase, messages: UInt64, cpu: Int32) throws(BenchError) -> ReaderResult {
+    public static func runReader(
+        bus: String,
+        impl: Implementation,
+        phase: Phase,
+        messages: UInt64,
+        cpu: Int32
+    ) throws(BenchError) -> ReaderResult {
         try pin(cpu, "reader")
         switch impl {
         case .swift:
             var reader = try segment { () throws(SegmentError) in
-                try RingReader(bus: bus, ring: "bench", name: "bench-reader", mode: .gating, from: .start, idle: .busySpin)
+                try RingReader(
+                    bus: bus,
+                    ring: "bench",
+                    name: "bench-reader",
+                    mode: .gating,
+                    from: .start,
+                    idle: .busySpin
+                )
             }
-            guard phase == .throughput else { return readSwift(&reader, messages: messages, sampleLatency: phase == .latency) }
+            guard phase == .throughput else {
+                return readSwift(&reader, messages: messages, sampleLatency: phase == .latency)
+            }
             let m0 = tb_thread_malloc_count()
             let n = readSwiftClockFree(&reader, messages: messages)
             return clockFreeResult(n, end: tb_monotonic_ns(), mallocs: tb_thread_malloc_count() - m0)
@@ -109,8 +144,14 @@ extension RingBench {
     }
 
     static func clockFreeResult(_ n: ClockFreeCount, end: UInt64, mallocs: UInt64) -> ReaderResult {
-        var r = ReaderResult(messages: n.received, seconds: 0, endNs: end, latency: Percentiles(p50: 0, p90: 0, p99: 0, p999: 0, max: 0),
-                             mallocsPerPoll: Double(mallocs) / Double(max(n.received, 1)), lost: n.lost)
+        var r = ReaderResult(
+            messages: n.received,
+            seconds: 0,
+            endNs: end,
+            latency: Percentiles(p50: 0, p90: 0, p99: 0, p999: 0, max: 0),
+            mallocsPerPoll: Double(mallocs) / Double(max(n.received, 1)),
+            lost: n.lost
+        )
         r.checksum = n.checksum
         r.bad = n.bad
         return r
@@ -120,7 +161,10 @@ extension RingBench {
     public static func runInstructions(messages: UInt64) throws(BenchError) -> (swift: UInt64, c: UInt64) {
         let bus = "bench-ins-\(getpid())"
         // The C ring carries no TickBus magic, so `rm` would keep it (and the bus): remove it first.
-        defer { _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline")); try? Segment.removeBus(bus) }
+        defer {
+            _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline"))
+            try? Segment.removeBus(bus)
+        }
         var producer = try segment { () throws(SegmentError) in
             try RingProducer(bus: bus, ring: "bench", schema: .market, slotSize: 64, capacity: ringCapacity)
         }

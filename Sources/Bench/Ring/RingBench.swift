@@ -44,7 +44,14 @@ public enum RingBench {
                 + "p999=\(latency.p999) max=\(latency.max) mallocs_per_poll=\(mallocsPerPoll) lost=\(lost) checksum=\(checksum) bad=\(bad)"
         }
 
-        public init(messages: UInt64, seconds: Double, endNs: UInt64, latency: Percentiles, mallocsPerPoll: Double, lost: UInt64) {
+        public init(
+            messages: UInt64,
+            seconds: Double,
+            endNs: UInt64,
+            latency: Percentiles,
+            mallocsPerPoll: Double,
+            lost: UInt64
+        ) {
             self.messages = messages
             self.seconds = seconds
             self.endNs = endNs
@@ -61,12 +68,19 @@ public enum RingBench {
             }
             func d(_ k: String) -> Double? { kv[k].flatMap { Double($0) } }
             func u(_ k: String) -> UInt64? { kv[k].flatMap { UInt64($0) } }
-            guard let m = u("messages"), let s = d("seconds"), let end = u("end_ns"), let a = d("p50"), let b = d("p90"),
+            guard let m = u("messages"), let s = d("seconds"), let end = u("end_ns"), let a = d("p50"),
+                let b = d("p90"),
                 let c = d("p99"), let e = d("p999"), let x = d("max"), let f = d("mallocs_per_poll"), let l = u("lost"),
                 let sum = u("checksum"), let bad = u("bad")
             else { return nil }
-            self.init(messages: m, seconds: s, endNs: end, latency: Percentiles(p50: a, p90: b, p99: c, p999: e, max: x),
-                      mallocsPerPoll: f, lost: l)
+            self.init(
+                messages: m,
+                seconds: s,
+                endNs: end,
+                latency: Percentiles(p50: a, p90: b, p99: c, p999: e, max: x),
+                mallocsPerPoll: f,
+                lost: l
+            )
             checksum = sum
             self.bad = bad
         }
@@ -122,7 +136,9 @@ public enum RingBench {
 
     static func pin(_ cpu: Int32, _ who: String) throws(BenchError) {
         let rc = tb_pin_to_cpu(cpu)
-        if rc != 0 { throw .invalid("cannot pin the \(who) to CPU \(cpu): \(String(cString: strerror(rc))) (errno \(rc))") }
+        if rc != 0 {
+            throw .invalid("cannot pin the \(who) to CPU \(cpu): \(String(cString: strerror(rc))) (errno \(rc))")
+        }
     }
 }
 

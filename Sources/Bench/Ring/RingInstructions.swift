@@ -6,18 +6,22 @@ import TickBusCore
 /// the machine is doing.
 public enum RingInstructions {
     @inline(never)
-    public static func loopSwift(_ producer: inout RingProducer, _ reader: inout RingReader, messages: UInt64) -> UInt64 {
+    public static func loopSwift(_ producer: inout RingProducer, _ reader: inout RingReader, messages: UInt64) -> UInt64
+    {
         var check: UInt64 = 0
         for s in 0..<messages {
             _ = producer.publish { slot in RingBench.fill(slot, s, stamp: s) }
-            if case .message(let bytes) = reader.poll() { check &+= bytes.base.load(fromByteOffset: 24, as: UInt64.self) }
+            if case .message(let bytes) = reader.poll() {
+                check &+= bytes.base.load(fromByteOffset: 24, as: UInt64.self)
+            }
         }
         return check
     }
 
     @inline(never)
     public static func loopC(_ ring: _CRing, messages: UInt64) -> UInt64 {
-        let h = ring.header, slots = ring.slots
+        let h = ring.header
+        let slots = ring.slots
         var producer = tb_c_producer_make(h)
         var reader = tb_c_reader_make(h)
         var check: UInt64 = 0

@@ -83,12 +83,22 @@ public enum ScrapeBench {
         let bus = "bench-scrape-\(getpid())"
         defer { try? Segment.removeBus(bus) }
         var producer = try segment { () throws(SegmentError) in
-            try RingProducer(bus: bus, ring: "market", schema: .market, slotSize: MarketLayout.slotSize, capacity: o.capacity)
+            try RingProducer(
+                bus: bus,
+                ring: "market",
+                schema: .market,
+                slotSize: MarketLayout.slotSize,
+                capacity: o.capacity
+            )
         }
         // A realistic bus to scrape: a reader that lags and a strategy stats block with latencies.
-        let reader = try segment { () throws(SegmentError) in try RingReader(bus: bus, ring: "market", name: "idle-reader", from: .start) }
+        let reader = try segment { () throws(SegmentError) in
+            try RingReader(bus: bus, ring: "market", name: "idle-reader", from: .start)
+        }
         let stats: StatsWriter
-        do { stats = try StatsWriter(bus: bus, name: "bench", kind: .strategy, modelId: 0xfeed) } catch { throw .stats(error) }
+        do { stats = try StatsWriter(bus: bus, name: "bench", kind: .strategy, modelId: 0xfeed) } catch {
+            throw .stats(error)
+        }
         for i in 0..<100_000 { stats.recordDecision(latencyNs: UInt64(1000 + i % 50_000), signal: Int8(i % 3) - 1) }
 
         let control = Control()
@@ -97,7 +107,10 @@ public enum ScrapeBench {
         var port = 0
         if o.scraper == .process {
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+            p.executableURL = URL(
+                fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                    ?? CommandLine.arguments[0]
+            )
             p.arguments = ["metrics", "--bus", bus, "--listen", "127.0.0.1:0"]
             let pipe = Pipe()
             p.standardOutput = pipe
@@ -128,7 +141,10 @@ public enum ScrapeBench {
             while !control.stop {
                 if control.scraping {
                     let t0 = tb_monotonic_ns()
-                    let text = serverPort > 0 ? LoopbackHTTP.get(port: serverPort, path: "/metrics").body : PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                    let text =
+                        serverPort > 0
+                        ? LoopbackHTTP.get(port: serverPort, path: "/metrics").body
+                        : PrometheusExposition.scrape(bus: bus, tracker: tracker)
                     let dt = tb_monotonic_ns() - t0
                     control.lock.withLock {
                         control.durations.record(dt)
@@ -151,7 +167,11 @@ public enum ScrapeBench {
         let statsMallocs = mallocCount()
         let statsStart = tb_monotonic_ns()
         for i in 0..<result.statsCalls {
-            stats.recordDecision(latencyNs: UInt64(truncatingIfNeeded: i &* 2654435761) & 0xFFFFF, signal: Int8(truncatingIfNeeded: i & 1), shadowSignal: 0)
+            stats.recordDecision(
+                latencyNs: UInt64(truncatingIfNeeded: i &* 2_654_435_761) & 0xFFFFF,
+                signal: Int8(truncatingIfNeeded: i & 1),
+                shadowSignal: 0
+            )
         }
         result.statsRecordNs = Double(tb_monotonic_ns() - statsStart) / Double(result.statsCalls)
         result.statsRecordMallocs = mallocCount() &- statsMallocs
@@ -165,47 +185,59 @@ public enum ScrapeBench {
         // The runner's order, as a plain loop: the publish loop must not run inside a closure
         // that captures the producer (the debug build then allocates once in the timed region).
         for round in 0..<o.rounds {
-          for subject in InterleavedRounds.order([false, true], round: round) {
-            control.scraping = subject
-            let scrapesBefore = control.lock.withLock { control.scrapes }
-            var h = LatencyHistogram.empty
-            let end = tb_monotonic_ns() + UInt64(o.roundSeconds * 1e9)
-            var count: UInt64 = 0
-            let mallocsBefore = mallocCount()
-            while true {
-                // Batches of 4096 timed publishes, then housekeeping and the clock check (untimed).
-                for _ in 0..<4096 {
-                    sequence &+= 1
-                    message.exchangeTime = sequence
-                    let t0 = tb_monotonic_ns()
-                    message.receiveTime = Int64(bitPattern: t0)
-                    _ = producer.publish(message)
-                    let t1 = tb_monotonic_ns()
-                    h.buckets[LatencyHistogramLayout.index(t1 &- t0)] &+= 1
+            for subject in InterleavedRounds.order([false, true], round: round) {
+                control.scraping = subject
+                let scrapesBefore = control.lock.withLock { control.scrapes }
+                var h = LatencyHistogram.empty
+                let end = tb_monotonic_ns() + UInt64(o.roundSeconds * 1e9)
+                var count: UInt64 = 0
+                let mallocsBefore = mallocCount()
+                while true {
+                    // Batches of 4096 timed publishes, then housekeeping and the clock check (untimed).
+                    for _ in 0..<4096 {
+                        sequence &+= 1
+                        message.exchangeTime = sequence
+                        let t0 = tb_monotonic_ns()
+                        message.receiveTime = Int64(bitPattern: t0)
+                        _ = producer.publish(message)
+                        let t1 = tb_monotonic_ns()
+                        h.buckets[LatencyHistogramLayout.index(t1 &- t0)] &+= 1
+                    }
+                    count &+= 4096
+                    producer.housekeeping()
+                    if tb_monotonic_ns() >= end { break }
                 }
-                count &+= 4096
-                producer.housekeeping()
-                if tb_monotonic_ns() >= end { break }
+                let mallocs = mallocCount() &- mallocsBefore
+                h = LatencyHistogram(buckets: h.buckets, sumNs: 0, minNs: 0, maxNs: .max, overflow: 0)
+                let scrapes = control.lock.withLock { control.scrapes } - scrapesBefore
+                func add(_ side: inout Side) {
+                    side.p50.append(h.percentile(50))
+                    side.p99.append(h.percentile(99))
+                    side.p999.append(h.percentile(99.9))
+                    side.messages &+= count
+                    side.scrapes += scrapes
+                    side.mallocs &+= mallocs
+                    for i in h.buckets.indices { side.pooled.buckets[i] &+= h.buckets[i] }
+                }
+                if subject { add(&result.subject) } else { add(&result.baseline) }
             }
-            let mallocs = mallocCount() &- mallocsBefore
-            h = LatencyHistogram(buckets: h.buckets, sumNs: 0, minNs: 0, maxNs: .max, overflow: 0)
-            let scrapes = control.lock.withLock { control.scrapes } - scrapesBefore
-            func add(_ side: inout Side) {
-                side.p50.append(h.percentile(50))
-                side.p99.append(h.percentile(99))
-                side.p999.append(h.percentile(99.9))
-                side.messages &+= count
-                side.scrapes += scrapes
-                side.mallocs &+= mallocs
-                for i in h.buckets.indices { side.pooled.buckets[i] &+= h.buckets[i] }
-            }
-            if subject { add(&result.subject) } else { add(&result.baseline) }
-          }
         }
         control.scraping = false
         control.stop = true
-        result.baseline.pooled = LatencyHistogram(buckets: result.baseline.pooled.buckets, sumNs: 0, minNs: 0, maxNs: .max, overflow: 0)
-        result.subject.pooled = LatencyHistogram(buckets: result.subject.pooled.buckets, sumNs: 0, minNs: 0, maxNs: .max, overflow: 0)
+        result.baseline.pooled = LatencyHistogram(
+            buckets: result.baseline.pooled.buckets,
+            sumNs: 0,
+            minNs: 0,
+            maxNs: .max,
+            overflow: 0
+        )
+        result.subject.pooled = LatencyHistogram(
+            buckets: result.subject.pooled.buckets,
+            sumNs: 0,
+            minNs: 0,
+            maxNs: .max,
+            overflow: 0
+        )
         control.lock.withLock {
             result.scrapeDurations = control.durations
             result.scrapeBytes = control.bytes

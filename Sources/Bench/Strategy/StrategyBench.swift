@@ -32,13 +32,27 @@ public enum StrategyBench {
         var o = o
         o.features = BenchProcess.resolve(o.features)
         o.model = BenchProcess.resolve(o.model)
-        var full: [Percentiles] = [], base: [Percentiles] = []
-        var decisions: UInt64 = 0, mallocs: UInt64 = 0
+        var full: [Percentiles] = []
+        var base: [Percentiles] = []
+        var decisions: UInt64 = 0
+        var mallocs: UInt64 = 0
         try InterleavedRounds.run(rounds: o.rounds, [false, true]) { (_, pass) throws(BenchError) in
             let (p, c, m) = try round(o, passThrough: pass)
-            if pass { base.append(p) } else { full.append(p); decisions = c; mallocs = m }
+            if pass {
+                base.append(p)
+            } else {
+                full.append(p)
+                decisions = c
+                mallocs = m
+            }
         }
-        return Outcome(full: .median(full), passThrough: .median(base), decisions: decisions, mallocs: mallocs, options: o)
+        return Outcome(
+            full: .median(full),
+            passThrough: .median(base),
+            decisions: decisions,
+            mallocs: mallocs,
+            options: o
+        )
     }
 
     /// One round: a strategy and a feed on a bus of their own; the decisions' latencies after a 10% warm-up.
@@ -47,8 +61,11 @@ public enum StrategyBench {
         let exe = BenchProcess.executable
         defer { try? FileManager.default.removeItem(atPath: "/dev/shm/tickbus/\(bus)") }
         let capacity = 1 << Int((log2(Double(o.messages + 16))).rounded(.up))
-        var args = ["strategy", "--bus", bus, "--features", o.features, "--model", o.model, "--name", "bench", "--cpu", "\(o.strategyCpu)",
-                    "--gating", "--idle", "spin", "--capacity", "\(capacity)", "--attach-timeout", "30"]
+        var args = [
+            "strategy", "--bus", bus, "--features", o.features, "--model", o.model, "--name", "bench", "--cpu",
+            "\(o.strategyCpu)",
+            "--gating", "--idle", "spin", "--capacity", "\(capacity)", "--attach-timeout", "30",
+        ]
         if passThrough { args.append("--pass-through") }
         let outURL = URL(fileURLWithPath: NSTemporaryDirectory() + "\(bus).out")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
@@ -58,8 +75,11 @@ public enum StrategyBench {
         strategy.arguments = args
         let feed = Process()
         feed.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        feed.arguments = ["-c", "\(o.feedCpu)", exe, "feed", "--bus", bus, "--source", o.source, "--rate", "\(Int(o.rate))", "--messages",
-                          "\(o.messages)", "--wait-readers", "1", "--wait-timeout", "30"]
+        feed.arguments = [
+            "-c", "\(o.feedCpu)", exe, "feed", "--bus", bus, "--source", o.source, "--rate", "\(Int(o.rate))",
+            "--messages",
+            "\(o.messages)", "--wait-readers", "1", "--wait-timeout", "30",
+        ]
         feed.standardError = FileHandle.nullDevice
         feed.standardOutput = FileHandle.nullDevice
         do {
@@ -73,13 +93,25 @@ public enum StrategyBench {
         feed.waitUntilExit()
         strategy.waitUntilExit()
         guard feed.terminationStatus == 0, strategy.terminationStatus == 0 else {
-            throw .child("bench strategy: feed exited \(feed.terminationStatus), strategy \(strategy.terminationStatus)")
+            throw .child(
+                "bench strategy: feed exited \(feed.terminationStatus), strategy \(strategy.terminationStatus)"
+            )
         }
-        let summaryLine = (try? String(contentsOf: outURL, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
+        let summaryLine =
+            (try? String(contentsOf: outURL, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
         var mallocs: UInt64 = 0
-        for part in summaryLine.split(separator: " ") where part.hasPrefix("mallocs=") { mallocs = UInt64(part.dropFirst(8)) ?? 0 }
+        for part in summaryLine.split(separator: " ") where part.hasPrefix("mallocs=") {
+            mallocs = UInt64(part.dropFirst(8)) ?? 0
+        }
         var reader = try segment { () throws(SegmentError) in
-            try RingReader(bus: bus, ring: "decisions.bench", name: "bench-\(getpid())", mode: .live, from: .start, expecting: .decisions)
+            try RingReader(
+                bus: bus,
+                ring: "decisions.bench",
+                name: "bench-\(getpid())",
+                mode: .live,
+                from: .start,
+                expecting: .decisions
+            )
         }
         var samples: [UInt64] = []
         samples.reserveCapacity(o.messages)
@@ -103,13 +135,22 @@ extension StrategyBench {
     public struct ResultJSON: Encodable, Sendable {
         var p50Ns: Double, p99Ns: Double, p999Ns: Double, decisions: UInt64, rate: Int, mallocsInLoop: UInt64
         enum CodingKeys: String, CodingKey {
-            case p50Ns = "p50_ns", p99Ns = "p99_ns", p999Ns = "p999_ns", decisions, rate, mallocsInLoop = "mallocs_in_loop"
+            case p50Ns = "p50_ns"
+            case p99Ns = "p99_ns"
+            case p999Ns = "p999_ns"
+            case decisions, rate
+            case mallocsInLoop = "mallocs_in_loop"
         }
     }
     public struct BaselineJSON: Encodable, Sendable {
         var name = "pass-through strategy"
         var p50Ns: Double, p99Ns: Double, p999Ns: Double
-        enum CodingKeys: String, CodingKey { case name, p50Ns = "p50_ns", p99Ns = "p99_ns", p999Ns = "p999_ns" }
+        enum CodingKeys: String, CodingKey {
+            case name
+            case p50Ns = "p50_ns"
+            case p99Ns = "p99_ns"
+            case p999Ns = "p999_ns"
+        }
     }
     public struct RatioJSON: Encodable, Sendable {
         var p50: Double, p99: Double, p999: Double
@@ -117,18 +158,34 @@ extension StrategyBench {
 }
 
 extension StrategyBench.Outcome {
-    public var report: BenchReport<StrategyBench.ResultJSON, StrategyBench.BaselineJSON, StrategyBench.RatioJSON, NoConfig> {
-        let f = full, b = passThrough
+    public var report:
+        BenchReport<StrategyBench.ResultJSON, StrategyBench.BaselineJSON, StrategyBench.RatioJSON, NoConfig>
+    {
+        let f = full
+        let b = passThrough
         return BenchReport(
             bench: "strategy",
-            result: .init(p50Ns: rounded(f.p50, 1), p99Ns: rounded(f.p99, 1), p999Ns: rounded(f.p999, 1), decisions: decisions,
-                          rate: Int(options.rate), mallocsInLoop: mallocs),
+            result: .init(
+                p50Ns: rounded(f.p50, 1),
+                p99Ns: rounded(f.p99, 1),
+                p999Ns: rounded(f.p999, 1),
+                decisions: decisions,
+                rate: Int(options.rate),
+                mallocsInLoop: mallocs
+            ),
             baseline: .init(p50Ns: rounded(b.p50, 1), p99Ns: rounded(b.p99, 1), p999Ns: rounded(b.p999, 1)),
-            ratio: .init(p50: rounded(f.p50 / b.p50, 3), p99: rounded(f.p99 / b.p99, 3), p999: rounded(f.p999 / b.p999, 3)))
+            ratio: .init(
+                p50: rounded(f.p50 / b.p50, 3),
+                p99: rounded(f.p99 / b.p99, 3),
+                p999: rounded(f.p999 / b.p999, 3)
+            )
+        )
     }
 
     public var text: String {
-        let o = options, f = full, b = passThrough
+        let o = options
+        let f = full
+        let b = passThrough
         func f1(_ v: Double) -> String { TextTable.leftPad(TextTable.fixed(v, 1), 11) }
         func f3(_ v: Double) -> String { TextTable.fixed(v, 3) }
         return [
@@ -136,7 +193,8 @@ extension StrategyBench.Outcome {
                 + "\(o.rounds) rounds x \(o.messages) messages each",
             "  tick-to-decision (feed publish -> decision publish), medians over rounds (ns)      p50        p99      p99.9",
             TextTable.rightPad("  strategy (\(o.features), \(o.model))", 80) + [f.p50, f.p99, f.p999].map(f1).joined(),
-            TextTable.rightPad("  pass-through strategy (ring hops only)", 80) + [b.p50, b.p99, b.p999].map(f1).joined(),
+            TextTable.rightPad("  pass-through strategy (ring hops only)", 80)
+                + [b.p50, b.p99, b.p999].map(f1).joined(),
             "  ratio: p50 \(f3(f.p50 / b.p50)), p99 \(f3(f.p99 / b.p99)), p99.9 \(f3(f.p999 / b.p999)); "
                 + "mallocs in the strategy loop: \(mallocs) over \(o.messages) messages (order-book warm-up)",
         ].joined(separator: "\n")

@@ -32,7 +32,8 @@ public enum BenchError: Error, CustomStringConvertible {
         case .feed(let e): return "\(e)"
         case .journal(let e): return "\(e)"
         case .model(let path, let e): return "\(path): \(e)"
-        case .system(let call, let path, let errno): return "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+        case .system(let call, let path, let errno):
+            return "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
         case .child(let s): return s
         case .check(let s): return s
         }

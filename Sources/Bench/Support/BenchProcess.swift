@@ -20,9 +20,14 @@ public enum BenchProcess {
             dir = dir.deletingLastPathComponent()
         }
         // This file is Sources/Bench/Support/BenchProcess.swift.
-        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent())
-        for c in candidates where FileManager.default.fileExists(atPath: c.appendingPathComponent("Tools").appendingPathComponent(marker).path) {
+        candidates.append(
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent()
+        )
+        for c in candidates
+        where FileManager.default.fileExists(
+            atPath: c.appendingPathComponent("Tools").appendingPathComponent(marker).path
+        ) {
             return c.path
         }
         return nil
@@ -33,7 +38,9 @@ public enum BenchProcess {
     public static func resolve(_ path: String) -> String {
         if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
         let parts = path.split(separator: "/")
-        guard parts.count >= 2, parts[0] == "Tools", let root = repositoryRoot(containing: parts.dropFirst().joined(separator: "/")) else {
+        guard parts.count >= 2, parts[0] == "Tools",
+            let root = repositoryRoot(containing: parts.dropFirst().joined(separator: "/"))
+        else {
             return path
         }
         return root + "/" + path
@@ -52,14 +59,18 @@ public final class BenchChild {
         process.executableURL = URL(fileURLWithPath: BenchProcess.executable)
         process.arguments = arguments
         process.standardOutput = pipe
-        do { try process.run() } catch { throw .child("cannot start \(BenchProcess.executable) \(arguments.joined(separator: " ")): \(error)") }
+        do { try process.run() } catch {
+            throw .child("cannot start \(BenchProcess.executable) \(arguments.joined(separator: " ")): \(error)")
+        }
     }
 
     /// Polls `ready` until it holds; fails if the child exits first or after `timeout` seconds (the child is then killed).
     public func waitUntil(timeout: Double = 30, _ ready: () -> Bool) throws(BenchError) {
         let deadline = Date().addingTimeInterval(timeout)
         while !ready() {
-            if !process.isRunning { throw .child("bench reader exited before it was ready (\(args.joined(separator: " ")))") }
+            if !process.isRunning {
+                throw .child("bench reader exited before it was ready (\(args.joined(separator: " ")))")
+            }
             if Date() > deadline {
                 kill(process.processIdentifier, SIGKILL)
                 throw .child("bench reader not ready after \(timeout) s (\(args.joined(separator: " ")))")

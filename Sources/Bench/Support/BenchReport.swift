@@ -24,7 +24,11 @@ public struct BenchReport<Result: Encodable, Baseline: Encodable, Ratio: Encodab
     public var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf",
+            negativeInfinity: "-inf",
+            nan: "nan"
+        )
         do {
             return String(decoding: try encoder.encode(self), as: UTF8.self)
         } catch {

@@ -52,6 +52,8 @@ struct AliasGateTests {
         lines.remove(at: 1)
         try check(lines.joined(separator: "\n") + "\n", "seq is 2, expected 1")  // deleted entry
         try check(original.split(separator: "\n").prefix(2).joined(separator: "\n") + "\n", "entries cut or added")  // cut tail
+        try check(original + "garbage\n", "syntax error")  // a line that is not JSON
+        try check(String(original.dropLast()), "no newline")  // a partial last write
         try check(original.replacingOccurrences(of: "\"seq\":0", with: "\"seq\": 0"), "canonical")  // reformatted
         #expect(try reg.verify().isEmpty)
         try FileManager.default.removeItem(atPath: path)

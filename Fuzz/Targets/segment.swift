@@ -1,0 +1,42 @@
+// fuzz-modules: TickBusCore
+// A ring segment file through the header validation every reader runs before it maps anything
+// (`Segment.readHeader`, `attachMapping`), then, when accepted, a reader claims an entry and polls
+// the slots, as `tickbus tap`, `rings`, `record` and `stat` attach to a ring someone else wrote.
+//
+// Input: the file's first bytes. When the header validates except for the file size, and the
+// size it declares is small, the file is extended to it (zeros), so the mapping and polling run.
+import TickBusCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSegment(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzInput.reset()
+    var bytes = FuzzInput.bytes(data, size)
+    if bytes.count >= 40 {
+        let declared = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: SegmentLayout.fileSizeOffset, as: UInt64.self)) }
+        if declared > UInt64(bytes.count) && declared <= 1 << 20 { bytes += [UInt8](repeating: 0, count: Int(declared) - bytes.count) }
+    }
+    let path = FuzzInput.write("ring", bytes)
+    var sink = 0
+    do {
+        let h = try Segment.readHeader(path: path, expecting: nil)
+        sink &+= h.name.utf8.count &+ h.capacity
+        let mapping = try Segment.attachMapping(path: path, expecting: nil)
+        sink &+= Int(truncatingIfNeeded: mapping.cursor) &+ Int(mapping.producerState.rawValue)
+        var reader = try RingReader(mapping: mapping, name: "fuzz", mode: .live, from: .start, idle: .backoff)
+        for _ in 0..<256 {
+            switch reader.poll() {
+            case .message(let s): sink &+= Int(truncatingIfNeeded: s.sequence) &+ Int(s.market.rawKind)
+            case .gap(let from, let count): sink &+= Int(truncatingIfNeeded: from &+ count)
+            case .empty: break
+            }
+        }
+        _ = reader.producerStatus()
+        sink &+= Int(reader.lost)
+    } catch {
+        sink &+= error.description.utf8.count
+    }
+    return sink == Int.min ? 1 : 0
+}

@@ -110,7 +110,7 @@ for i in range(256):
 
 def journal_header(segment, first, ring=b"market", slot=64, max_block=8192, flags=0, seek=0):
     h = bytearray(4096)
-    struct.pack_into("<QIIIII", h, 0, 0x4C4E55524F4A4254, 1, 4096, 1, slot, segment)
+    struct.pack_into("<QIIIII", h, 0, 0x4C4E52554F4A4254, 1, 4096, 1, slot, segment)
     struct.pack_into("<IQQQII", h, 28, 4096, first, 1_700_000_000_000_000_000, 7, max_block, 0)
     h[64:64 + len(ring)] = ring
     h[128:128 + 4] = b"fuzz"
@@ -233,7 +233,7 @@ def main(target, out):
     elif target == "journal":
         journal(out)
         journal(out, records=30, gap_at=9)
-        journal(out, records=40, per_block=4, rotate_at=3)
+        journal(out, records=24, per_block=4, rotate_at=3)
         journal(out, records=24, flags=2, seek=13)
         journal(out, records=24, per_block=4, flags=4, seek=9000)
     elif target == "segment":

@@ -19,7 +19,7 @@ struct CLICorpusTests {
         "journal-index-offset-past-end.d",
         "lightgbm-max-feature-idx-int32-max", "xgboost-num-feature-1e11",
         "features-events-int-max", "features-capacity-huge",
-        "onnx-tensor-dims-product-overflow",
+        "onnx-tensor-dims-product-overflow", "xgboost-integer-field-beyond-int-max",
     ]
     static let root = TickBusTest.repositoryRoot
     static let separator: [UInt8] = [0x54, 0x42, 0x46, 0x55, 0x5A, 0x5A, 0x00, 0x01]  // FuzzInput.separator

@@ -43,8 +43,13 @@ let package = Package(
         .target(name: "Models", dependencies: [], swiftSettings: hot),
         // The strategy loop: ring in, features, models, decision records out.
         .target(name: "Strategy", dependencies: ["TickBusCore", "Book", "Features", "Models", "CTickBus"], swiftSettings: hot),
-        // Journals (io_uring writer, verifying reader) and replay.
+        // Journals (io_uring writer, verifying reader).
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
+        // Replay: the journal market source, opening any source spec, the replay publisher, the
+        // decision verifier and the offline feature table (shared by replay, demo and the backtest).
+        .target(
+            name: "Replay", dependencies: ["TickBusCore", "CTickBus", "Feed", "Features", "Journal", "Strategy"], swiftSettings: hot
+        ),
         // Counters, histograms, /metrics and stat.
         .target(
             name: "Telemetry",
@@ -57,15 +62,18 @@ let package = Package(
         ),
         // Benchmarks behind `tickbus bench`.
         .target(name: "Bench", dependencies: ["TickBusCore", "CTickBus", "CMallocCounter", "Feed"], swiftSettings: hot),
+        // `tickbus demo`: the whole session in child processes (through the tests' process harness),
+        // replayed and checked (Foundation is fine here).
+        .target(name: "Demo", dependencies: ["TickBusCore", "TestSupport"]),
         .executableTarget(
             name: "tickbus",
             dependencies: [
-                "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Telemetry", "Bench",
+                "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo", "Telemetry", "Bench",
                 "CMallocCounter", "CLightGBMBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Process harness shared by the test targets (Foundation is fine here).
+        // Process harness shared by the test targets and the demo (Foundation is fine here).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
         .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
         .testTarget(name: "FeedTests", dependencies: ["Feed", "Book", "TickBusCore", "TestSupport", "tickbus"]),
@@ -74,7 +82,7 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "Book", "TickBusCore"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
-        .testTarget(name: "JournalTests", dependencies: ["Journal", "TickBusCore", "CTickBus", "Feed", "TestSupport", "tickbus"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "Replay", "TickBusCore", "CTickBus", "Feed", "TestSupport", "tickbus"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -124,7 +124,8 @@ public enum RingBench {
         public init(path: String, create: Bool) throws(SegmentError) {
             self.path = path
             size = RingBench.cSlotsOffset + RingBench.ringCapacity * 64
-            let fd = open(path, create ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR, 0o600)
+            // Never through a link: the file sits in a bus directory (see `BusDirectory`).
+            let fd = open(path, (create ? (O_RDWR | O_CREAT | O_TRUNC) : O_RDWR) | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd < 0 { throw .system(call: "open", path: path, errno: errno) }
             defer { close(fd) }
             if create, ftruncate(fd, off_t(size)) != 0 { throw .system(call: "ftruncate", path: path, errno: errno) }

@@ -34,7 +34,8 @@ uint64_t tb_itch_walk(const unsigned char *p, size_t length, uint64_t *counts) {
     uint64_t n = 0;
     while (off + 2 <= length) {
         size_t len = ((size_t)p[off] << 8) | p[off + 1];
-        if (off + 2 + len > length || len == 0) break;
+        if (len > length - off - 2) break;     /* truncated tail: the framing ends here */
+        if (len == 0) { off += 2; continue; }  /* zero-length frame: skipped, as the Swift parsers do */
         unsigned char t = p[off + 2];
         switch (t) {
         case 'A': counts['A']++; break;

@@ -76,7 +76,12 @@ public enum ITCH {
     public enum Malformed {
         public static let length = "length disagrees with type"
         public static let unknownType = "unknown type"
+        /// A length prefix running past the end of the data: nothing after it can be framed, so
+        /// the source stops there and says so (`FeedReport.stoppedEarly`).
         public static let truncated = "truncated tail"
+        /// A frame whose length prefix is 0: it holds no message; its two bytes are skipped and
+        /// the next frame follows (the framing is still intact).
+        public static let zeroLength = "zero length"
         public static let price = "price out of range"
         public static let side = "side out of range"
     }
@@ -195,16 +200,20 @@ public struct ITCHSource: MarketSource {
             pending = nil
             return p
         }
-        while offset &+ 2 <= end {
+        while offset < end {
             let at = offset
-            let length = Int(ITCH.u16(base, at))
-            guard at &+ 2 &+ length <= end, length > 0 else {
+            // A length prefix (or its second byte) running past the end: the one truncated tail.
+            guard at &+ 2 <= end, Int(ITCH.u16(base, at)) <= end &- at &- 2 else {
                 report.malformed(ITCH.Malformed.truncated, at: at)
+                report.stoppedEarly = true
                 offset = end
                 break
             }
+            let length = Int(ITCH.u16(base, at))
             offset = at &+ 2 &+ length
-            let p = base + at + 2  // Safe: at + 2 + length <= end.
+            // A zero-length frame is malformed but the framing goes on: skip its two bytes.
+            guard length > 0 else { report.malformed(ITCH.Malformed.zeroLength, at: at); continue }
+            let p = base + at + 2  // Safe: at + 2 + length <= end and length >= 1.
             let type = p.load(as: UInt8.self)
             let expected = ITCH._lengthOf(type)
             guard expected != 0 else { report.malformed(ITCH.Malformed.unknownType, at: at); continue }
@@ -317,7 +326,7 @@ public struct ITCHSource: MarketSource {
     /// reported for malformed input.
     @inlinable
     public mutating func process(_ p: UnsafeRawPointer, length: Int, at: Int) -> MarketMessage? {
-        guard length > 0 else { report.malformed(ITCH.Malformed.truncated, at: at); return nil }
+        guard length > 0 else { report.malformed(ITCH.Malformed.zeroLength, at: at); return nil }
         let type = p.load(as: UInt8.self)
         let expected = ITCH._lengthOf(type)
         guard expected != 0 else { report.malformed(ITCH.Malformed.unknownType, at: at); return nil }
@@ -361,9 +370,10 @@ extension ITCH {
         var sum: UInt64 = 0
         while n < limit, offset &+ 2 <= end {
             let length = Int(u16(base, offset))
-            guard offset &+ 2 &+ length <= end, length > 0 else { break }
-            let p = base + offset + 2  // Safe: offset + 2 + length <= end.
+            guard length <= end &- offset &- 2 else { break }  // truncated tail: the framing ends here
+            let p = base + offset + 2  // Safe: offset + 2 + length <= end (read only when length >= 1).
             offset &+= 2 &+ length
+            guard length > 0 else { continue }  // zero-length frame: skipped, the next one follows
             let type = p.load(as: UInt8.self)
             guard _lengthOf(type) == length else { continue }
             n &+= 1

@@ -20,6 +20,18 @@ public struct LOBSTERSource: MarketSource {
     public static let instrument: UInt32 = 1
     public static let emptyAsk: Int64 = 9_999_999_999
     public static let emptyBid: Int64 = -9_999_999_999
+    /// Columns of a message row: Time, Type, OrderID, Size, Price, Direction — exactly these.
+    public static let messageColumns = 6
+
+    /// Kinds of malformed rows, as counted in `FeedReport.malformed`.
+    public enum Malformed {
+        /// A message row without exactly 6 columns.
+        public static let messageColumns = "row with wrong column count"
+        /// A message row with an empty or non-decimal field, or an integer outside ±(2^63 − 1).
+        public static let number = "bad number"
+        /// An order-book row without exactly 4 × levels integer columns (or with a bad number).
+        public static let bookColumns = "orderbook row with wrong column count"
+    }
 
     @usableFromInline let messages: _InputFile
     @usableFromInline let orderbook: _InputFile
@@ -95,7 +107,7 @@ public struct LOBSTERSource: MarketSource {
             let m = parseMessage()
             let bookOK = parseBookRow()
             guard let m else { continue }
-            guard bookOK else { report.malformed("orderbook row with wrong column count", at: bAt); continue }
+            guard bookOK else { report.malformed(LOBSTERSource.Malformed.bookColumns, at: bAt); continue }
             guard m.direction == 1 || m.direction == -1 else { report.malformed("side out of range", at: mAt); continue }
             guard m.type >= 1 && m.type <= 7 else { report.malformed("unknown type", at: mAt); continue }
             guard m.type == 7 || (m.price > 0 && m.price < LOBSTERSource.emptyAsk) else {
@@ -256,16 +268,25 @@ public struct LOBSTERSource: MarketSource {
             if c == 0x2C {
                 let (v, hadDigit) = integer.take()
                 if !hadDigit { ok = false }
-                store(&r, field, v)
+                if field < LOBSTERSource.messageColumns { store(&r, field, v) }
                 field += 1
             } else if !integer.consume(c) {
                 ok = false
             }
         }
         messageOffset = i
-        if field == 5 && integer.sawDigit { store(&r, 5, integer.take().value); field = 6 }
-        guard ok, field == 6 else {
-            report.malformed(field == 6 ? "bad number" : "row with wrong column count", at: start)
+        // The last column runs from the last comma to the end of the line (it may be empty): a row
+        // has one more column than commas, and only exactly six is a message row.
+        let columns = field + 1
+        guard columns == LOBSTERSource.messageColumns else {
+            report.malformed(LOBSTERSource.Malformed.messageColumns, at: start)
+            return nil
+        }
+        let (v, hadDigit) = integer.take()
+        if !hadDigit { ok = false }
+        store(&r, LOBSTERSource.messageColumns - 1, v)
+        guard ok else {
+            report.malformed(LOBSTERSource.Malformed.number, at: start)
             return nil
         }
         return r
@@ -304,12 +325,12 @@ public struct LOBSTERSource: MarketSource {
                 ok = false
             }
         }
-        if integer.sawDigit {
-            if field < n { row[field] = integer.take().value }
-            field += 1
-        }
+        // The last column ends the line, even when empty (a trailing comma is a 4N+1st column).
+        let (v, hadDigit) = integer.take()
+        if field < n { row[field] = v }
+        if !hadDigit { ok = false }
         bookOffset = i
-        return ok && field == n
+        return ok && field + 1 == n
     }
 
     /// Writes the book's top N levels as one order-book CSV row (LOBSTER's format) into `out`.
@@ -347,6 +368,9 @@ public struct LOBSTERSource: MarketSource {
 }
 
 /// One comma-separated signed decimal integer, accumulated byte by byte (both LOBSTER files).
+/// Values are limited to ±(2^63 − 1), symmetric so that negating one (a cancel's size becomes a
+/// level's decrement) never overflows; a digit that would leave that range is refused, and the row
+/// is counted as a bad number instead of trapping.
 @usableFromInline
 struct _CSVInteger {
     @usableFromInline var value: Int64 = 0
@@ -360,7 +384,10 @@ struct _CSVInteger {
     mutating func consume(_ c: UInt8) -> Bool {
         if c >= 0x30 && c <= 0x39 {
             sawDigit = true
-            value = value &* 10 &+ Int64(c - 0x30)
+            let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
+            let (next, o2) = shifted.addingReportingOverflow(Int64(c &- 0x30))
+            guard !o1 && !o2 else { return false }  // beyond 2^63 - 1: not a LOBSTER number
+            value = next
             return true
         }
         if c == 0x2D, !sawDigit, !negative {

@@ -3,8 +3,9 @@ import CTickBus
 
 /// A source of normalised market messages: synthetic, ITCH file, MoldUDP64, LOBSTER, journal.
 /// Sources are used through generics (`FeedPublisher.run`), never as existentials, so each
-/// source's `next` is specialised and inlined into the publish loop.
-public protocol MarketSource {
+/// source's `next` is specialised and inlined into the publish loop. A source that owns memory or a
+/// descriptor is `~Copyable` and frees it in `deinit`.
+public protocol MarketSource: ~Copyable {
     /// The next message, or nil at the end of the data. Receive time is stamped by the publisher.
     mutating func next() -> MarketMessage?
     /// Counts of what the source read, skipped and why; printed at the end of a feed.
@@ -18,6 +19,9 @@ public struct FeedReport: Sendable, Equatable {
     /// The first offsets of malformed input, with their kind ("offset 1234: truncated tail").
     public var malformedSamples: [String] = []
     public var unknownReferences: UInt64 = 0
+    /// The source stopped before the end of its data (a truncated tail: a length running past
+    /// the end), so whatever followed was never read; a command that ran it exits non-zero.
+    public var stoppedEarly = false
     public init() {}
 
     public mutating func malformed(_ kind: String, at offset: Int) {
@@ -51,7 +55,7 @@ public enum FeedPublisher {
     }
 
     @inlinable
-    public static func run<Source: MarketSource>(
+    public static func run<Source: MarketSource & ~Copyable>(
         _ source: inout Source, into producer: inout RingProducer, pace: FeedPace = .max,
         limit: UInt64 = .max, endOfSession: Bool = true, stop: () -> Bool = { false }
     ) -> Summary {

@@ -68,6 +68,45 @@ public enum MoldUDP64 {
         p.storeBytes(of: count.bigEndian, toByteOffset: 18, as: UInt16.self)
     }
 
+    /// The fields of a packet (or request) header, as decoded from untrusted bytes.
+    public struct Header: Sendable, Equatable {
+        /// The 10 session bytes: the first 8 as a little-endian word, the last 2 likewise.
+        public var session: UInt64
+        public var sessionTail: UInt16
+        /// Sequence number of the first message (of the next one, for a heartbeat or end of session).
+        public var sequence: UInt64
+        /// Message count: 0 heartbeat, 0xFFFF end of session.
+        public var count: UInt16
+        /// The sequence after the packet's last message, or nil when `sequence + count` passes
+        /// 2^64 - 1 (no real session gets there: such a packet is malformed).
+        public var end: UInt64? { MoldUDP64.endSequence(first: sequence, count: count) }
+    }
+
+    /// Decodes the 20-byte header at `p`, or nil when the datagram is shorter than a header.
+    public static func decodeHeader(_ p: UnsafeRawPointer, length: Int) -> Header? {
+        guard length >= headerSize else { return nil }
+        // Safe: the 20 bytes read lie inside the `length >= 20` bytes at p.
+        return Header(session: p.loadUnaligned(as: UInt64.self), sessionTail: p.loadUnaligned(fromByteOffset: 8, as: UInt16.self),
+                      sequence: UInt64(bigEndian: p.loadUnaligned(fromByteOffset: 10, as: UInt64.self)),
+                      count: UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
+    }
+
+    /// `first + count` (the sequence after a packet's or a request's last message), or nil on
+    /// overflow: both numbers come from the network, so the sum is checked, never trapped on.
+    @inlinable
+    public static func endSequence(first: UInt64, count: UInt16) -> UInt64? {
+        let (sum, overflow) = first.addingReportingOverflow(UInt64(count))
+        return overflow ? nil : sum
+    }
+
+    /// Kinds of malformed packets, counted in the receiver's `FeedReport.malformed`.
+    public enum Malformed {
+        /// `sequence + count` passes 2^64 - 1.
+        public static let sequenceOverflow = "packet sequence overflows"
+        /// More message blocks than the header's count.
+        public static let extraMessages = "messages beyond the packet count"
+    }
+
     /// A session name as the 10 raw bytes of the header.
     static func sessionBytes(_ name: String) -> (UInt64, UInt16) {
         var b = Array(name.utf8.prefix(10))
@@ -88,6 +127,10 @@ public struct MoldUDP64Server {
         public var dropped: UInt64 = 0
         public var requests: UInt64 = 0
         public var retransmitted: UInt64 = 0
+        /// Zero-length frames in the file (skipped, not served).
+        public var zeroLengthFrames: UInt64 = 0
+        /// Requests whose first sequence plus count overflows (ignored).
+        public var badRequests: UInt64 = 0
     }
 
     let file: _InputFile
@@ -97,6 +140,9 @@ public struct MoldUDP64Server {
     let requestAddress: sockaddr_in
     let session: (UInt64, UInt16)
     public private(set) var stats = Stats()
+    /// Offset of a length prefix running past the end of the file: nothing after it was served,
+    /// and `moldudp64 serve` exits non-zero (nil when the file ends cleanly).
+    public let truncatedTail: Int?
 
     public init(file path: String, group: String, requestPort: UInt16?, session: String = "TICKBUS001") throws(FeedError) {
         file = try _InputFile(path: path)
@@ -108,13 +154,18 @@ public struct MoldUDP64Server {
         self.session = MoldUDP64.sessionBytes(session)
         var o: [Int] = []
         var at = 0
-        while at + 2 <= file.count {
+        var zeroLength: UInt64 = 0
+        var tail: Int? = nil
+        while at < file.count {
+            // Safe: the two length bytes are read only when at + 2 <= count.
+            guard at + 2 <= file.count, Int(ITCH.u16(file.base, at)) <= file.count - at - 2 else { tail = at; break }
             let n = Int(ITCH.u16(file.base, at))
-            guard at + 2 + n <= file.count, n > 0 else { break }
-            o.append(at)
+            if n == 0 { zeroLength += 1 } else { o.append(at) }  // a zero-length frame carries no message
             at += 2 + n
         }
         offsets = o
+        truncatedTail = tail
+        stats.zeroLengthFrames = zeroLength
     }
 
     public var messageCount: Int { offsets.count }
@@ -155,7 +206,9 @@ public struct MoldUDP64Server {
         _ = fcntl(requests, F_SETFL, flags | O_NONBLOCK)
         log("moldudp64 serve: \(offsets.count) messages to \(MoldUDP64.describe(group)), requests on \(MoldUDP64.describe(requestAddress))")
 
-        let packet = UnsafeMutableRawPointer.allocate(byteCount: 65_536, alignment: 16)
+        // A header and one frame of the largest length a file can hold (fill always takes one):
+        // 20 + 2 + 65,535 bytes, more than 64 KiB.
+        let packet = UnsafeMutableRawPointer.allocate(byteCount: MoldUDP64.headerSize + 2 + Int(UInt16.max), alignment: 16)
         defer { packet.deallocate() }
         let request = UnsafeMutableRawPointer.allocate(byteCount: 65_536, alignment: 16)
         defer { request.deallocate() }
@@ -173,13 +226,12 @@ public struct MoldUDP64Server {
                 let n = withUnsafeMutablePointer(to: &from) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(requests, request, 65_536, 0, $0, &len) }
                 }
-                guard n >= MoldUDP64.headerSize else { return }
+                guard let h = MoldUDP64.decodeHeader(request, length: n) else { return }
                 stats.requests += 1
                 lastRequest = tb_monotonic_ns()
-                let first = UInt64(bigEndian: request.loadUnaligned(fromByteOffset: 10, as: UInt64.self))
-                let count = Int(UInt16(bigEndian: request.loadUnaligned(fromByteOffset: 18, as: UInt16.self)))
-                var s = first
-                let end = min(UInt64(offsets.count) + 1, first + UInt64(count))
+                guard let requestEnd = h.end else { stats.badRequests += 1; continue }
+                var s = h.sequence
+                let end = min(UInt64(offsets.count) + 1, requestEnd)
                 while s >= 1 && s < end {
                     let (bytes, k) = fill(packet, first: s, limit: Int(end - s))
                     if k == 0 { break }
@@ -226,13 +278,52 @@ public struct MoldUDP64Server {
     }
 }
 
+/// How a MoldUDP64 receiver follows sessions (`tickbus feed --session-timeout S --session NAME`).
+///
+/// A receiver follows one session at a time: the first it hears, or the one pinned by name.
+/// Packets of any other session are counted and dropped while the current one is alive. It moves
+/// to a new session only after the current one's end-of-session packet, or after the current
+/// session has been silent for `sessionTimeoutNs` (monotonic clock: a liveness timeout only, never
+/// data), and then publishes a gap record for what the old session left unrecovered. A pinned
+/// session is never left.
+public struct MoldUDP64Options: Sendable, Equatable {
+    /// The default silence after which another session may take over: 5 s.
+    public static let defaultSessionTimeoutNs: UInt64 = 5_000_000_000
+    /// The longest session name: the 10 bytes of the header.
+    public static let sessionLength = 10
+
+    /// Silence of the current session (ns) after which packets of another session start a new one.
+    public var sessionTimeoutNs: UInt64
+    /// The only session accepted (at most 10 printable ASCII characters, space-padded on the wire
+    /// as `moldudp64 serve --session` sends it); nil follows the first session heard.
+    public var pinnedSession: String?
+
+    public init(sessionTimeoutNs: UInt64 = MoldUDP64Options.defaultSessionTimeoutNs, pinnedSession: String? = nil) {
+        self.sessionTimeoutNs = sessionTimeoutNs
+        self.pinnedSession = pinnedSession
+    }
+
+    /// Checks the pinned session name (before any socket is opened).
+    public func validate() throws(FeedError) {
+        if let name = pinnedSession {
+            guard !name.isEmpty, name.utf8.count <= Self.sessionLength, name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+                throw .badArgument("session '\(name)': expected 1 to \(Self.sessionLength) printable ASCII characters")
+            }
+        }
+    }
+}
+
 /// `--source itch+moldudp64:ADDR:PORT`: receives MoldUDP64 packets (joining the group when it is
 /// multicast), detects gaps from the sequence numbers, asks the request server (port + 1) to
 /// retransmit, and yields every ITCH message exactly once, in sequence order, through the same
 /// decoder as the file source. Packets beyond a gap are dropped and re-requested (go-back-N),
 /// so nothing is buffered out of order. Ends at end of session once every message arrived, or
-/// when nothing arrives for `idleTimeout` seconds.
-public struct MoldUDP64Source: MarketSource {
+/// when nothing of the current session arrives for `idleTimeout` seconds. Sessions are followed
+/// as `MoldUDP64Options` says.
+///
+/// Owns its socket and packet buffers, which `deinit` releases: the source is `~Copyable`, so
+/// exactly one value frees them, once.
+public struct MoldUDP64Source: ~Copyable, MarketSource {
     @usableFromInline var itch: ITCHSource
     let fd: Int32
     let server: sockaddr_in
@@ -242,17 +333,30 @@ public struct MoldUDP64Source: MarketSource {
     var packetLength = 0
     var packetOffset = 0
     var packetSequence: UInt64 = 0
+    /// Message blocks of the current packet not yet read (the header's count bounds the walk).
+    var packetRemaining = 0
     var session: (UInt64, UInt16)?
     var endSequence: UInt64 = .max
+    /// Monotonic time of the last packet of the current session (idle and session liveness).
     var lastArrival: UInt64
     var lastRequest: UInt64 = 0
     var requestedUpTo: UInt64 = 0
     let idleTimeout: Double
     var finished = false
+    let options: MoldUDP64Options
+    /// The highest next sequence the current session announced (data, heartbeat, end of session).
+    var announced: UInt64 = 0
+    /// Exchange time of the last message yielded (stamped on a session-change gap record).
+    var lastExchangeTime: Int64 = 0
+    /// The gap record of a session change, yielded before the new session's first message.
+    var pendingGap: MarketMessage?
     /// Gaps detected (a jump in sequence numbers not already being recovered), requests sent, packets received.
     public private(set) var gaps: UInt64 = 0
     public private(set) var requests: UInt64 = 0
     public private(set) var packets: UInt64 = 0
+    /// Packets of another session, dropped; and moves to a new session.
+    public private(set) var otherSessionPackets: UInt64 = 0
+    public private(set) var sessionChanges: UInt64 = 0
 
     public var report: FeedReport {
         var r = itch.report
@@ -261,9 +365,14 @@ public struct MoldUDP64Source: MarketSource {
     }
     public var books: OrderBooks { itch.books }
 
-    public init(group spec: String, requestPort: UInt16? = nil, idleTimeout: Double = 10) throws(FeedError) {
+    public init(
+        group spec: String, requestPort: UInt16? = nil, idleTimeout: Double = 10, options: MoldUDP64Options = MoldUDP64Options()
+    ) throws(FeedError) {
+        try options.validate()
         let group = try MoldUDP64.address(spec)
-        fd = try MoldUDP64.udpSocket()
+        // Everything is set up in locals first: a noncopyable value is initialised all at once,
+        // after the last point where this init can throw.
+        let fd = try MoldUDP64.udpSocket()
         var local = group
         if MoldUDP64.isMulticast(group) { local.sin_addr.s_addr = INADDR_ANY }
         try MoldUDP64.bind(fd, local)
@@ -279,16 +388,18 @@ public struct MoldUDP64Source: MarketSource {
         var s = group
         if MoldUDP64.isMulticast(s) { s.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian }
         s.sin_port = (requestPort ?? (UInt16(bigEndian: group.sin_port) &+ 1)).bigEndian
+        self.fd = fd
         server = s
         packet = .allocate(byteCount: 65_536, alignment: 16)
         request = .allocate(byteCount: 64, alignment: 16)
         self.idleTimeout = idleTimeout
+        self.options = options
+        session = options.pinnedSession.map { MoldUDP64.sessionBytes($0) }
         lastArrival = tb_monotonic_ns()
         itch = ITCHSource(unowned: UnsafeRawPointer(packet), count: 0)
     }
 
-    /// Closes the socket and frees the buffers (a source is used once, by one publish loop).
-    public func close() {
+    deinit {
         Glibc.close(fd)
         packet.deallocate()
         request.deallocate()
@@ -297,20 +408,34 @@ public struct MoldUDP64Source: MarketSource {
     public mutating func next() -> MarketMessage? {
         if let p = itch.takePending() { return p }
         while true {
+            if _slowPath(pendingGap != nil) {
+                defer { pendingGap = nil }
+                return pendingGap
+            }
             // Messages left in the current packet.
             while packetOffset + 2 <= packetLength {
+                // Sequence numbers come from the network: reported clamped, never converted with a trap.
+                guard packetRemaining > 0 else {
+                    itch.report.malformed(MoldUDP64.Malformed.extraMessages, at: Int(clamping: packetSequence))
+                    break
+                }
                 let len = Int(ITCH.u16(packet, packetOffset))
                 let at = packetOffset
                 packetOffset += 2 + len
                 let seq = packetSequence
-                packetSequence += 1
+                // Cannot wrap: the header's sequence + count was checked (receive) and this runs count times.
+                packetSequence &+= 1
+                packetRemaining -= 1
                 guard packetOffset <= packetLength else {
-                    itch.report.malformed(ITCH.Malformed.truncated, at: Int(seq))
+                    itch.report.malformed(ITCH.Malformed.truncated, at: Int(clamping: seq))
                     break
                 }
                 guard seq == expected else { continue }  // already delivered
-                expected += 1
-                if let m = itch.process(packet + at + 2, length: len, at: Int(seq)) { return m }
+                expected &+= 1  // seq == expected < seq + count <= UInt64.max
+                if let m = itch.process(packet + at + 2, length: len, at: Int(clamping: seq)) {
+                    lastExchangeTime = m.exchangeTime
+                    return m
+                }
             }
             packetLength = 0
             if finished || expected >= endSequence { finished = true; return nil }
@@ -321,21 +446,29 @@ public struct MoldUDP64Source: MarketSource {
     /// Receives the next packet in sequence into `packet` (returns false on idle timeout).
     mutating func receive() -> Bool {
         while true {
+            // A session change left a gap record to yield first.
+            if _slowPath(pendingGap != nil) { return true }
             let n = recv(fd, packet, 65_536, 0)
             let now = tb_monotonic_ns()
             if n < MoldUDP64.headerSize {
                 if Double(now - lastArrival) / 1e9 > idleTimeout { return false }
                 // Nothing arrived: re-ask for an outstanding gap, or for the tail after end of session.
                 if requestedUpTo > expected || endSequence != .max, now - lastRequest > 50_000_000 {
-                    ask(upTo: max(requestedUpTo, endSequence == .max ? expected + 1 : endSequence))
+                    ask(upTo: max(requestedUpTo, endSequence == .max ? MoldUDP64.endSequence(first: expected, count: 1) ?? .max : endSequence))
                 }
                 continue
             }
-            lastArrival = now
             packets += 1
-            let seq = UInt64(bigEndian: packet.loadUnaligned(fromByteOffset: 10, as: UInt64.self))
-            let count = UInt16(bigEndian: packet.loadUnaligned(fromByteOffset: 18, as: UInt16.self))
-            if session == nil { session = (packet.load(as: UInt64.self), packet.loadUnaligned(fromByteOffset: 8, as: UInt16.self)) }
+            // Safe: n >= headerSize was checked above.
+            let header = MoldUDP64.decodeHeader(packet, length: n)!
+            let seq = header.sequence
+            let count = header.count
+            guard accept((packet.load(as: UInt64.self), packet.loadUnaligned(fromByteOffset: 8, as: UInt16.self)), now: now) else {
+                if Double(now &- lastArrival) / 1e9 > idleTimeout { return false }
+                continue
+            }
+            lastArrival = now
+            noteAnnounced(seq, count)
             if count == MoldUDP64.endOfSession {
                 endSequence = seq
                 if expected >= seq { return true }
@@ -346,7 +479,10 @@ public struct MoldUDP64Source: MarketSource {
                 if seq > expected, now - lastRequest > 50_000_000 { noteGap(seq); ask(upTo: seq) }
                 continue
             }
-            let last = seq + UInt64(count)
+            guard let last = header.end else {  // sequence + count overflows: malformed, dropped
+                itch.report.malformed(MoldUDP64.Malformed.sequenceOverflow, at: Int(clamping: seq))
+                continue
+            }
             if last <= expected { continue }  // all duplicates
             if seq > expected {
                 noteGap(seq)
@@ -356,8 +492,50 @@ public struct MoldUDP64Source: MarketSource {
             packetLength = n
             packetOffset = MoldUDP64.headerSize
             packetSequence = seq
+            packetRemaining = Int(count)
             return true
         }
+    }
+
+    /// Whether a packet of `from` belongs to the session followed; moves to `from` when the
+    /// current session has ended or gone silent (never away from a pinned one).
+    mutating func accept(_ from: (UInt64, UInt16), now: UInt64) -> Bool {
+        guard let current = session else {
+            session = from
+            return true
+        }
+        if current == from { return true }
+        let ended = endSequence != .max
+        let silent = now &- lastArrival > options.sessionTimeoutNs
+        guard options.pinnedSession == nil, ended || silent else {
+            otherSessionPackets &+= 1
+            return false
+        }
+        // What the old session announced and never delivered becomes one gap record.
+        let end = ended ? endSequence : announced
+        if end > expected { pendingGap = .gap(exchangeTime: lastExchangeTime, from: expected, count: end - expected) }
+        session = from
+        sessionChanges &+= 1
+        expected = 1
+        endSequence = .max
+        announced = 0
+        requestedUpTo = 0
+        lastRequest = 0
+        packetLength = 0
+        packetOffset = 0
+        return true
+    }
+
+    /// Records the next sequence a packet of the current session announces.
+    mutating func noteAnnounced(_ seq: UInt64, _ count: UInt16) {
+        let next: UInt64
+        if count == MoldUDP64.endOfSession || count == 0 {
+            next = seq
+        } else {
+            let (sum, overflow) = seq.addingReportingOverflow(UInt64(count))
+            next = overflow ? .max : sum
+        }
+        if next > announced { announced = next }
     }
 
     mutating func noteGap(_ seq: UInt64) {
@@ -372,6 +550,6 @@ public struct MoldUDP64Source: MarketSource {
         _ = MoldUDP64.send(fd, request, MoldUDP64.headerSize, to: server)
         requests += 1
         lastRequest = tb_monotonic_ns()
-        requestedUpTo = max(requestedUpTo, expected + UInt64(count))
+        requestedUpTo = max(requestedUpTo, expected + UInt64(count))  // count <= end - expected: no overflow
     }
 }

@@ -193,13 +193,20 @@ public final class JournalReader {
         }
     }
 
+    /// Starts reading at an index entry's block. An entry that cannot name a block of the file
+    /// (not on a block boundary, or at or past the end of a segment cut short after the index was
+    /// written) is not used: reading then starts from the beginning, verifying every block.
     func position(at e: IndexEntry) {
         guard let k = segments.firstIndex(of: e.segment), !finished, blocks == 0 else { return }
+        guard e.offset >= UInt64(JournalFormat.headerSize), e.offset % UInt64(JournalFormat.alignment) == 0 else { return }
+        var st = stat()
+        let file = directory + "/" + JournalFormat.segmentFileName(ring: ring, segment: e.segment)
+        guard stat(file, &st) == 0, st.st_size >= 0, e.offset < UInt64(st.st_size) else { return }
         do {
             if k != segmentIndex || fd < 0 {
                 if fd >= 0 { close(fd); fd = -1 }
                 segmentIndex = k
-                _ = try openSegment(k)
+                _ = try openSegment(k, seekingTo: e)
             }
             offset = e.offset
             expectedBlock = e.block
@@ -214,8 +221,10 @@ public final class JournalReader {
     // MARK: blocks
 
     /// Opens segment `k` and validates its header against the file name and the first segment.
+    /// Reading on from segment k − 1, its first sequence must be where that one ended; jumping to
+    /// an index entry, it must be at most the entry's (the segments before were not read).
     @discardableResult
-    func openSegment(_ k: Int) throws(JournalError) -> JournalFileHeader {
+    func openSegment(_ k: Int, seekingTo entry: IndexEntry? = nil) throws(JournalError) -> JournalFileHeader {
         let n = segments[k]
         segmentIndex = k
         path = directory + "/" + JournalFormat.segmentFileName(ring: ring, segment: n)
@@ -275,7 +284,13 @@ public final class JournalReader {
             if h.schema != header.schema { throw bad("schema", UInt64(rawSchema), "\(header.schema.rawValue) (as segment 0)") }
             if h.slotSize != header.slotSize { throw bad("slot_size", UInt64(slot), "\(header.slotSize) (as segment 0)") }
             if h.generation != header.generation { throw bad("generation", h.generation, "\(header.generation) (as segment 0)") }
-            if h.firstSequence != expectedSequence { throw bad("first_sequence", h.firstSequence, "\(expectedSequence) (where the previous segment ended)") }
+            if let entry {
+                if h.firstSequence > entry.firstSequence {
+                    throw bad("first_sequence", h.firstSequence, "at most \(entry.firstSequence) (the index entry's first sequence)")
+                }
+            } else if h.firstSequence != expectedSequence {
+                throw bad("first_sequence", h.firstSequence, "\(expectedSequence) (where the previous segment ended)")
+            }
         }
         if h.maxBlockBytes > bufferSize {
             buffer.deallocate()
@@ -303,6 +318,10 @@ public final class JournalReader {
     func loadBlock() throws(JournalError) {
         if fd < 0 { try openSegment(segmentIndex) }
         if offset == fileSize { throw .unsealed(file: path, offset: offset) }
+        // The offset came from the file (an extent) or the index: never subtract past the end.
+        guard offset < fileSize else {
+            throw .truncatedBlock(file: path, offset: offset, needed: UInt64(JournalFormat.blockHeaderSize), available: 0)
+        }
         let avail = fileSize - offset
         if avail < UInt64(JournalFormat.blockHeaderSize) {
             throw .truncatedBlock(file: path, offset: offset, needed: UInt64(JournalFormat.blockHeaderSize), available: avail)

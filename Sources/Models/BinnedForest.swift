@@ -56,6 +56,9 @@ struct _BinnedForest {
     /// Builds the binned form from the double nodes, or nil when a feature has ≥ 65535 thresholds.
     init?(features f: Int, nodes dn: [_Node], values: [Double], treeBase: [Int32], treeDepth: [Int], padIndex: Int32,
           options: LightGBMOptions) {
+        // First: node words address 5 × features input slots in 16 bits (`UInt16(n.feature)` below
+        // would trap on a wider model, which then keeps the double walk).
+        guard 5 * f <= Int(UInt16.max) else { return nil }
         var perFeature = [[Double]](repeating: [], count: f)
         for n in dn where n.threshold != .infinity || n.left != n.right {
             perFeature[Int(n.feature) % f].append(n.threshold)
@@ -93,7 +96,6 @@ struct _BinnedForest {
                 nodes.append(_binNode(slot: UInt16(n.feature), rank: rankOf[feature][n.threshold]!, left: l, right: r))
             }
         }
-        guard 5 * f <= Int(UInt16.max) else { return nil }
         // Group trees of similar depth; padding slots point at the zero leaf and write a scratch slot.
         let trees = treeDepth.count
         let width = options.width == 16 ? 16 : 8

@@ -57,6 +57,17 @@ public enum LightGBMText {
             throw .invalidField(format: format, field: "num_class/num_tree_per_iteration/max_feature_idx", location: "header",
                                 message: "must be positive")
         }
+        func line(_ key: String) -> String { header[Substring(key)].map { "line \($0.number)" } ?? "header" }
+        _ = try ModelLimits.check(numClass, limit: ModelLimits.classes, format: format, field: "num_class", location: line("num_class"))
+        _ = try ModelLimits.check(perIteration, limit: ModelLimits.classes, format: format, field: "num_tree_per_iteration",
+                                  location: line("num_tree_per_iteration"))
+        // Checked before the + 1 and before any per-feature array is sized from it. LightGBM writes
+        // a name and an info per feature (`feature_names`, `feature_infos`), so a real file has at
+        // least two bytes per feature.
+        _ = try ModelLimits.check(maxFeature, limit: ModelLimits.features - 1, format: format, field: "max_feature_idx",
+                                  location: line("max_feature_idx"))
+        _ = try ModelLimits.check(maxFeature, limit: bytes.count / 2, format: format, field: "max_feature_idx",
+                                  location: line("max_feature_idx"), why: "what a file of \(bytes.count) bytes can describe")
         let numFeatures = maxFeature + 1
         var names = (header["feature_names"]?.value).map { $0.split(separator: " ").map(String.init) } ?? []
         if names.count != numFeatures { names = (0..<numFeatures).map { "Column_\($0)" } }
@@ -177,11 +188,16 @@ public enum LightGBMText {
         guard let numLeaves = Int(leavesLine.value!), numLeaves >= 1 else {
             throw .invalidField(format: format, field: "num_leaves", location: "\(location), line \(leavesLine.number)", message: "must be ≥ 1")
         }
-        guard 2 * numLeaves - 1 <= Int(UInt16.max) else {
-            throw .unsupported(format: format, what: "\(numLeaves) leaves in one tree", location: location)
-        }
+        // Before any arithmetic on it: 2 × leaves − 1 nodes are addressed with 16 bits.
+        _ = try ModelLimits.check(numLeaves, limit: ModelLimits.leavesPerTree, format: format, field: "num_leaves",
+                                  location: "\(location), line \(leavesLine.number)")
         let numCat = fields["num_cat"].flatMap { Int($0.value!) } ?? 0
         let internalCount = numLeaves - 1
+        // At most one category set per internal node: bounds `num_cat + 1` below.
+        guard numCat >= 0, numCat <= internalCount else {
+            throw .invalidField(format: format, field: "num_cat", location: "\(location), line \(fields["num_cat"]?.number ?? 0)",
+                                message: "\(numCat) category sets for \(internalCount) internal nodes")
+        }
         let leafValue: [Double] = try numbers("leaf_value", count: numLeaves) { Double($0) }
         let splitFeature: [Int] = try numbers("split_feature", count: internalCount) { Int($0) }
         let threshold: [Double] = try numbers("threshold", count: internalCount) { Double($0) }
@@ -198,9 +214,16 @@ public enum LightGBMText {
             }
         }
         let base = nodes.count
+        // Node and bitset offsets are stored in 32 bits; a file this large is refused, not trapped on.
+        guard base + 2 * numLeaves <= Int(Int32.max), catBits.count + threshBits.count <= Int(Int32.max) else {
+            throw .tooLarge(format: format, field: "nodes/cat_threshold", location: location,
+                            value: "\(base + 2 * numLeaves) nodes, \(catBits.count + threshBits.count) category words",
+                            limit: "\(Int32.max) (32-bit offsets)")
+        }
         let catOffset = Int32(catBits.count)
         let boundaryOffset = catBoundaries.count
         if numCat > 0 {
+            // Cannot trap: 0 <= b <= threshBits.count and catBits.count + threshBits.count <= Int32.max (checked above).
             for b in boundaries { catBoundaries.append(catOffset + Int32(b)) }
             catBits.append(contentsOf: threshBits)
         }
@@ -228,14 +251,21 @@ public enum LightGBMText {
             let l = try local(leftChild[n], at: n, side: "left_child")
             let r = try local(rightChild[n], at: n, side: "right_child")
             if dt & 1 != 0 {
-                let ci = Int(threshold[n])
-                guard ci >= 0, ci < numCat else {
+                // Compared as a double first: converting NaN, inf or 1e300 to Int would trap.
+                let t = threshold[n]
+                guard t >= 0, t < Double(numCat) else {
                     throw .invalidField(format: format, field: "threshold", location: location,
-                                        message: "categorical node \(n) refers to category set \(ci) of \(numCat)")
+                                        message: "categorical node \(n) refers to category set \(t) of \(numCat)")
                 }
+                let ci = Int(t)
                 hasCategorical = true
                 nodes.append(_Node(threshold: Double(boundaryOffset + ci), feature: _Node.categorical | UInt32(feature), left: l, right: r))
             } else {
+                // LightGBM never writes a NaN threshold; one would compare false both ways and has
+                // no rank among the feature's thresholds.
+                guard !threshold[n].isNaN else {
+                    throw .invalidField(format: format, field: "threshold", location: location, message: "node \(n): threshold is NaN")
+                }
                 let missing = (dt >> 2) & 3
                 let defaultLeft = dt & 2 != 0
                 let variant: UInt32
@@ -270,6 +300,7 @@ public enum LightGBMText {
             guard seen.allSatisfy({ $0 }) else {
                 throw .invalidField(format: format, field: "left_child/right_child", location: location, message: "unreachable nodes")
             }
+            _ = try ModelLimits.check(depth, limit: ModelLimits.treeDepth, format: format, field: "tree depth", location: location)
         }
         _ = base
         bases.append(Int32(base))

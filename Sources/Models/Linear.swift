@@ -54,6 +54,7 @@ public enum LinearJSON {
             c.append(d)
         }
         guard !c.isEmpty else { throw .invalidField(format: format, field: "coefficients", location: "document", message: "empty") }
+        _ = try ModelLimits.check(c.count, limit: ModelLimits.features, format: format, field: "coefficients", location: "document")
         var intercept = 0.0
         if let v = json["intercept"] {
             guard case .number(let d) = v else { throw .invalidField(format: format, field: "intercept", location: "document", message: "not a number") }

@@ -19,6 +19,9 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case unsupportedOperator(name: String, node: String)
     /// The model's feature count does not match the feature definition it is used with.
     case featureCountMismatch(model: Int, definition: Int)
+    /// A count read from the file is above its limit (`ModelLimits`, or what the file's size can
+    /// hold): refused before anything is allocated from it.
+    case tooLarge(format: String, field: String, location: String, value: String, limit: String)
 
     public var description: String {
         switch self {
@@ -31,6 +34,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case .unsupported(let format, let what, let location): return "\(format): \(what) is not supported (\(location))"
         case .unsupportedOperator(let name, let node): return "ONNX: operator '\(name)' (node '\(node)') is not supported; supported: Gemm, MatMul, Add, Relu, Tanh, Sigmoid, Softmax"
         case .featureCountMismatch(let model, let definition): return "model expects \(model) features but the feature definition has \(definition)"
+        case .tooLarge(let format, let field, let location, let value, let limit):
+            return "\(format): '\(field)' in \(location) is \(value), above the limit of \(limit)"
         }
     }
 }

@@ -181,7 +181,7 @@ public enum ONNXModel {
             case (1, .bytes(let rr)):
                 var q = _Proto(bytes, rr)
                 while q.i < q.end { t.dims.append(Int(Int64(bitPattern: try q.varint()))) }
-            case (2, .varint(let v)): t.dataType = Int(v)
+            case (2, .varint(let v)): t.dataType = Int(exactly: v) ?? -1  // an unknown type, refused below
             case (4, .fixed32(let v)): t.floats.append(Float(bitPattern: v))
             case (4, .bytes(let rr)):
                 guard rr.count % 4 == 0 else { throw .syntax(format: format, location: "byte \(rr.lowerBound)", message: "float_data not a multiple of 4 bytes") }
@@ -206,7 +206,22 @@ public enum ONNXModel {
             default: break
             }
         }
-        let count = t.dims.reduce(1, *)
+        // The shape is untrusted: each dimension non-negative, the product checked for overflow and
+        // bounded by the file (every value takes at least 4 bytes of it) before the 4 × count below.
+        let location = "initializer '\(t.name)'"
+        _ = try ModelLimits.check(t.dims.count, limit: ModelLimits.tensorDimensions, format: format, field: "dims", location: location)
+        var count = 1
+        for d in t.dims {
+            guard d >= 0 else { throw .invalidField(format: format, field: "dims", location: location, message: "negative dimension in \(t.dims)") }
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow else {
+                throw .tooLarge(format: format, field: "dims", location: location, value: "\(t.dims)", limit: "\(ModelLimits.tensorValues) values")
+            }
+            count = product
+        }
+        _ = try ModelLimits.check(count, limit: ModelLimits.tensorValues, format: format, field: "dims", location: location)
+        _ = try ModelLimits.check(count, limit: bytes.count / 4, format: format, field: "dims", location: location,
+                                  why: "the values a file of \(bytes.count) bytes can hold")
         if let raw {
             switch t.dataType {
             case 1:
@@ -298,7 +313,8 @@ public enum ONNXModel {
                             var d = _Proto(bytes, dr)
                             last = nil
                             while let (vf, vv) = try d.next() {
-                                if vf == 1, case .varint(let v) = vv { last = Int(v) }
+                                // dim_value is untrusted: a value beyond Int's range is no fixed width.
+                                if vf == 1, case .varint(let v) = vv { last = Int(exactly: v) }
                             }
                         }
                     }
@@ -335,14 +351,21 @@ public enum ONNXModel {
             throw .invalidField(format: format, field: "graph.input", location: "GraphProto",
                                 message: "expected one input of shape [batch, features] with a fixed feature count, found \(realInputs.map { "\($0.0) \($0.1.map(String.init) ?? "?")" })")
         }
+        _ = try ModelLimits.check(nf, limit: ModelLimits.features, format: format, field: "graph.input", location: "input '\(realInputs[0].0)'")
         guard let output = outputs.first?.0 else { throw .missingField(format: format, field: "graph.output", location: "GraphProto") }
 
         var params: [Double] = []
         var steps: [MLPModel.Step] = []
         var activations: [String: (offset: Int, length: Int)] = [realInputs[0].0: (0, nf)]
         var scratchSize = nf
-        func constant(_ name: String) -> (offset: Int, length: Int, dims: [Int])? {
+        // One initializer may be used by many nodes, each use copying it: bound the total.
+        func reserveParameters(_ n: Int, _ loc: String) throws(ModelError) {
+            _ = try ModelLimits.check(params.count + n, limit: ModelLimits.tensorValues, format: format, field: "parameters",
+                                      location: loc, why: "weights and constants after compilation")
+        }
+        func constant(_ name: String, _ loc: String) throws(ModelError) -> (offset: Int, length: Int, dims: [Int])? {
             guard let t = initializers[name] else { return nil }
+            try reserveParameters(t.floats.count, loc)
             let off = params.count
             params.append(contentsOf: t.floats.map { Double($0) })
             return (off, t.floats.count, t.dims)
@@ -354,7 +377,9 @@ public enum ONNXModel {
             }
             return a
         }
-        func allocate(_ name: String, _ n: Int) -> Int {
+        func allocate(_ name: String, _ n: Int, _ loc: String) throws(ModelError) -> Int {
+            _ = try ModelLimits.check(scratchSize + n, limit: ModelLimits.activations, format: format, field: "activations",
+                                      location: loc, why: "the forward pass's scratch values")
             let off = scratchSize
             scratchSize += n
             activations[name] = (off, n)
@@ -376,18 +401,20 @@ public enum ONNXModel {
                 guard k == a.length else {
                     throw .invalidField(format: format, field: "B", location: loc, message: "B is \(t.dims), input has \(a.length) values")
                 }
+                guard n >= 1 else { throw .invalidField(format: format, field: "B", location: loc, message: "B is \(t.dims): no outputs") }
+                try reserveParameters(n * k, loc)  // n * k == t.floats.count: no overflow
                 // Weights as [n][k] so each output is one contiguous dot product.
                 let w = params.count
                 for o in 0..<n { for j in 0..<k { params.append(Double(transB ? t.floats[o * k + j] : t.floats[j * n + o])) } }
                 var bias = -1, biasLength = 0
                 if node.op == "Gemm", node.inputs.count >= 3, !node.inputs[2].isEmpty {
-                    guard let c = constant(node.inputs[2]), c.length == n || c.length == 1 else {
+                    guard let c = try constant(node.inputs[2], loc), c.length == n || c.length == 1 else {
                         throw .unsupported(format: format, what: "Gemm bias that is not an initializer of \(n) or 1 values", location: loc)
                     }
                     bias = c.offset
                     biasLength = c.length
                 }
-                let o = allocate(out, n)
+                let o = try allocate(out, n, loc)
                 steps.append(.dense(input: a.offset, k: k, output: o, n: n, weights: w, bias: bias, biasLength: biasLength,
                                     alpha: Double(node.op == "Gemm" ? node.floats["alpha"] ?? 1 : 1),
                                     beta: Double(node.op == "Gemm" ? node.floats["beta"] ?? 1 : 1)))
@@ -395,15 +422,16 @@ public enum ONNXModel {
                 guard node.inputs.count == 2 else { throw .missingField(format: format, field: "input", location: loc) }
                 if let a = activations[node.inputs[0]], let b = activations[node.inputs[1]] {
                     guard a.length == b.length else { throw .invalidField(format: format, field: "input", location: loc, message: "shapes differ") }
-                    steps.append(.add(a: a.offset, b: b.offset, output: allocate(out, a.length), n: a.length))
+                    steps.append(.add(a: a.offset, b: b.offset, output: try allocate(out, a.length, loc), n: a.length))
                 } else {
                     let actName = activations[node.inputs[0]] != nil ? node.inputs[0] : node.inputs[1]
                     let constName = actName == node.inputs[0] ? node.inputs[1] : node.inputs[0]
                     let a = try activation(actName, node)
-                    guard let c = constant(constName), c.length == a.length || c.length == 1 else {
+                    guard let c = try constant(constName, loc), c.length == a.length || c.length == 1 else {
                         throw .invalidField(format: format, field: "input", location: loc, message: "'\(constName)' does not broadcast to \(a.length) values")
                     }
-                    steps.append(.addConst(input: a.offset, output: allocate(out, a.length), n: a.length, constant: c.offset, constantLength: c.length))
+                    steps.append(.addConst(input: a.offset, output: try allocate(out, a.length, loc), n: a.length, constant: c.offset,
+                                           constantLength: c.length))
                 }
             case "Relu", "Tanh", "Sigmoid", "Softmax":
                 guard let name = node.inputs.first else { throw .missingField(format: format, field: "input", location: loc) }
@@ -411,7 +439,7 @@ public enum ONNXModel {
                 if node.op == "Softmax", let axis = node.ints["axis"], axis != -1, axis != 1 {
                     throw .unsupported(format: format, what: "Softmax axis=\(axis)", location: loc)
                 }
-                let o = allocate(out, a.length)
+                let o = try allocate(out, a.length, loc)
                 switch node.op {
                 case "Relu": steps.append(.relu(input: a.offset, output: o, n: a.length))
                 case "Tanh": steps.append(.tanh(input: a.offset, output: o, n: a.length))

@@ -118,10 +118,14 @@ public enum XGBoostJSON {
         }
         let learner = try need(json["learner"], "learner", "document")
         let params = try need(learner["learner_model_param"], "learner_model_param", "learner")
-        guard let numFeature = params["num_feature"]?.number, numFeature >= 1 else {
+        guard let declaredFeatures = params["num_feature"]?.number else {
             throw .missingField(format: format, field: "num_feature", location: "learner.learner_model_param")
         }
-        let numClass = Int(params["num_class"]?.number ?? 0)
+        // Counts are JSON numbers (often strings): converted with checks, bounded before any array is sized.
+        let numFeature = try ModelLimits.count(declaredFeatures, minimum: 1, limit: ModelLimits.features, format: format,
+                                               field: "num_feature", location: "learner.learner_model_param")
+        let numClass = try ModelLimits.count(params["num_class"]?.number ?? 0, limit: ModelLimits.classes, format: format,
+                                             field: "num_class", location: "learner.learner_model_param")
         let objectiveName = try need(learner["objective"]?["name"], "name", "learner.objective").string ?? ""
         guard let objective = XGBoostObjective(rawValue: objectiveName) else {
             throw .unsupported(format: format, what: "objective '\(objectiveName)'", location: "learner.objective.name")
@@ -154,7 +158,10 @@ public enum XGBoostJSON {
         }
         let model = try need(booster["model"], "model", "learner.gradient_booster")
         guard let trees = model["trees"]?.array else { throw .missingField(format: format, field: "trees", location: "learner.gradient_booster.model") }
-        let declared = Int(model["gbtree_model_param"]?["num_trees"]?.number ?? Double(trees.count))
+        let declaredTrees = model["gbtree_model_param"]?["num_trees"]?.number ?? Double(trees.count)
+        guard let declared = Int(exactly: declaredTrees) else {
+            throw .invalidField(format: format, field: "num_trees", location: "gbtree_model_param", message: "\(declaredTrees) is not a tree count")
+        }
         guard declared == trees.count else {
             throw .treeCount(declared: declared, found: trees.count, location: "gbtree_model_param.num_trees")
         }
@@ -172,8 +179,11 @@ public enum XGBoostJSON {
                 guard let a = tree[key]?.array else { throw .missingField(format: format, field: key, location: loc) }
                 var out: [Int] = []
                 for v in a {
-                    guard let d = v.number, d == d.rounded() else { throw .invalidField(format: format, field: key, location: loc, message: "not an integer") }
-                    out.append(Int(d))
+                    // Int(exactly:) refuses inf and values beyond Int's range, which Int(_:) would trap on.
+                    guard let d = v.number, let n = Int(exactly: d) else {
+                        throw .invalidField(format: format, field: key, location: loc, message: "not an integer")
+                    }
+                    out.append(n)
                 }
                 return out
             }
@@ -188,17 +198,21 @@ public enum XGBoostJSON {
             if let types = tree["split_type"]?.array, types.contains(where: { $0.number != 0 }) {
                 throw .unsupported(format: format, what: "categorical splits", location: "\(loc).split_type")
             }
-            let cls = Int(treeInfo[t].number ?? -1)
+            let cls = treeInfo[t].number.flatMap { Int(exactly: $0) } ?? -1
             guard cls >= 0, cls < outputs else {
                 throw .invalidField(format: format, field: "tree_info", location: "tree_info[\(t)]", message: "class \(cls) of \(outputs)")
             }
             let base = nodes.count
+            // Node indices are stored in 32 bits: refuse, rather than trap on, more nodes than that.
+            guard base + n <= Int(Int32.max) else {
+                throw .tooLarge(format: format, field: "nodes", location: loc, value: "\(base + n)", limit: "\(Int32.max) (32-bit node indices)")
+            }
             for k in 0..<n {
                 guard let c = cond[k].number else { throw .invalidField(format: format, field: "split_conditions", location: "\(loc)[\(k)]", message: "not a number") }
                 if left[k] == -1 {
                     nodes.append(_XNode(value: Float(c), feature: 0, left: -1, right: -1))
                 } else {
-                    guard left[k] > 0, left[k] < n, right[k] > 0, right[k] < n, feature[k] >= 0, feature[k] < Int(numFeature) else {
+                    guard left[k] > 0, left[k] < n, right[k] > 0, right[k] < n, feature[k] >= 0, feature[k] < numFeature else {
                         throw .invalidField(format: format, field: "left_children/right_children/split_indices", location: "\(loc) node \(k)",
                                             message: "child or feature out of range")
                     }
@@ -215,8 +229,8 @@ public enum XGBoostJSON {
         }
         var names: [String] = []
         if let fn = learner["feature_names"]?.array { names = fn.compactMap { $0.string } }
-        if names.count != Int(numFeature) { names = (0..<Int(numFeature)).map { "f\($0)" } }
-        return XGBoostModel(numFeatures: Int(numFeature), numOutputs: outputs, featureNames: names, objective: objective,
+        if names.count != numFeature { names = (0..<numFeature).map { "f\($0)" } }
+        return XGBoostModel(numFeatures: numFeature, numOutputs: outputs, featureNames: names, objective: objective,
                             baseMargin: margins, nodes: nodes, treeRoot: roots, treeClass: classes,
                             margins: _Scratch(count: outputs, value: 0))
     }

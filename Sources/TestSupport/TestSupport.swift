@@ -24,8 +24,31 @@ public enum TickBusTest {
         return "t-\(prefix)-\(getpid())-\(counter)"
     }
 
+    /// Removes a test's bus: every entry in it, then the directory, all relative to the open
+    /// directory and never following a link (a test that plants a link removes the link, not what
+    /// it points to). Names that could leave the root are ignored.
     public static func removeBus(_ bus: String) {
-        try? FileManager.default.removeItem(atPath: "/dev/shm/tickbus/\(bus)")
+        guard !bus.isEmpty, !bus.contains("/"), bus != ".", bus != ".." else { return }
+        let root = open("/dev/shm/tickbus", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard root >= 0 else { return }
+        defer { close(root) }
+        let dir = openat(root, bus, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard dir >= 0 else {
+            _ = unlinkat(root, bus, 0)  // a link or a file: the entry itself goes
+            return
+        }
+        if let d = fdopendir(dir) {
+            var names: [String] = []
+            while let entry = readdir(d) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            for name in names { _ = unlinkat(dirfd(d), name, 0) }
+            closedir(d)
+        } else {
+            close(dir)
+        }
+        _ = unlinkat(root, bus, AT_REMOVEDIR)
     }
 
     /// The repository root (this file is Sources/TestSupport/TestSupport.swift).

@@ -10,14 +10,33 @@ public enum BusPaths {
     public static func busDirectory(_ bus: String) -> String { "\(root)/\(bus)" }
     public static func ring(bus: String, ring: String) -> String { "\(root)/\(bus)/\(ring)" }
 
-    /// Bus and ring names are path components: a short, safe alphabet only.
+    /// The longest bus or ring name (bytes).
+    public static let maxNameLength = 63
+
+    /// Bus and ring names are path components: a short, safe alphabet only (no `/`, no NUL, not
+    /// `.` or `..`), so a name can never leave the bus directory.
     public static func validate(_ name: String) throws(SegmentError) {
-        let ok = !name.isEmpty && name.utf8.count <= 63 && name != "." && name != ".."
+        let ok = !name.isEmpty && name.utf8.count <= maxNameLength && name != "." && name != ".."
             && name.utf8.allSatisfy { c in
                 (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
                     || c == 0x2E || c == 0x5F || c == 0x2D
             }
         if !ok { throw .invalidName(name) }
+    }
+
+    /// Splits `/dev/shm/tickbus/<bus>/<name>` into its two names (both validated): the only paths
+    /// the path-based entry points accept, so that every open goes through `BusDirectory`.
+    public static func split(_ path: String) throws(SegmentError) -> (bus: String, name: String) {
+        let prefix = root + "/"
+        guard path.hasPrefix(prefix) else {
+            throw .invalidParameter("\(path): not a file of a bus (expected \(root)/BUS/NAME)")
+        }
+        let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw .invalidParameter("\(path): not a file of a bus (expected \(root)/BUS/NAME)") }
+        let bus = String(parts[0]), name = String(parts[1])
+        try validate(bus)
+        try validate(name)
+        return (bus, name)
     }
 }
 
@@ -95,40 +114,25 @@ public enum Segment {
         guard slotSize >= 64, slotSize % 64 == 0 else { throw .invalidParameter("slot size \(slotSize) is not a non-zero multiple of 64") }
         guard capacity >= 2, capacity & (capacity - 1) == 0 else { throw .invalidParameter("capacity \(capacity) is not a power of two >= 2") }
 
-        let dirMode: mode_t = access == .owner ? 0o700 : 0o770
-        try makeDirectory(BusPaths.root, mode: 0o1777)
-        try makeDirectory(BusPaths.busDirectory(bus), mode: dirMode)
-        if case .group(let gid) = access {
-            // The group must be able to reach the ring through the bus directory too.
-            let dir = BusPaths.busDirectory(bus)
-            if chown(dir, uid_t.max, gid) != 0 && errno != EPERM { throw .system(call: "chown", path: dir, errno: errno) }
-            chmod(dir, dirMode)
-        }
-        let path = BusPaths.ring(bus: bus, ring: ring)
+        let dir = try BusDirectory(bus: bus, creating: access)
+        let path = dir.path(of: ring)
 
         var generation: UInt64 = 1
-        if let previous = try? readHeader(path: path, expecting: nil) {
+        if let previous = try previousHeader(dir, ring: ring) {
             if previous.producerPid != getpid(), tb_pid_alive(previous.producerPid) != 0,
-                let old = try? attachMapping(path: path, expecting: nil), old.producerState == .running
+                let old = try? attach(dir, ring: ring, expecting: nil), old.producerState == .running
             {
                 throw .producerAlreadyRunning(path: path, pid: previous.producerPid)
             }
             generation = previous.generation &+ 1
         }
 
-        let tmp = "\(path).tmp.\(getpid())"
-        let fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, access.mode)
-        if fd < 0 { throw .system(call: "open", path: tmp, errno: errno) }
+        let (fd, tmp) = try dir.createTemporary(for: ring, mode: access.mode)
         defer { close(fd) }
-        // umask may have cleared bits: set exactly the mode asked for.
-        if fchmod(fd, access.mode) != 0 { let e = errno; unlink(tmp); throw .system(call: "fchmod", path: tmp, errno: e) }
-        if case .group(let gid) = access, fchown(fd, uid_t.max, gid) != 0 {
-            let e = errno; unlink(tmp); throw .system(call: "fchown", path: tmp, errno: e)
-        }
         let size = SegmentLayout.fileSize(slotSize: slotSize, capacity: capacity)
-        if ftruncate(fd, off_t(size)) != 0 { let e = errno; unlink(tmp); throw .system(call: "ftruncate", path: tmp, errno: e) }
+        if ftruncate(fd, off_t(size)) != 0 { let e = errno; dir.unlink(tmp); throw .system(call: "ftruncate", path: dir.path(of: tmp), errno: e) }
         guard let raw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
-            let e = errno; unlink(tmp); throw .system(call: "mmap", path: tmp, errno: e)
+            let e = errno; dir.unlink(tmp); throw .system(call: "mmap", path: dir.path(of: tmp), errno: e)
         }
 
         let header = SegmentHeader(
@@ -144,21 +148,37 @@ public enum Segment {
         }
         tb_store_release_u64(raw + SegmentLayout.heartbeatOffset, tb_monotonic_ns())
         tb_store_release_u32(raw + SegmentLayout.stateOffset, ProducerState.running.rawValue)
-        if rename(tmp, path) != 0 { let e = errno; unlink(tmp); throw .system(call: "rename", path: path, errno: e) }
+        do throws(SegmentError) { try dir.rename(tmp, to: ring) } catch { dir.unlink(tmp); throw error }
         return mapping
+    }
+
+    /// The header of the file a new producer replaces, if it is a valid segment. A file that is
+    /// not a segment (or is corrupt) is replaced; a symbolic link or a file the caller does not
+    /// trust is refused, since something is wrong with the bus.
+    static func previousHeader(_ dir: borrowing BusDirectory, ring: String) throws(SegmentError) -> SegmentHeader? {
+        let fd: Int32
+        do throws(SegmentError) { fd = try dir.openFile(ring, flags: O_RDONLY) } catch {
+            switch error {
+            case .symbolicLink, .notTrusted, .notARegularFile: throw error
+            default: return nil
+            }
+        }
+        defer { close(fd) }
+        return try? readHeader(fd: fd, path: dir.path(of: ring), expecting: nil)
     }
 
     /// Validates a segment's header, then maps it. Nothing is mapped until magic, version, slot
     /// size, capacity, schema, layout and file size have all been checked.
     public static func attach(bus: String, ring: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping {
-        try BusPaths.validate(bus)
         try BusPaths.validate(ring)
-        return try attachMapping(path: BusPaths.ring(bus: bus, ring: ring), expecting: schema)
+        let dir = try openBus(bus, ring: ring)
+        return try attach(dir, ring: ring, expecting: schema)
     }
 
-    public static func attachMapping(path: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping {
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        if fd < 0 { throw openError(path: path, errno: errno) }
+    /// Validates and maps a ring of an open bus directory.
+    public static func attach(_ dir: borrowing BusDirectory, ring: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping {
+        let path = dir.path(of: ring)
+        let fd = try dir.openFile(ring, flags: O_RDWR)
         defer { close(fd) }
         let header = try readHeader(fd: fd, path: path, expecting: schema)
         guard let raw = mmap(nil, header.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED else {
@@ -167,12 +187,29 @@ public enum Segment {
         return _SegmentMapping(base: raw, size: header.fileSize, path: path, header: header)
     }
 
-    /// Reads and validates the header of a segment file without mapping it.
+    /// Validates and maps a segment named by path. A path under `/dev/shm/tickbus` is opened
+    /// through its bus directory (`BusDirectory`), never followed through a link.
+    public static func attachMapping(path: String, expecting schema: SchemaID?) throws(SegmentError) -> _SegmentMapping {
+        let (bus, ring) = try BusPaths.split(path)
+        return try attach(bus: bus, ring: ring, expecting: schema)
+    }
+
+    /// Reads and validates the header of a segment file without mapping it (a path under
+    /// `/dev/shm/tickbus`, opened through its bus directory).
     public static func readHeader(path: String, expecting schema: SchemaID?) throws(SegmentError) -> SegmentHeader {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw openError(path: path, errno: errno) }
+        let (bus, ring) = try BusPaths.split(path)
+        let dir = try openBus(bus, ring: ring)
+        let fd = try dir.openFile(ring, flags: O_RDONLY)
         defer { close(fd) }
         return try readHeader(fd: fd, path: path, expecting: schema)
+    }
+
+    /// Opens an existing bus for a reader of `ring`: a missing bus reads as a missing ring.
+    static func openBus(_ bus: String, ring: String) throws(SegmentError) -> BusDirectory {
+        do throws(SegmentError) { return try BusDirectory(bus: bus) } catch {
+            if case .notFound = error { throw .notFound(path: BusPaths.ring(bus: bus, ring: ring)) }
+            throw error
+        }
     }
 
     static func readHeader(fd: Int32, path: String, expecting schema: SchemaID?) throws(SegmentError) -> SegmentHeader {
@@ -247,60 +284,30 @@ public enum Segment {
         }
     }
 
-    static func openError(path: String, errno e: Int32) -> SegmentError {
-        switch e {
-        case EACCES, EPERM: return .permissionDenied(path: path)
-        case ENOENT: return .notFound(path: path)
-        default: return .system(call: "open", path: path, errno: e)
-        }
-    }
-
-    static func makeDirectory(_ path: String, mode: mode_t) throws(SegmentError) {
-        if mkdir(path, mode) == 0 {
-            chmod(path, mode)  // umask may have cleared bits
-            return
-        }
-        if errno != EEXIST { throw .system(call: "mkdir", path: path, errno: errno) }
-    }
-
     /// Names of the rings on a bus (files that are not temporaries), sorted.
     public static func list(bus: String) throws(SegmentError) -> [String] {
-        try BusPaths.validate(bus)
-        let dir = BusPaths.busDirectory(bus)
-        guard let d = opendir(dir) else { throw openError(path: dir, errno: errno) }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name == "." || name == ".." || name.contains(".tmp.") { continue }
-            if name.hasPrefix(StatsLayout.filePrefix) { continue }  // stats blocks, not rings
-            names.append(name)
-        }
-        return names.sorted()
+        let dir = try BusDirectory(bus: bus)
+        return try dir.entries().filter { name in
+            // Temporaries and stats blocks are not rings.
+            !name.contains(".tmp.") && !name.hasPrefix(StatsLayout.filePrefix)
+        }.sorted()
     }
 
-    /// Removes a bus: every ring file and the directory. Mappings held by running processes stay
-    /// valid until they unmap (POSIX unlink semantics).
-    public static func removeBus(_ bus: String) throws(SegmentError) {
-        try BusPaths.validate(bus)
-        let dir = BusPaths.busDirectory(bus)
-        guard let d = opendir(dir) else {
-            if errno == ENOENT { return }
-            throw openError(path: dir, errno: errno)
+    /// Removes a bus: its segments and stats blocks (files the caller trusts that carry a TickBus
+    /// magic), then the directory. Mappings held by running processes stay valid until they unmap
+    /// (POSIX unlink semantics). A missing bus is not an error.
+    /// - Throws: `.notRemoved` naming what was kept when other entries are present (the directory
+    ///   stays); `.symbolicLink` or `.notTrusted` when the bus directory is not the caller's.
+    @discardableResult
+    public static func removeBus(_ bus: String) throws(SegmentError) -> BusDirectory.Removal {
+        let dir: BusDirectory
+        do throws(SegmentError) { dir = try BusDirectory(bus: bus) } catch {
+            if case .notFound = error { return BusDirectory.Removal() }
+            throw error
         }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(d)
-        for name in names where unlink("\(dir)/\(name)") != 0 && errno != ENOENT {
-            throw .system(call: "unlink", path: "\(dir)/\(name)", errno: errno)
-        }
-        if rmdir(dir) != 0 && errno != ENOENT { throw .system(call: "rmdir", path: dir, errno: errno) }
+        let path = dir.path
+        let removal = try dir.removeAll()
+        if !removal.kept.isEmpty { throw .notRemoved(path: path, kept: removal.kept) }
+        return removal
     }
 }

@@ -22,6 +22,16 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
     case producerAlreadyRunning(path: String, pid: Int32)
     case readerTableFull(path: String, entries: Int)
     case invalidParameter(String)
+    /// A bus directory or ring file is a symbolic link (someone may have planted it).
+    case symbolicLink(path: String, target: String)
+    case notADirectory(path: String)
+    case notARegularFile(path: String)
+    /// A bus directory or file owned by someone the caller does not trust, or writable by others.
+    case notTrusted(path: String, owner: uid_t, group: gid_t, mode: UInt32, caller: uid_t)
+    /// `/dev/shm/tickbus` itself is not safe to use.
+    case unsafeRoot(path: String, reason: String)
+    /// `rm` removed the TickBus files but left these other entries, and so the directory.
+    case notRemoved(path: String, kept: [String])
 
     public var description: String {
         switch self {
@@ -59,6 +69,22 @@ public enum SegmentError: Error, Equatable, CustomStringConvertible, Sendable {
             return "\(path): all \(entries) reader entries are in use by live processes"
         case .invalidParameter(let what):
             return what
+        case .symbolicLink(let path, let target):
+            return "\(path) is a symbolic link (to \(target)), not a TickBus file or bus directory; refused "
+                + "(anyone may create entries in \(BusPaths.root): remove the link and check who planted it)"
+        case .notADirectory(let path):
+            return "\(path) is not a directory; refused"
+        case .notARegularFile(let path):
+            return "\(path) is not a regular file; refused"
+        case .notTrusted(let path, let owner, let group, let mode, let caller):
+            return "\(path) is owned by uid \(owner) gid \(group) with mode \(String(mode, radix: 8)); refused: it must be owned by "
+                + "you (uid \(caller)) or shared with a group you belong to (--group), and not writable by others"
+        case .unsafeRoot(let path, let reason):
+            return "\(path) is not safe to use: \(reason); refused (it should be a root-owned directory with mode 1777)"
+        case .notRemoved(let path, let kept):
+            return "\(path): removed the TickBus files but kept \(kept.count) other entr\(kept.count == 1 ? "y" : "ies") "
+                + "(\(kept.prefix(10).joined(separator: ", "))\(kept.count > 10 ? ", ..." : "")) that are not TickBus segments or "
+                + "stats blocks you own, so the directory stays"
         }
     }
 }

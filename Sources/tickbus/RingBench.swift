@@ -34,7 +34,8 @@ struct RingBenchCommand: ParsableCommand {
         let rc = tb_pin_to_cpu(producerCPU)
         if rc != 0 { throw ValidationError("cannot pin the producer to CPU \(producerCPU): errno \(rc)") }
         let bus = "bench-\(getpid())"
-        defer { try? Segment.removeBus(bus) }
+        // The C ring carries no TickBus magic, so `rm` would keep it (and the bus): remove it first.
+        defer { _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline")); try? Segment.removeBus(bus) }
         var figures: [RingBench.Implementation: Figures] = [.swift: Figures(), .c: Figures()]
         for round in 0..<rounds {
             let order: [RingBench.Implementation] = round % 2 == 0 ? [.swift, .c] : [.c, .swift]
@@ -98,7 +99,8 @@ struct RingBenchCommand: ParsableCommand {
             producer.close()
             return (mallocs, try child.result())
         case .c:
-            try? FileManager.default.createDirectory(atPath: BusPaths.busDirectory(bus), withIntermediateDirectories: true)
+            // Creates (or checks) the bus directory safely: ours, 0700, not a link, in the sticky root.
+            _ = try BusDirectory(bus: bus, creating: .owner)
             let ring = try RingBench._CRing(path: BusPaths.ring(bus: bus, ring: "cbaseline"), create: true)
             let child = try BenchChild(args)
             try child.waitUntil { tb_load_acquire_u64(ring.ready) == 1 }
@@ -141,7 +143,8 @@ struct RingInstructionsCommand: ParsableCommand {
 
     func run() throws {
         let bus = "bench-ins-\(getpid())"
-        defer { try? Segment.removeBus(bus) }
+        // The C ring carries no TickBus magic, so `rm` would keep it (and the bus): remove it first.
+        defer { _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline")); try? Segment.removeBus(bus) }
         var producer = try RingProducer(bus: bus, ring: "bench", schema: .market, slotSize: 64, capacity: RingBench.ringCapacity)
         var reader = try RingReader(bus: bus, ring: "bench", name: "ins", mode: .gating, from: .start, idle: .busySpin)
         let a = RingInstructions.loopSwift(&producer, &reader, messages: messages)

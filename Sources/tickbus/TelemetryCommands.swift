@@ -59,7 +59,7 @@ struct MetricsCommand: ParsableCommand {
         do {
             server = try MetricsServer.start(host: host, port: port, bus: bus, tracker: SnapshotTracker(retainDeadSeconds: retainDead))
         } catch {
-            throw ValidationError("metrics: cannot listen on \(listen): \(error)")
+            throw RuntimeFailure("metrics: cannot listen on \(listen): \(error)")
         }
         warn("metrics: serving http://\(host):\(server.port)/metrics for bus \(bus), pid \(getpid())")
         print("listening=\(host):\(server.port)")

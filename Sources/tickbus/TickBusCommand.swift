@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `tickbus`: the one executable. Each area's commands live in their own file.
 @main
@@ -14,6 +17,22 @@ struct TickBusCommand: ParsableCommand {
             MetricsCommand.self, StatCommand.self,
         ]
     )
+
+    /// Parses and runs one command. Wrong arguments (parse and validation errors) print the usage
+    /// banner through ArgumentParser; a `RuntimeFailure` prints only its message and exits with its
+    /// status; any other error is ArgumentParser's `Error: …`, exit 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as RuntimeFailure {
+            flushOut()
+            warn("Error: \(failure.message)")
+            Glibc.exit(failure.status)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// `tickbus bench …`: every benchmark prints percentiles and a ratio against a baseline measured

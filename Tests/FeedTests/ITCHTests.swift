@@ -274,4 +274,102 @@ struct ITCHTests {
         #expect(compared == 19_998)
         #expect(parsed.report.malformedTotal == 0 && parsed.unknownReferences == 0)
     }
+
+    /// The snippet with a zero-length frame (`00 00`) after each message number in `after`, and the
+    /// expected malformed samples.
+    static func withZeroLengthFrames(after: Set<Int>) throws -> (bytes: [UInt8], samples: [String], reference: ReferenceITCH) {
+        let path = try TickBusTest.sharedData(Self.snippet)
+        let original = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let reference = ReferenceITCH(original)
+        var bytes: [UInt8] = []
+        var samples: [String] = []
+        for (k, m) in reference.messages.enumerated() {
+            let end = k + 1 < reference.messages.count ? reference.messages[k + 1].offset : original.count
+            bytes += original[m.offset..<end]
+            if after.contains(k + 1) {
+                samples.append("offset \(bytes.count): \(ITCH.Malformed.zeroLength)")
+                bytes += [0, 0]
+            }
+        }
+        return (bytes, samples, reference)
+    }
+
+    /// A zero-length frame is malformed, not the end: counted, its two bytes skipped, and every later
+    /// message read (before, it was reported as a truncated tail and the rest of the file dropped).
+    @Test func zeroLengthFrameIsCountedAndSkipped() throws {
+        let (bytes, samples, reference) = try Self.withZeroLengthFrames(after: [10, 500, 1000])
+        let dir = TickBusTest.temporaryDirectory("itch-zero")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("zero.itch")
+        try Data(bytes).write(to: file)
+
+        var source = try ITCHSource(path: file.path)
+        source.drain()
+        #expect(source.report.messagesIn == 1000)
+        #expect(source.report.malformed == [ITCH.Malformed.zeroLength: 3])
+        #expect(source.report.malformedSamples == samples)
+        #expect(!source.report.stoppedEarly)
+        for (t, n) in reference.counts { #expect(source.counts[Int(t.asciiValue!)] == UInt64(n), "type \(t)") }
+
+        // The parse-only loop of `bench feed` walks past them too.
+        let walked = bytes.withUnsafeBytes { ITCH.parseOnly($0.baseAddress!, from: 0, to: $0.count, limit: .max) }
+        #expect(walked.messages == 1000)
+        #expect(walked.offset == bytes.count)
+
+        let r = try TickBusTest.run(["book", "itch", "--file", file.path, "--counts"])
+        #expect(r.status == 0, "stderr: \(r.stderr.suffix(300))")
+        let kv = countsOutput(r.stdout)
+        #expect(kv["messages"] == "1000" && kv["malformed"] == "3" && kv["malformed.zero_length"] == "3")
+        let d = try TickBusTest.run(["book", "itch", "--file", file.path])
+        #expect(d.status == 0)
+        #expect(d.stdout == reference.dump)
+    }
+
+    /// Only a length running past the end is a truncated tail (a stray last byte included); the
+    /// source says it stopped early and `book itch` exits 1 after printing what it read.
+    @Test func truncatedTailStopsEarlyAndFails() throws {
+        let (clean, _, reference) = try Self.withZeroLengthFrames(after: [])
+        let dir = TickBusTest.temporaryDirectory("itch-tail")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, tail) in [("cut", [0, 36, UInt8(ascii: "A"), 0, 1] as [UInt8]), ("byte", [0]), ("zero-then-cut", [0, 0, 0, 9])] {
+            let file = dir.appendingPathComponent("\(name).itch")
+            try Data(clean + tail).write(to: file)
+            var source = try ITCHSource(path: file.path)
+            source.drain()
+            #expect(source.report.messagesIn == 1000, "\(name)")
+            #expect(source.report.stoppedEarly, "\(name)")
+            #expect(source.report.malformed[ITCH.Malformed.truncated] == 1, "\(name)")
+            let r = try TickBusTest.run(["book", "itch", "--file", file.path, "--counts"])
+            #expect(r.status == 1, "\(name): \(r.stderr.suffix(300))")
+            #expect(countsOutput(r.stdout)["messages"] == "1000")
+            #expect(r.stderr.contains("stopped early"))
+            let d = try TickBusTest.run(["book", "itch", "--file", file.path])
+            #expect(d.status == 1)
+            #expect(d.stdout == reference.dump)
+        }
+    }
+
+    /// `feed --source itch:` publishes every message past a zero-length frame and exits 0; one that
+    /// stopped on a truncated tail exits 1 (it used to exit 0 having dropped the rest).
+    @Test func feedExitStatusFollowsTheTail() throws {
+        let (bytes, _, _) = try Self.withZeroLengthFrames(after: [300])
+        let dir = TickBusTest.temporaryDirectory("itch-feed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("zero.itch"), cut = dir.appendingPathComponent("cut.itch")
+        try Data(bytes).write(to: good)
+        try Data(bytes + [0, 36, UInt8(ascii: "A")]).write(to: cut)
+        var source = try ITCHSource(path: good.path)
+        let expected = expectedLines(&source).count  // every message, the tops and end-of-session
+
+        for (file, status) in [(good, Int32(0)), (cut, Int32(1))] {
+            let bus = TickBusTest.uniqueBus("itchtail")
+            defer { TickBusTest.removeBus(bus) }
+            let f = try TickBusTest.run(["feed", "--bus", bus, "--source", "itch:\(file.path)"], timeout: 60)
+            #expect(!f.timedOut)
+            #expect(f.status == status, "\(file.lastPathComponent): \(f.stderr.suffix(300))")
+            let kv = keyValues(f.stdout.split(separator: "\n").first.map(String.init) ?? "")
+            #expect(kv["published"] == "\(expected)", "\(file.lastPathComponent): \(f.stdout)")
+            #expect(f.stdout.contains("zero length=1"))
+        }
+    }
 }

@@ -142,6 +142,89 @@ struct LOBSTERTests {
     }
 }
 
+extension LOBSTERTests {
+    /// Lines of a file (without the trailing newline's empty last element).
+    static func lines(_ path: String) throws -> [String] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    /// Indices of message rows of type 5 (hidden execution): skipping such a pair leaves the
+    /// visible book as it was, so the rest of the reconstruction still matches LOBSTER's rows.
+    static func hiddenExecutions(_ lines: [String]) -> [Int] {
+        lines.indices.filter { $0 > 100 && lines[$0].split(separator: ",")[1] == "5" }
+    }
+
+    /// Integers at and beyond Int64's range in any column of either file are counted as bad rows:
+    /// before, `-9223372036854775808` trapped on negation and longer digit strings wrapped around.
+    @Test func extremeIntegersAreCountedNotTrapped() throws {
+        let messages = try TickBusTest.sharedData("lobster/\(Self.cut)_message_10.csv")
+        let orderbook = try TickBusTest.sharedData("lobster/\(Self.cut)_orderbook_10.csv")
+        var m = try Self.lines(messages)
+        var o = try Self.lines(orderbook)
+        let hidden = Self.hiddenExecutions(m)
+        #expect(hidden.count >= 6)
+        let min = "-9223372036854775808"
+        func setColumn(_ line: String, _ k: Int, _ v: String) -> String {
+            var f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            f[k] = v
+            return f.joined(separator: ",")
+        }
+        m[hidden[0]] = setColumn(m[hidden[0]], 3, min)                      // size
+        m[hidden[1]] = setColumn(m[hidden[1]], 2, min)                      // order id
+        m[hidden[2]] = setColumn(m[hidden[2]], 4, "99999999999999999999")   // price beyond 2^63
+        m[hidden[3]] = setColumn(m[hidden[3]], 5, min)                      // direction
+        o[hidden[4]] = setColumn(o[hidden[4]], 1, min)                      // ask size
+        o[hidden[5]] = setColumn(o[hidden[5]], 2, "-99999999999999999999")  // bid price
+        let dir = TickBusTest.temporaryDirectory("lobster-extreme")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let badM = dir.appendingPathComponent("message_10.csv"), badO = dir.appendingPathComponent("orderbook_10.csv")
+        try (m.joined(separator: "\n") + "\n").write(to: badM, atomically: true, encoding: .utf8)
+        try (o.joined(separator: "\n") + "\n").write(to: badO, atomically: true, encoding: .utf8)
+
+        // Through the command first (a trap there is a crash of the child, not of the tests).
+        let r = try TickBusTest.run(["book", "lobster", "--messages", badM.path, "--orderbook", badO.path, "--levels", "10"], timeout: 120)
+        #expect(!r.timedOut)
+        #expect(r.status == 0, "stderr: \(r.stderr.suffix(500))")
+        #expect(r.stderr.split(separator: "\n").last.map(String.init)?.hasPrefix("rows=28397 ") == true, "stderr: \(r.stderr.suffix(300))")
+        #expect(r.stderr.contains("mismatches=0"))
+        #expect(r.stderr.components(separatedBy: "bad number").count - 1 == 4)
+        #expect(r.stderr.components(separatedBy: "orderbook row with wrong column count").count - 1 == 2)
+
+        var source = try LOBSTERSource(messages: badM.path, orderbook: badO.path, levels: 10)
+        while source.step() {}
+        #expect(source.rows == 28_397)
+        #expect(source.mismatches == 0)
+        #expect(source.report.malformed == [LOBSTERSource.Malformed.number: 4, LOBSTERSource.Malformed.bookColumns: 2])
+    }
+
+    /// A message row has exactly six columns: a seventh (even empty) is a counted wrong-column-count
+    /// row, as five are; an order-book row has exactly 4 × levels (a trailing comma adds one).
+    @Test func extraColumnsAreCountedAndSkipped() throws {
+        let messages = try TickBusTest.sharedData("lobster/\(Self.cut)_message_10.csv")
+        let orderbook = try TickBusTest.sharedData("lobster/\(Self.cut)_orderbook_10.csv")
+        var m = try Self.lines(messages)
+        var o = try Self.lines(orderbook)
+        let hidden = Self.hiddenExecutions(m)
+        m[hidden[0]] += ",7"       // a seventh column
+        m[hidden[1]] += ","        // an empty seventh column
+        m[hidden[2]] += ",1,2,3"   // nine columns
+        o[hidden[3]] += ",5"       // 4 × 10 + 1 columns
+        o[hidden[4]] += ","        // a trailing comma: an empty 41st column
+        let dir = TickBusTest.temporaryDirectory("lobster-columns")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let badM = dir.appendingPathComponent("message_10.csv"), badO = dir.appendingPathComponent("orderbook_10.csv")
+        try (m.joined(separator: "\n") + "\n").write(to: badM, atomically: true, encoding: .utf8)
+        try (o.joined(separator: "\n") + "\n").write(to: badO, atomically: true, encoding: .utf8)
+        var source = try LOBSTERSource(messages: badM.path, orderbook: badO.path, levels: 10)
+        while source.step() {}
+        #expect(source.rows == 28_398)
+        #expect(source.mismatches == 0)
+        #expect(source.report.malformed == [LOBSTERSource.Malformed.messageColumns: 3, LOBSTERSource.Malformed.bookColumns: 2])
+        let offset = m[0..<hidden[0]].reduce(0) { $0 + $1.utf8.count + 1 }
+        #expect(source.report.malformedSamples.first == "offset \(offset): \(LOBSTERSource.Malformed.messageColumns)")
+    }
+}
+
 func unzip(_ zip: String, into dir: URL) throws {
     let p = Process()
     if FileManager.default.isExecutableFile(atPath: "/usr/bin/unzip") {

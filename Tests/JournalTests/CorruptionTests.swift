@@ -1,5 +1,6 @@
 import Foundation
 import Journal
+import TestSupport
 import Testing
 import TickBusCore
 
@@ -114,5 +115,87 @@ import TickBusCore
                 #expect(all, "flip at \(q) in padding")
             }
         }
+    }
+
+    /// A segment cut short after its index was written: `journal cat --from S` whose index entry
+    /// points past the new end subtracted past the end of the file and trapped. The entry is not
+    /// used; reading verifies from the start, prints what is there and exits 1 naming the cut.
+    @Test func indexPointingPastATruncatedSegment() throws {
+        let dir = temporaryDirectory("index-past-end")
+        defer { removeDirectory(dir) }
+        _ = try writeJournal(dir, slots: syntheticSlots(seed: 5, count: 4000), options: smallBlocks())
+        let index = try JournalIndexFile.load(directory: dir, ring: "market")
+        #expect(index.count >= 10)
+        let file = dir + "/" + JournalFormat.segmentFileName(ring: "market", segment: 0)
+        // Cut in the middle of the fifth block: entries 5... now point at or past the end.
+        let cut = Int(index[4].offset) + 1000
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: file))
+        let pastEnd = index.last!.firstSequence + 1
+        let inside = index[1].firstSequence + 7
+
+        let r = try TickBusTest.run(["journal", "cat", dir, "--from", "\(pastEnd)"])
+        #expect(!r.timedOut)
+        #expect(r.status == 1, "stderr: \(r.stderr.suffix(300))")
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("journal cat: stopped:") && r.stderr.contains("truncated"), "\(r.stderr.suffix(300))")
+
+        let q = try TickBusTest.run(["journal", "cat", dir, "--from", "\(inside)"])
+        #expect(q.status == 1, "stderr: \(q.stderr.suffix(300))")
+        let lines = q.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("seq=\(inside) ") == true)
+        #expect(lines.count == Int(index[4].firstSequence - inside))  // every record of the four complete blocks from S
+
+        // The reader itself: no record past the cut, a typed error at the cut.
+        let reader = try JournalReader(directory: dir, ring: "market")
+        reader.seek(sequence: pastEnd)
+        var records = 0
+        while let e = reader.next() { if case .record = e { records += 1 } }
+        #expect(records == 0)
+        guard case .truncatedBlock(_, let offset, _, _)? = reader.stopError else {
+            Issue.record("expected a truncated block, got \(String(describing: reader.stopError))")
+            return
+        }
+        #expect(offset == index[4].offset)
+    }
+
+    /// Exchange times are untrusted too: a paced replay of records whose times are far apart
+    /// subtracted them in Int64 and trapped. Now it publishes them at once (times going back do not wait).
+    @Test func pacedReplayOfExtremeExchangeTimes() throws {
+        let dir = temporaryDirectory("extreme-times")
+        defer { removeDirectory(dir) }
+        var slots = syntheticSlots(seed: 3, count: 3)
+        for (k, t) in [Int64.max, Int64.min, 0].enumerated() {
+            withUnsafeBytes(of: t.littleEndian) { b in for i in 0..<8 { slots[k][MarketLayout.exchangeTime + i] = b[i] } }
+        }
+        _ = try writeJournal(dir, slots: slots, options: smallBlocks())
+        let bus = TickBusTest.uniqueBus("extreme-times")
+        defer { TickBusTest.removeBus(bus) }
+        let r = try TickBusTest.run(["replay", "--dir", dir, "--bus", bus, "--speed", "x1"], timeout: 30)
+        #expect(!r.timedOut)
+        #expect(r.status == 0, "stderr: \(r.stderr.suffix(300))")
+        #expect(keyValues(r.lastLine)["replayed"] == "3", "\(r.stdout)")
+    }
+
+    /// Seeking through the index into a later segment checked that segment's first sequence against
+    /// segment 0's ("expected 0, where the previous segment ended") and stopped: `journal cat --from`
+    /// failed on every rotated journal. The entry's own sequence is the bound now.
+    @Test func seekIntoALaterSegment() throws {
+        let dir = temporaryDirectory("seek-segment")
+        defer { removeDirectory(dir) }
+        let slots = syntheticSlots(seed: 9, count: 4000)
+        _ = try writeJournal(dir, slots: slots, options: smallBlocks(segmentBytes: 64 * 1024))
+        let segments = try JournalDirectory.rings(dir).first { $0.ring == "market" }!.segments
+        #expect(segments.count >= 3)
+        let reader = try JournalReader(directory: dir, ring: "market")
+        reader.seek(sequence: 3000)
+        var got: [[UInt8]] = []
+        while let e = reader.next() { if case .record(let p) = e { got.append(Array(UnsafeRawBufferPointer(start: p, count: 64))) } }
+        #expect(reader.stopError == nil, "\(String(describing: reader.stopError))")
+        #expect(got == Array(slots[3000...]))
+        let r = try TickBusTest.run(["journal", "cat", dir, "--from", "3000"])
+        #expect(r.status == 0, "stderr: \(r.stderr.suffix(300))")
+        #expect(r.stdout.split(separator: "\n").count == 1000)
+        #expect(r.stdout.hasPrefix("seq=3000 "))
     }
 }

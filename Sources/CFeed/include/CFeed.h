@@ -9,7 +9,7 @@ int tb_gunzip_file(const char *path, unsigned char **out, size_t *length);
 void tb_feed_free(void *p);
 
 /// The C baseline of `tickbus bench feed`: walks 2-byte big-endian length prefixes and switches on
-/// the type byte, counting per type into counts[256]. Stops at a truncated tail. Returns messages seen.
+/// the type byte, counting per type into counts[256]. Skips zero-length frames, stops at a truncated tail. Returns messages seen.
 uint64_t tb_itch_walk(const unsigned char *p, size_t length, uint64_t *counts);
 
 #endif

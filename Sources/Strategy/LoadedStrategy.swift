@@ -1,0 +1,66 @@
+import Features
+import Models
+import TickBusCore
+
+/// What a strategy runs: a feature definition, a live model and an optional shadow model, loaded
+/// from their files. `tickbus strategy`, `replay --verify-decisions` and the backtest load one
+/// through `load(features:model:shadow:)` and build their loop with `makeLoop(slotSize:stats:)`,
+/// so the live run and every re-run check the same things in the same order.
+public struct LoadedStrategy {
+    public let definition: FeatureDefinition
+    public let live: LoadedModel
+    public let shadow: LoadedModel?
+
+    /// Loads the definition, then the live model, then the shadow model.
+    /// - Parameters:
+    ///   - features: a feature definition (TOML).
+    ///   - model: the live model (LightGBM text, XGBoost JSON, linear JSON, ONNX).
+    ///   - shadow: a model evaluated beside the live one and recorded, never acted on.
+    /// - Throws: `StrategyLoadError` with the file's own error.
+    public static func load(features: String, model: String, shadow: String?) throws(StrategyLoadError) -> LoadedStrategy {
+        let definition: FeatureDefinition
+        do { definition = try FeatureDefinition.load(path: features) } catch { throw .features(error) }
+        let live: LoadedModel
+        do { live = try Model.load(path: model) } catch { throw .model(path: model, error) }
+        var shadowModel: LoadedModel?
+        if let shadow {
+            do { shadowModel = try Model.load(path: shadow) } catch { throw .model(path: shadow, error) }
+        }
+        return LoadedStrategy(definition: definition, live: live, shadow: shadowModel)
+    }
+
+    /// A fresh feature engine and a strategy loop over it, checked against the decision slot.
+    /// - Parameters:
+    ///   - slotSize: the decisions ring's slot size (the features must fit).
+    ///   - stats: this strategy's telemetry block, or nil.
+    public func makeLoop(slotSize: Int, stats: StatsWriter? = nil) throws(StrategyLoadError) -> StrategyLoop {
+        do {
+            return try StrategyLoop(engine: FeatureEngine(definition: definition), live: live, shadow: shadow, slotSize: slotSize,
+                                    stats: stats)
+        } catch { throw .loop(error) }
+    }
+
+    /// `model <kind> id=<hex>[ shadow <kind> id=<hex>]`, as the strategy logs at start.
+    public var modelsDescription: String {
+        "model \(live.model.kindName) id=\(String(live.id, radix: 16))"
+            + (shadow.map { " shadow \($0.model.kindName) id=\(String($0.id, radix: 16))" } ?? "")
+    }
+}
+
+/// Why a strategy could not be loaded; the message is the cause's own.
+public enum StrategyLoadError: Error, CustomStringConvertible {
+    /// The feature definition did not load or parse.
+    case features(FeatureError)
+    /// A model file (live or shadow, at `path`) did not load.
+    case model(path: String, ModelError)
+    /// The loop refused the combination (feature count, slot size).
+    case loop(StrategyError)
+
+    public var description: String {
+        switch self {
+        case .features(let e): return "\(e)"
+        case .model(_, let e): return "\(e)"
+        case .loop(let e): return "\(e)"
+        }
+    }
+}

@@ -1,0 +1,66 @@
+// Per-process statistics in shared memory: counters and a latency histogram that a strategy (or
+// any process) writes with plain relaxed stores and that telemetry (`tickbus metrics`, `tickbus
+// stat`) reads from another process. One file per process and name:
+// `/dev/shm/tickbus/<bus>/stats.<name>`. `Segment.list` skips these names, so `stats.` is a
+// reserved ring-name prefix.
+
+/// The fixed byte layout of a stats block. All integers little-endian; single writer.
+///
+/// ```
+/// 0     magic u64 "TKBSTATS"   8 version u32   12 kind u32   16 file size u64   24 pid i32
+/// 28    state u32 (running 1, closed 2)   32 generation u64   40 created (realtime ns)
+/// 48    model id u64   56 shadow model id u64   64 name (64 bytes, NUL padded)
+/// 128   heartbeat (monotonic ns), own cache line
+/// 192   counters: 16 x u64 (`StatsCounter`)
+/// 320   latency: count u64, sum ns u64, min ns u64, max ns u64, overflow u64
+/// 384   latency buckets: `LatencyHistogramLayout.bucketCount` x u64
+/// ```
+public enum StatsLayout {
+    /// "TKBSTATS" read as a little-endian UInt64.
+    public static let magic: UInt64 = 0x5354_4154_5342_4B54
+    public static let version: UInt32 = 1
+    public static let filePrefix = "stats."
+
+    public static let magicOffset = 0
+    public static let versionOffset = 8
+    public static let kindOffset = 12
+    public static let fileSizeOffset = 16
+    public static let pidOffset = 24
+    public static let stateOffset = 28
+    public static let generationOffset = 32
+    public static let createdOffset = 40
+    public static let modelIdOffset = 48
+    public static let shadowModelIdOffset = 56
+    public static let nameOffset = 64
+    public static let nameLength = 64
+    public static let heartbeatOffset = 128
+    public static let countersOffset = 192
+    public static let counterSlots = 16
+    public static let latencyCountOffset = 320
+    public static let latencySumOffset = latencyCountOffset + latencySumField
+    public static let latencyMinOffset = latencyCountOffset + latencyMinField
+    public static let latencyMaxOffset = latencyCountOffset + latencyMaxField
+    public static let latencyOverflowOffset = latencyCountOffset + latencyOverflowField
+    public static let bucketsOffset = 384
+
+    /// Every counter, latency field and bucket is one little-endian u64.
+    @inlinable public static var wordSize: Int { 8 }
+    // The latency fields relative to `latencyCountOffset`, where the writer keeps a pointer.
+    // Computed and inlinable so that the writer's hot path folds them into its instructions.
+    @inlinable public static var latencySumField: Int { 8 }
+    @inlinable public static var latencyMinField: Int { 16 }
+    @inlinable public static var latencyMaxField: Int { 24 }
+    @inlinable public static var latencyOverflowField: Int { 32 }
+
+    /// The header bytes `StatsBlock.attach` reads before mapping: magic, version and kind.
+    public static let validatedPrefix = fileSizeOffset
+    /// The longest stats name: the file name `stats.<name>` must stay a valid bus entry name.
+    public static let maxNameLength = BusPaths.maxNameLength - filePrefix.utf8.count
+
+    public static var fileSize: Int { bucketsOffset + LatencyHistogramLayout.bucketCount * wordSize }
+
+    /// The file name of a stats block inside its bus directory.
+    public static func fileName(_ name: String) -> String { filePrefix + name }
+
+    public static func path(bus: String, name: String) -> String { "\(BusPaths.busDirectory(bus))/\(fileName(name))" }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import CTickBus
+import Journal
+import Replay
+import Strategy
+import TickBusCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Publish a journal's market ring into ring `market` through the live feed loop. Last line: replayed=N published=P.")
+
+    @Option(help: "Journal directory.") var dir: String
+    @Option(help: "Bus name.") var bus: String?
+    @Option(help: "max | realtime | xN (N times real time)") var speed: String = "max"
+    @Flag(help: "Lossless replay: wait for gating readers (--wait-readers, default 1) before publishing; the ring then waits for them.") var gating = false
+    @Option(name: .customLong("wait-readers"), help: "Wait until this many readers are attached before publishing.") var waitReaders: Int?
+    @Option(name: .customLong("wait-timeout"), help: "Seconds to wait for --wait-readers.") var waitTimeout: Double = 30
+    @Option(help: "Ring capacity in slots (a power of two).") var capacity: Int = 1 << 16
+    @Option(help: "The journal's ring to replay.") var ring: String = "market"
+    @Flag(name: .customLong("verify-decisions"), help: "Re-run the strategy in-process over the recorded market ring and compare every decision with the recorded one.") var verifyDecisions = false
+    @Option(help: "Feature definition (TOML), with --verify-decisions.") var features: String?
+    @Option(help: "Live model, with --verify-decisions.") var model: String?
+    @Option(help: "Shadow model, with --verify-decisions (if the live strategy had one).") var shadow: String?
+    @Option(help: "Recorded decisions ring (default: the only decisions.* ring of the journal).") var decisions: String?
+
+    func validate() throws {
+        if verifyDecisions {
+            guard features != nil, model != nil else { throw ValidationError("--verify-decisions needs --features and --model") }
+        } else {
+            guard bus != nil else { throw ValidationError("--bus is required") }
+            guard JournalReplay.Speed(parsing: speed) != nil else { throw ValidationError("--speed must be max, realtime or xN (e.g. x10)") }
+        }
+    }
+
+    func run() throws {
+        installStopSignalsUnblocked()
+        if verifyDecisions { return try verify() }
+        var o = JournalReplay.Options(directory: dir, bus: bus!)
+        o.ring = ring
+        o.speed = JournalReplay.Speed(parsing: speed)!
+        o.gating = gating
+        o.waitReaders = waitReaders
+        o.waitTimeout = waitTimeout
+        o.capacity = capacity
+        let s: JournalReplay.Summary
+        do { s = try JournalReplay.run(o, stop: stopRequested, log: warn) } catch {
+            switch error {
+            case .source: warn("replay: \(error)"); throw ExitCode(2)
+            case .ring: throw RuntimeFailure(error, status: ExitStatus.error)
+            case .stopped: throw ExitCode(130)
+            case .readersMissing: throw RuntimeFailure(error)
+            }
+        }
+        print("replayed=\(s.replayed) published=\(s.published) seconds=\(format3(s.seconds)) "
+              + "journal_gaps=\(s.journalGaps) complete=\(s.stopError == nil)")
+        flushOut()
+    }
+
+    /// `--verify-decisions`: the strategy re-run over the recorded market ring, compared decision by decision.
+    func verify() throws {
+        let strategy: LoadedStrategy
+        do { strategy = try LoadedStrategy.load(features: features!, model: model!, shadow: shadow) } catch { throw RuntimeFailure(error) }
+        let outcome: DecisionVerifier.Outcome
+        do { outcome = try DecisionVerifier.run(directory: dir, market: ring, decisions: decisions, strategy: strategy, log: warn) } catch {
+            switch error {
+            case .journal, .ring: throw RuntimeFailure(error, status: ExitStatus.error)
+            case .decisionsRing, .schemas, .strategy: throw RuntimeFailure(error)
+            }
+        }
+        if let difference = outcome.firstDifference { print("first difference: \(difference)") }
+        print(outcome.line)
+        flushOut()
+        if outcome.firstDifference != nil { throw ExitCode(1) }
+    }
+}

@@ -32,6 +32,8 @@ nonisolated(unsafe) var receiver: MoldUDP64Source = {
 }()
 
 extension MoldUDP64Source {
+    /// Every stored `var` back to what `init` sets (the `let`s — socket, buffers, server,
+    /// idle timeout, options — are the same for the whole run).
     mutating func reset() {
         while recv(fd, packet, 65_536, 0) >= 0 {}  // nothing should be left; never carry a datagram over
         itch = ITCHSource(unowned: UnsafeRawPointer(packet), count: 0, books: OrderBooks(maxInstruments: 256, orderCapacity: 4))
@@ -39,12 +41,21 @@ extension MoldUDP64Source {
         packetLength = 0
         packetOffset = 0
         packetSequence = 0
-        session = nil
+        packetRemaining = 0
+        session = options.pinnedSession.map { MoldUDP64.sessionBytes($0) }
         endSequence = .max
         lastArrival = tb_monotonic_ns()
         lastRequest = 0
         requestedUpTo = 0
         finished = false
+        announced = 0
+        lastExchangeTime = 0
+        pendingGap = nil
+        gaps = 0
+        requests = 0
+        packets = 0
+        otherSessionPackets = 0
+        sessionChanges = 0
     }
 }
 
@@ -74,6 +85,6 @@ public func fuzzMoldUDP64(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         sink &+= Int(m.instrument)
         messages += 1
     }
-    sink &+= Int(receiver.gaps &+ receiver.requests &+ receiver.packets) &+ Int(receiver.report.malformedTotal)
+    sink &+= Int(receiver.gaps &+ receiver.requests &+ receiver.packets &+ receiver.otherSessionPackets &+ receiver.sessionChanges) &+ Int(receiver.report.malformedTotal)
     return sink == Int.min ? 1 : 0
 }

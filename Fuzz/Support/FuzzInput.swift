@@ -22,7 +22,10 @@ enum FuzzInput {
             mkdir(m, 0o755)
             return m
         }
-        let dir = "/tmp/tickbus-fuzz-\(getpid())"
+        // tmpfs when there is one: the files of every execution are written and read back, and
+        // a disk-backed /tmp makes that the cost of an execution.
+        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+        let dir = "\(base)/tickbus-fuzz-\(getpid())"
         mkdir(dir, 0o700)
         atexit { removeAll(FuzzInput.scratch, andDirectory: true) }
         return dir

@@ -13,7 +13,7 @@ import Glibc
 #endif
 
 /// The sending socket, made once.
-nonisolated(unsafe) let sender: Int32 = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+let sender: Int32 = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
 
 /// One receiver for the whole run, reset before each input. A new `MoldUDP64Source` per input
 /// would build a full-size `OrderBooks` (65,536 instruments, 2^20 orders: ~30 ms under ASan);

@@ -7,20 +7,14 @@ import TestSupport
 /// samples. Each run must end by itself with a status below 128, not by a signal, and print no
 /// "Fatal error" (issue 11: no command traps on any input file or packet).
 ///
-/// Inputs that still crash because of open issue-11 defects are listed in `knownCrashes`: they
-/// are run and reported, but do not fail the test. Remove each name when its fix merges (the test
-/// says when one no longer crashes).
+/// An input that still crashes because of an open defect may be listed in `knownCrashes` (empty
+/// now): it is run and reported, but does not fail the test. Remove its name when its fix merges
+/// (the test says when one no longer crashes).
 @Suite("CLI corpus", .serialized)
 struct CLICorpusTests {
-    /// TEMPORARY (issue 11, defects 3 and 4, and the feature-window bound): delete when fixed.
-    static let knownCrashes: Set<String> = [
-        "lobster-int64-min-message", "lobster-int64-min-orderbook",
-        "moldudp64-sequence-near-2-64",
-        "journal-index-offset-past-end.d",
-        "lightgbm-max-feature-idx-int32-max", "xgboost-num-feature-1e11",
-        "features-events-int-max", "features-capacity-huge",
-        "onnx-tensor-dims-product-overflow", "xgboost-integer-field-beyond-int-max",
-    ]
+    /// Inputs known to crash and not fixed yet: none (every issue-11 defect and every fuzzer find
+    /// is fixed). A new entry is temporary, with its regression input, until its fix merges.
+    static let knownCrashes: Set<String> = []
     static let root = TickBusTest.repositoryRoot
     static let separator: [UInt8] = [0x54, 0x42, 0x46, 0x55, 0x5A, 0x5A, 0x00, 0x01]  // FuzzInput.separator
 

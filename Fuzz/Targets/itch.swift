@@ -2,8 +2,11 @@
 // ITCH 5.0 BinaryFILE frames through `ITCHSource` and its order books, as `tickbus book itch`
 // reads them: every frame parsed, the books queried level by level, the symbols printed.
 import Book
-import Feed
+@testable import Feed
 import TickBusCore
+
+/// The source's symbol and count tables (512 KiB), allocated once and cleared per input.
+nonisolated(unsafe) let tables = _ITCHTables()
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzITCH(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -18,7 +21,7 @@ public func fuzzITCH(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         do { source = try ITCHSource(path: path, books: books) } catch { return 0 }
     } else {
         // The exact bytes (no page padding), so AddressSanitizer sees any read past the end.
-        source = ITCHSource(unowned: UnsafeRawPointer(data), count: size, books: books)
+        source = ITCHSource(unowned: UnsafeRawPointer(data), count: size, books: books, reusing: tables)
     }
     var published = 0
     while let m = source.next() {

@@ -36,7 +36,7 @@ extension MoldUDP64Source {
     /// idle timeout, options — are the same for the whole run).
     mutating func reset() {
         while recv(fd, packet, 65_536, 0) >= 0 {}  // nothing should be left; never carry a datagram over
-        itch = ITCHSource(unowned: UnsafeRawPointer(packet), count: 0, books: OrderBooks(maxInstruments: 256, orderCapacity: 4))
+        itch = ITCHSource(unowned: UnsafeRawPointer(packet), count: 0, books: OrderBooks(maxInstruments: 256, orderCapacity: 4), reusing: itch.tables)
         expected = 1
         packetLength = 0
         packetOffset = 0

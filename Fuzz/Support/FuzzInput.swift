@@ -36,19 +36,29 @@ enum FuzzInput {
         Array(UnsafeBufferPointer(start: data, count: size))
     }
 
-    /// Splits a container input at each `separator`.
+    /// Splits a container input at each `separator`. The search is libc's `memchr` and `memcmp`:
+    /// a loop here would be instrumented for coverage byte by byte and cost more than the parser
+    /// under test.
     static func parts(_ b: [UInt8], limit: Int = 8) -> [[UInt8]] {
         var out: [[UInt8]] = []
         var start = 0
-        var i = 0
         let s = separator
-        while i + s.count <= b.count, out.count < limit - 1 {
-            if b[i] == s[0] && Array(b[i..<(i + s.count)]) == s {
-                out.append(Array(b[start..<i]))
-                i += s.count
-                start = i
-            } else {
-                i += 1
+        b.withUnsafeBytes { all in
+            s.withUnsafeBytes { sep in
+                var from = start
+                while out.count < limit - 1, from + sep.count <= all.count {
+                    // Safe: from + sep.count <= all.count: the searched range is inside the input.
+                    guard let hit = memchr(all.baseAddress! + from, Int32(s[0]), all.count - sep.count + 1 - from) else { break }
+                    let at = all.baseAddress!.distance(to: UnsafeRawPointer(hit))
+                    // Safe: at <= all.count - sep.count (memchr searched no further).
+                    if memcmp(hit, sep.baseAddress!, sep.count) == 0 {
+                        out.append(Array(b[start..<at]))
+                        start = at + sep.count
+                        from = start
+                    } else {
+                        from = at + 1
+                    }
+                }
             }
         }
         out.append(Array(b[start...]))

@@ -61,10 +61,11 @@ public struct FeatureSpec: Sendable, Equatable {
     /// Capacity of the exchange-time window buffers (entries per instrument); older entries beyond it are dropped.
     public var capacity: Int = 4096
 
-    /// The largest `events`, `capacity` and `levels` a definition may give. `FeatureEngine`
+    /// The largest `events` (an event-count window) a definition may give. `FeatureEngine`
     /// preallocates every window for every instrument slot, so a window near `Int.max` would
     /// overflow its size arithmetic or exhaust memory; a million events is far past any real window.
     public static let maxEvents = 1 << 20
+    /// The largest exchange-time window `capacity` (entries per instrument), for the same reason.
     public static let maxCapacity = 1 << 20
     /// Depth levels are walked on every update: past the book's depth they only cost time.
     public static let maxLevels = 1024

@@ -99,18 +99,24 @@ extension FeatureDefinition {
             }
             var spec = FeatureSpec(name: name, kind: kind)
             for (key, value, line) in entries where key != "name" && key != "kind" {
-                func int() throws(FeatureError) -> Int {
+                func int(max limit: Int = .max) throws(FeatureError) -> Int {
                     guard let i = value.int, i > 0 else {
                         throw .syntax(line: line, message: "\(key) must be a positive integer")
+                    }
+                    guard i <= limit else {
+                        throw .syntax(
+                            line: line,
+                            message: "\(key) = \(i) for feature '\(name)' is above the maximum \(limit)"
+                        )
                     }
                     return i
                 }
                 switch key {
-                case "events": spec.events = try int()
+                case "events": spec.events = try int(max: FeatureSpec.maxEvents)
                 case "window_ns": spec.windowNs = Int64(try int())
-                case "levels": spec.levels = try int()
+                case "levels": spec.levels = try int(max: FeatureSpec.maxLevels)
                 case "halflife_ns": spec.halfLifeNs = Int64(try int())
-                case "capacity": spec.capacity = try int()
+                case "capacity": spec.capacity = try int(max: FeatureSpec.maxCapacity)
                 case "alpha":
                     guard let a = value.double, a > 0, a <= 1 else {
                         throw .syntax(line: line, message: "alpha must be in (0, 1]")
@@ -140,6 +146,24 @@ extension FeatureDefinition {
             def.features.append(spec)
         }
         guard !def.features.isEmpty else { throw .syntax(line: lineNo, message: "no [[feature]] entries") }
+        // Each window is bounded above; many of them times many instrument slots must be too.
+        // (An over-estimate of what FeatureEngine.init allocates per slot: cannot overflow, as
+        // features.count <= lines and each term <= 2 * 2^20 + 4.)
+        let perSlot = def.features.reduce(16) { words, f in
+            switch f.kind {
+            case .ofi, .returnEvents: return words + 4 + f.events
+            case .returnTime, .tradeCount, .tradeVolume: return words + 4 + 2 * f.capacity
+            default: return words + 4
+            }
+        }
+        let slots = def.instrument != nil ? 1 : def.maxInstruments
+        guard perSlot <= FeatureSpec.maxStateWords / slots else {
+            throw .syntax(
+                line: lineNo,
+                message: "window state of \(perSlot) words per instrument for max_instruments = \(slots) "
+                    + "is above the maximum \(FeatureSpec.maxStateWords) words (256 MiB) in all"
+            )
+        }
         return def
     }
 }

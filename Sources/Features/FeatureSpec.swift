@@ -14,6 +14,19 @@ public struct FeatureSpec: Sendable, Equatable {
     public var halfLifeNs: Int64 = 0
     /// Capacity of the exchange-time window buffers (entries per instrument); older entries beyond it are dropped.
     public var capacity: Int = 4096
+
+    /// The largest `events` (an event-count window) a definition may give. `FeatureEngine`
+    /// preallocates every window for every instrument slot, so a window near `Int.max` would
+    /// overflow its size arithmetic or exhaust memory; a million events is far past any real window.
+    public static let maxEvents = 1 << 20
+    /// The largest exchange-time window `capacity` (entries per instrument), for the same reason.
+    public static let maxCapacity = 1 << 20
+    /// Depth levels are walked on every update: past the book's depth they only cost time.
+    public static let maxLevels = 1024
+    /// Window state of one definition, summed over features and instrument slots (8-byte words:
+    /// 2^25 is 256 MiB), checked once the definition is read.
+    public static let maxStateWords = 1 << 25
+
     public init(name: String, kind: FeatureKind) {
         self.name = name
         self.kind = kind

@@ -152,6 +152,11 @@ public final class _ITCHTables {
         symbols = .allocate(capacity: 65_536)
         symbols.initialize(repeating: 0, count: 65_536)
     }
+    /// Back to what `init` makes, for a source reusing these tables.
+    func clear() {
+        counts.update(repeating: 0, count: 256)
+        symbols.update(repeating: 0, count: 65_536)
+    }
     deinit {
         counts.deallocate()
         symbols.deallocate()
@@ -174,7 +179,7 @@ public struct ITCHSource: MarketSource {
     @usableFromInline var offset: Int
     /// The books the source keeps (public so tools can dump them after the run).
     public let books: OrderBooks
-    @usableFromInline let tables = _ITCHTables()
+    @usableFromInline let tables: _ITCHTables
     /// Messages of each type byte (valid messages only).
     public var counts: [UInt64] { Array(UnsafeBufferPointer(start: tables.counts, count: 256)) }
     /// Symbol word per stock locate (from R, else from the first A/F/P/Q seen).
@@ -192,12 +197,22 @@ public struct ITCHSource: MarketSource {
         self.init(file: nil, base: base, count: count, books: books)
     }
 
-    init(file: _InputFile?, base: UnsafeRawPointer, count: Int, books: OrderBooks) {
+    init(file: _InputFile?, base: UnsafeRawPointer, count: Int, books: OrderBooks, tables: _ITCHTables = _ITCHTables())
+    {
         self.file = file
         self.base = base
         self.end = count
         self.offset = 0
         self.books = books
+        self.tables = tables
+    }
+
+    /// A source over new memory that reuses `tables`, cleared (the fuzz harnesses: thousands of
+    /// inputs a second, where allocating and zeroing a 512 KiB symbol table per input cost more
+    /// than the input). `tables` must not be shared with a source still in use.
+    init(unowned base: UnsafeRawPointer, count: Int, books: OrderBooks, reusing tables: _ITCHTables) {
+        tables.clear()
+        self.init(file: nil, base: base, count: count, books: books, tables: tables)
     }
 
     /// Unknown order references seen so far.

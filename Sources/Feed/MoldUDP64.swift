@@ -413,12 +413,12 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
     /// The gap record of a session change, yielded before the new session's first message.
     var pendingGap: MarketMessage?
     /// Gaps detected (a jump in sequence numbers not already being recovered), requests sent, packets received.
-    public private(set) var gaps: UInt64 = 0
-    public private(set) var requests: UInt64 = 0
-    public private(set) var packets: UInt64 = 0
+    public internal(set) var gaps: UInt64 = 0
+    public internal(set) var requests: UInt64 = 0
+    public internal(set) var packets: UInt64 = 0
     /// Packets of another session, dropped; and moves to a new session.
-    public private(set) var otherSessionPackets: UInt64 = 0
-    public private(set) var sessionChanges: UInt64 = 0
+    public internal(set) var otherSessionPackets: UInt64 = 0
+    public internal(set) var sessionChanges: UInt64 = 0
 
     public var report: FeedReport {
         var r = itch.report

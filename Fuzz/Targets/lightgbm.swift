@@ -1,0 +1,12 @@
+// fuzz-modules: Models
+// fuzz-support: FuzzModel
+// A LightGBM text model through `Model.load(bytes:)` (format detection, parsing, compilation to the flat
+// evaluator), as `tickbus model predict` and `strategy --model` load it, then evaluated on a
+// few rows (zeros, NaN, infinities, extremes, the input's bytes). The seeds are LightGBM text model files;
+// the loader detects the format, so mutations that turn into another format are fine.
+import Models
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzLightgbm(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzModel.run(FuzzInput.bytes(data, size))
+}

@@ -9,13 +9,22 @@ public struct BusSnapshot: Sendable, Codable, Equatable {
     public var rings: [RingStatus]
     public var strategies: [StrategyStatus]
     public var processes: [ProcessStatus]
+    /// Why the bus directory could not be read (a link, not the caller's, ...); nil when it was,
+    /// or when the bus does not exist yet. Absent from the JSON when nil.
+    public var error: String?
 
     /// Reads every segment header, reader table and stats block of a bus. Maps each segment
     /// (without claiming a reader entry) and only loads from it: producers are never slowed.
     public static func take(bus: String) -> BusSnapshot {
         let now = tb_monotonic_ns()
         var rings: [RingStatus] = []
-        let names = (try? Segment.list(bus: bus)) ?? []
+        var names: [String] = []
+        var busError: String?
+        do { names = try Segment.list(bus: bus) } catch {
+            // A bus not created yet is an empty bus; anything else (a planted link, a directory
+            // someone else owns) is said, not shown as an empty bus.
+            if case .notFound = error {} else { busError = "\(error)" }
+        }
         for name in names {
             let path = BusPaths.ring(bus: bus, ring: name)
             do {
@@ -55,7 +64,8 @@ public struct BusSnapshot: Sendable, Codable, Equatable {
             takenAtMonotonicNs: now,
             rings: rings,
             strategies: strategies,
-            processes: []
+            processes: [],
+            error: busError
         )
         snapshot.processes = processStatuses(snapshot)
         return snapshot

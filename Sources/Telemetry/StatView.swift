@@ -21,7 +21,11 @@ public enum StatView {
                 ("READERS", 8), ("PID", 8),
             ])
         )
-        if s.rings.isEmpty { lines.append("(no rings)") }
+        if let e = s.error {
+            lines.append(String("bus \(s.bus): \(e)".prefix(width)))
+        } else if s.rings.isEmpty {
+            lines.append("(no rings)")
+        }
         for r in s.rings {
             if let e = r.error {
                 lines.append(String("\(r.name): invalid: \(e)".prefix(width)))

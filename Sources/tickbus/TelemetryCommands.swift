@@ -103,6 +103,7 @@ struct StatCommand: ParsableCommand {
             let s = tracker.take(bus: bus)
             print(json ? StatView.json(s) : StatView.render(s, width: width), terminator: json ? "\n" : "")
             flushOut()
+            if s.error != nil { throw ExitCode(1) }  // the bus directory was refused: not an empty bus
             return
         }
         installTelemetryStopSignals()

@@ -71,6 +71,12 @@ struct BusDirectorySafetyTests {
         #expect(rm.stderr.contains("is a symbolic link"), "rm: \(rm.stderr)")
         let rings = try TickBusTest.run(["rings", "--bus", bus], timeout: 30)
         #expect(rings.status != 0 && rings.stdout.isEmpty, "rings: \(rings.stdout)")
+        // stat says why instead of showing an empty bus.
+        let stat = try TickBusTest.run(["stat", "--bus", bus, "--once"], timeout: 30)
+        #expect(stat.status == 1 && stat.stdout.contains("is a symbolic link"), "stat: \(stat.stdout) \(stat.stderr)")
+        #expect(!stat.stdout.contains("(no rings)"), "stat: \(stat.stdout)")
+        let json = try TickBusTest.run(["stat", "--bus", bus, "--once", "--json"], timeout: 30)
+        #expect(json.status == 1 && json.stdout.contains("\"error\""), "stat --json: \(json.stdout)")
         #expect(try contents(dir) == before)
         #expect(
             lstat(link, &st) == 0 && st.st_mode & S_IFMT == S_IFLNK,

@@ -7,16 +7,19 @@ import Feed
 public enum OfflineTable {
     /// Calls `row(sequence, exchangeTime, instrument)` at every decision point of `spec`'s first
     /// `limit` messages; read the values from `engine.values`.
+    /// - Returns: what the source read and skipped (`stoppedEarly` when its data ended in a
+    ///   truncated tail: the table then lacks whatever followed).
     /// - Throws: `MarketSourceError` when the source cannot be opened.
+    @discardableResult
     public static func run(
         _ spec: SourceSpec,
         engine: FeatureEngine,
         limit: UInt64 = .max,
         log: (String) -> Void = { _ in },
         row: @escaping (UInt64, Int64, UInt32) -> Void
-    ) throws(MarketSourceError) {
+    ) throws(MarketSourceError) -> FeedReport {
         var visitor = Visitor(engine: engine, limit: limit, row: row)
-        try MarketSources.open(spec, &visitor, log: log)
+        return try MarketSources.open(spec, &visitor, log: log)
     }
 
     struct Visitor: MarketSourceVisitor, ~Copyable {
@@ -25,8 +28,9 @@ public enum OfflineTable {
         let row: (UInt64, Int64, UInt32) -> Void
         let offline = OfflineFeatures()
 
-        mutating func visit<Source: MarketSource & ~Copyable>(_ source: inout Source) {
+        mutating func visit<Source: MarketSource & ~Copyable>(_ source: inout Source) -> FeedReport {
             offline.run(next: { source.next() }, engine: engine, limit: limit, row: row)
+            return source.report
         }
     }
 }

@@ -63,8 +63,9 @@ struct FeaturesCommand: ParsableCommand {
         let text = try TextOut(out)
         text.write((["sequence", "exchange_time", "instrument"] + definition.names).joined(separator: ",") + "\n")
         var rows = 0
+        let report: FeedReport
         do {
-            try OfflineTable.run(spec, engine: engine, limit: messages ?? .max, log: warn) {
+            report = try OfflineTable.run(spec, engine: engine, limit: messages ?? .max, log: warn) {
                 sequence,
                 time,
                 instrument in
@@ -82,5 +83,9 @@ struct FeaturesCommand: ParsableCommand {
         }
         text.close()
         warn("features: \(rows) rows, \(engine.count) features")
+        if report.stoppedEarly {  // a truncated tail: the rows after it are missing from the table
+            warn("features: the source stopped early at a truncated tail; the rest of the input was not read")
+            throw ExitCode(1)
+        }
     }
 }

@@ -426,5 +426,16 @@ struct ITCHTests {
             #expect(kv["published"] == "\(expected)", "\(file.lastPathComponent): \(f.stdout)")
             #expect(f.stdout.contains("zero length=1"))
         }
+        // The offline table of `features` reads the same source: a truncated tail fails it too.
+        let definition = TickBusTest.repositoryRoot.appendingPathComponent("Recordings/synthetic-5/features.toml").path
+        for (file, status) in [(good, Int32(0)), (cut, Int32(1))] {
+            let t = try TickBusTest.run(
+                ["features", "--source", "itch:\(file.path)", "--features", definition, "--out", "-"],
+                timeout: 60
+            )
+            #expect(!t.timedOut)
+            #expect(t.status == status, "features \(file.lastPathComponent): \(t.stderr.suffix(300))")
+            #expect(t.stdout.hasPrefix("sequence,exchange_time,instrument"), "\(t.stdout.prefix(200))")
+        }
     }
 }

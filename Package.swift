@@ -83,7 +83,8 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "Models", "Features", "Bench", "CTickBus", .product(name: "Crypto", package: "swift-crypto"),
+                "Models", "Features", "Strategy", "Bench", "CTickBus",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),

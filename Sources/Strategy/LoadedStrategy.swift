@@ -11,6 +11,19 @@ public struct LoadedStrategy {
     public let live: LoadedModel
     public let shadow: LoadedModel?
 
+    /// A strategy from parts already loaded and checked elsewhere: the registry loader
+    /// (`Registry.loadStrategy`) verifies a version's hashes, compiles its objects and hands them
+    /// here, so Strategy need not know the registry.
+    /// - Parameters:
+    ///   - definition: the feature definition the models are evaluated on.
+    ///   - live: the model whose signal is acted on.
+    ///   - shadow: a model evaluated beside the live one and recorded, never acted on.
+    public init(definition: FeatureDefinition, live: LoadedModel, shadow: LoadedModel?) {
+        self.definition = definition
+        self.live = live
+        self.shadow = shadow
+    }
+
     /// Loads the definition, then the live model, then the shadow model.
     /// - Parameters:
     ///   - features: a feature definition (TOML).

@@ -35,15 +35,30 @@ struct ReplayCommand: ParsableCommand {
     ) var verifyDecisions = false
     @Option(help: "Feature definition (TOML), with --verify-decisions.") var features: String?
     @Option(help: "Live model, with --verify-decisions.") var model: String?
-    @Option(help: "Shadow model, with --verify-decisions (if the live strategy had one).") var shadow: String?
+    @Option(
+        help: "Shadow model, with --verify-decisions (if the live strategy had one; with --registry: a version)."
+    ) var shadow: String?
+    @Option(help: "Model registry directory, with --verify-decisions: load --live (and --shadow) versions from it.")
+    var registry: String?
+    @Option(help: "Live version, with --registry: full id, unique prefix of 12+ hex digits, or NAME@ALIAS.")
+    var live: String?
     @Option(help: "Recorded decisions ring (default: the only decisions.* ring of the journal).") var decisions: String?
 
     func validate() throws {
         if verifyDecisions {
-            guard features != nil, model != nil else {
+            let selection = StrategySelection(
+                features: features,
+                model: model,
+                shadow: shadow,
+                registry: registry,
+                live: live
+            )
+            guard registry != nil || live != nil || (features != nil && model != nil) else {
                 throw ValidationError("--verify-decisions needs --features and --model")
             }
+            try selection.validate()
         } else {
+            guard registry == nil, live == nil else { throw ValidationError("--registry and --live need --verify-decisions") }
             guard bus != nil else { throw ValidationError("--bus is required") }
             guard JournalReplay.Speed(parsing: speed) != nil else {
                 throw ValidationError("--speed must be max, realtime or xN (e.g. x10)")
@@ -81,10 +96,14 @@ struct ReplayCommand: ParsableCommand {
 
     /// `--verify-decisions`: the strategy re-run over the recorded market ring, compared decision by decision.
     func verify() throws {
-        let strategy: LoadedStrategy
-        do { strategy = try LoadedStrategy.load(features: features!, model: model!, shadow: shadow) } catch {
-            throw RuntimeFailure(error)
-        }
+        let selection = StrategySelection(
+            features: features,
+            model: model,
+            shadow: shadow,
+            registry: registry,
+            live: live
+        )
+        let strategy = try selection.load { warn("replay: \($0)") }
         let outcome: DecisionVerifier.Outcome
         do {
             outcome = try DecisionVerifier.run(

@@ -15,9 +15,16 @@ struct StrategyCommand: ParsableCommand {
     )
 
     @Option(help: "Bus name.") var bus: String
-    @Option(help: "Feature definition (TOML).") var features: String
-    @Option(help: "Live model (LightGBM text, XGBoost JSON, linear JSON, ONNX).") var model: String
-    @Option(help: "Shadow model, evaluated on the same features and recorded beside the live one.") var shadow: String?
+    @Option(help: "Feature definition (TOML).") var features: String?
+    @Option(help: "Live model (LightGBM text, XGBoost JSON, linear JSON, ONNX).") var model: String?
+    @Option(
+        help:
+            "Shadow model, evaluated on the same features and recorded beside the live one (with --registry: a version)."
+    ) var shadow: String?
+    @Option(help: "Model registry directory: load --live (and --shadow) versions from it instead of files.")
+    var registry: String?
+    @Option(help: "Live version, with --registry: full id, unique prefix of 12+ hex digits, or NAME@ALIAS.")
+    var live: String?
     @Option(help: "Strategy name: publishes ring decisions.<name>.") var name: String
     @Option(help: "CPU to pin to (sched_setaffinity).") var cpu: Int32
     @Option(name: .customLong("numa-node"), help: "NUMA node for memory (default: the CPU's node).") var numaNode:
@@ -32,6 +39,12 @@ struct StrategyCommand: ParsableCommand {
         help: "Publish a bare record per market message (no features, no model): the bench baseline."
     )
     var passThrough = false
+
+    var selection: StrategySelection {
+        StrategySelection(features: features, model: model, shadow: shadow, registry: registry, live: live)
+    }
+
+    func validate() throws { try selection.validate() }
 
     func run() throws {
         // A parent may spawn us with SIGINT/SIGTERM blocked (the mask is inherited); we must hear them.
@@ -48,10 +61,7 @@ struct StrategyCommand: ParsableCommand {
         flushOut()
         guard placement.cpu == cpu else { throw RuntimeFailure("running on CPU \(placement.cpu), not \(cpu)") }
 
-        let strategy: LoadedStrategy
-        do { strategy = try LoadedStrategy.load(features: features, model: model, shadow: shadow) } catch {
-            throw RuntimeFailure(error)
-        }
+        let strategy = try selection.load { warn("strategy \(name): \($0)") }
         // Telemetry: this strategy's stats block (stats.<name>), read by `tickbus metrics` and `stat`.
         let stats: StatsWriter?
         do {

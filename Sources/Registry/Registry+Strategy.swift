@@ -30,7 +30,8 @@ extension Registry {
         guard definition.names == liveVersion.manifest.features else {
             throw .malformed(
                 what: manifestDirectory + "/" + liveVersion.id,
-                reason: "feature names \(liveVersion.manifest.features) differ from its definition's \(definition.names)"
+                reason:
+                    "feature names \(liveVersion.manifest.features) differ from its definition's \(definition.names)"
             )
         }
         let liveLoaded = try compile(liveModel, of: liveVersion)

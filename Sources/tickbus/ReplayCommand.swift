@@ -58,7 +58,9 @@ struct ReplayCommand: ParsableCommand {
             }
             try selection.validate()
         } else {
-            guard registry == nil, live == nil else { throw ValidationError("--registry and --live need --verify-decisions") }
+            guard registry == nil, live == nil else {
+                throw ValidationError("--registry and --live need --verify-decisions")
+            }
             guard bus != nil else { throw ValidationError("--bus is required") }
             guard JournalReplay.Speed(parsing: speed) != nil else {
                 throw ValidationError("--speed must be max, realtime or xN (e.g. x10)")

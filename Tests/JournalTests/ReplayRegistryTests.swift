@@ -130,6 +130,24 @@ import Testing
         let noVerify = try TickBusTest.run(["replay", "--dir", session, "--bus", bus, "--registry", registry])
         #expect(noVerify.status == 64 && noVerify.stderr.contains("need --verify-decisions"), "\(noVerify.stderr)")
 
+        // A shadow version with another definition (here the same one with a comment added) is refused.
+        let otherDefinition = dir + "/other.toml"
+        try (String(contentsOfFile: fx.features, encoding: .utf8) + "\n# another definition\n").write(
+            toFile: otherDefinition,
+            atomically: true,
+            encoding: .utf8
+        )
+        let foreign = try add(registry, name: "beta", model: fx.other, features: otherDefinition)
+        let mismatch = try TickBusTest.run([
+            "replay", "--dir", session, "--verify-decisions", "--registry", registry, "--live", live, "--shadow",
+            foreign,
+        ])
+        #expect(mismatch.status == 64)
+        #expect(
+            mismatch.stderr.contains("shadow version \(foreign) stores feature definition"),
+            "\(mismatch.stderr)"
+        )
+
         // A tampered model object (one byte flipped): refused at strategy start and at replay,
         // naming the object; no ring is left behind.
         let object = try objectPath(registry, holding: fx.live)
@@ -142,13 +160,19 @@ import Testing
             "--attach-timeout", "1",
         ])
         #expect(tampered.status != 0)
-        #expect(tampered.stderr.contains("\(object): content does not hash to its name (altered)"), "\(tampered.stderr)")
+        #expect(
+            tampered.stderr.contains("\(object): content does not hash to its name (altered)"),
+            "\(tampered.stderr)"
+        )
         #expect(!ringExists(bus, "decisions.T"))
         #expect(!ringExists(bus, "stats.T"))
         let tamperedReplay = try TickBusTest.run([
             "replay", "--dir", session, "--verify-decisions", "--registry", registry, "--live", "alpha@dev",
         ])
         #expect(tamperedReplay.status != 0)
-        #expect(tamperedReplay.stderr.contains("\(object): content does not hash to its name"), "\(tamperedReplay.stderr)")
+        #expect(
+            tamperedReplay.stderr.contains("\(object): content does not hash to its name"),
+            "\(tamperedReplay.stderr)"
+        )
     }
 }

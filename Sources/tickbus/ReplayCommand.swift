@@ -44,15 +44,13 @@ struct ReplayCommand: ParsableCommand {
     var live: String?
     @Option(help: "Recorded decisions ring (default: the only decisions.* ring of the journal).") var decisions: String?
 
+    /// The models for `--verify-decisions`: files or registry versions.
+    var selection: StrategySelection {
+        StrategySelection(features: features, model: model, shadow: shadow, registry: registry, live: live)
+    }
+
     func validate() throws {
         if verifyDecisions {
-            let selection = StrategySelection(
-                features: features,
-                model: model,
-                shadow: shadow,
-                registry: registry,
-                live: live
-            )
             guard registry != nil || live != nil || (features != nil && model != nil) else {
                 throw ValidationError("--verify-decisions needs --features and --model")
             }
@@ -98,13 +96,6 @@ struct ReplayCommand: ParsableCommand {
 
     /// `--verify-decisions`: the strategy re-run over the recorded market ring, compared decision by decision.
     func verify() throws {
-        let selection = StrategySelection(
-            features: features,
-            model: model,
-            shadow: shadow,
-            registry: registry,
-            live: live
-        )
         let strategy = try selection.load { warn("replay: \($0)") }
         let outcome: DecisionVerifier.Outcome
         do {

@@ -274,6 +274,8 @@ public struct RingReader: ~Copyable {
     public let entryIndex: Int
     public let mode: ReaderMode
     public let startSequence: UInt64
+    /// Tells a replaced file apart without allocating (`producerStatus`, on the idle path).
+    let probe: _GenerationProbe
 
     public init(
         bus: String,
@@ -316,6 +318,7 @@ public struct RingReader: ~Copyable {
         entry = e
         // Safe: allocated here, freed in deinit, never shared.
         copy = UnsafeMutableRawPointer.allocate(byteCount: m.header.slotSize, alignment: 64)
+        probe = _GenerationProbe(path: m.path)
     }
 
     deinit {
@@ -407,17 +410,16 @@ public struct RingReader: ~Copyable {
     }
 
     /// Whether the producer is still there. Reads the producer line, and only when it says
-    /// running, the producer's pid (a syscall: call it when idle, not per message) and the path
-    /// (a new generation replaces the file).
+    /// running, the producer's pid (a syscall: call it when idle, not per message) and the file at
+    /// the ring's name (a new generation replaces it). Allocates nothing: strategies and the
+    /// recorder call it whenever they are idle, and count their allocations.
     public func producerStatus() -> ProducerStatus {
         let state = mapping.producerState
         if state == .closed { return .closed }
         let pid = mapping.header.producerPid
         if tb_pid_alive(pid) == 0 { return .dead(pid: pid) }
-        if let h = try? Segment.readHeader(path: mapping.path, expecting: nil),
-            h.generation != mapping.header.generation
-        {
-            return .replaced(generation: h.generation)
+        if let generation = probe.generation(), generation != mapping.header.generation {
+            return .replaced(generation: generation)
         }
         return .running
     }

@@ -132,6 +132,34 @@ enum StrategyFixture {
 struct StrategyProcessTests {
     static let messages = 30_000
 
+    @Test(
+        "an idle strategy allocates nothing: its producer checks (every 50 ms of idleness) read the header without allocating"
+    )
+    func idleStrategyDoesNotAllocate() throws {
+        let dir = TickBusTest.temporaryDirectory("strategy-idle")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try StrategyFixture.write(in: dir)
+        let bus = TickBusTest.uniqueBus("stratidle")
+        defer { TickBusTest.removeBus(bus) }
+        let strategy = try Child([
+            "strategy", "--bus", bus, "--features", files.features, "--model", files.live, "--name", "idle",
+            "--cpu", "0", "--attach-timeout", "30",
+        ])
+        // 40 messages at 10 a second: the strategy is idle for about 4 s, ~40 producer checks.
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "synthetic:5", "--messages", "40", "--rate", "10", "--wait-readers", "1",
+            "--wait-timeout", "30",
+        ])
+        let f = feed.wait(timeout: 60)
+        let s = strategy.wait(timeout: 60)
+        #expect(f.status == 0 && !f.timedOut, "feed: \(f.stderr)")
+        #expect(s.status == 0 && !s.timedOut, "strategy: \(s.stderr)")
+        let summary = keyValues(s.lastLine)
+        #expect(summary["eos"] == "true", "\(s.lastLine)")
+        // Was about 35 per check (path parsing, a bus directory handle, a header array): 1,476 here.
+        #expect((Int(summary["mallocs"] ?? "") ?? .max) <= 64, "\(s.lastLine)")
+    }
+
     @Test("online decision records equal the offline table bit for bit (LOBSTER sample through the ring)")
     func onlineEqualsOffline() throws {
         let msg = try TickBusTest.sharedData("lobster/GOOG_2012-06-21_34200000_57600000_message_5.csv")

@@ -37,7 +37,7 @@ public enum DemoSession {
         )
         let pid = getpid()
         let bus = "demo-\(pid)"
-        defer { try? Segment.removeBus(bus) }
+        defer { _ = try? Segment.removeBus(bus) }
         for f in [features, model] where !FileManager.default.fileExists(atPath: f) {
             throw .missingFile(f)
         }

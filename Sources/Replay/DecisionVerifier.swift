@@ -71,7 +71,7 @@ public enum DecisionVerifier {
         let loop: StrategyLoop
         do { loop = try strategy.makeLoop(slotSize: recorded.slotSize) } catch { throw .strategy(error) }
         let bus = "verify-\(getpid())"
-        defer { try? Segment.removeBus(bus) }
+        defer { _ = try? Segment.removeBus(bus) }
         do {
             var producer = try RingProducer(
                 bus: bus,

@@ -27,7 +27,7 @@ struct CLICorpusTests {
             for n in names.sorted() {
                 var isDir: ObjCBool = false
                 let u = dir.appendingPathComponent(n)
-                FileManager.default.fileExists(atPath: u.path, isDirectory: &isDir)
+                _ = FileManager.default.fileExists(atPath: u.path, isDirectory: &isDir)
                 if isDir.boolValue == directories { out.append(u) }
             }
         }

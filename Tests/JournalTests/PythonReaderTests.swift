@@ -12,7 +12,7 @@ import Testing
         p.arguments =
             ["python3", TickBusTest.repositoryRoot.appendingPathComponent("Tools/journal_reader.py").path] + args
         let out = TickBusTest.temporaryDirectory("py").appendingPathComponent("out.txt")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = p.standardOutput
         try p.run()

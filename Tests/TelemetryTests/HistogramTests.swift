@@ -86,7 +86,7 @@ struct SplitMix64: RandomNumberGenerator {
 
     @Test func statsBlockCountsExactlyAndReplacesWithANewGeneration() throws {
         let bus = "t-telemetry-unit-\(getpidValue())"
-        defer { try? Segment.removeBus(bus) }
+        defer { _ = try? Segment.removeBus(bus) }
         var reference: [UInt64] = []
         do {
             let w = try StatsWriter(bus: bus, name: "alpha", kind: .strategy, modelId: 0xabc, shadowModelId: 0xdef)
@@ -152,7 +152,7 @@ extension HistogramTests {
     /// A strategy that dies shows as dead; its restart shows as the next generation, running.
     @Test func aDeadStrategyShowsDeadThenItsNewGeneration() throws {
         let bus = "t-telemetry-dead-\(getpidValue())"
-        defer { try? Segment.removeBus(bus) }
+        defer { _ = try? Segment.removeBus(bus) }
         let w = try StatsWriter(bus: bus, name: "beta", kind: .strategy)
         w.recordDecision(latencyNs: 1000, signal: 1)
         #expect(BusSnapshot.take(bus: bus).strategies.first?.state == "running")

@@ -56,7 +56,7 @@ struct SegmentTests {
     func badMagic() throws {
         let (bus, error) = try corrupted("magic") { pwrite64($0, 0x1234, at: SegmentLayout.magicOffset) }
         defer { removeBus(bus) }
-        guard case .badMagic(_, let found)? = error as? SegmentError else {
+        guard case .badMagic(_, let found)? = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
@@ -68,7 +68,7 @@ struct SegmentTests {
     func badVersion() throws {
         let (bus, error) = try corrupted("version") { pwrite32($0, 99, at: SegmentLayout.versionOffset) }
         defer { removeBus(bus) }
-        guard case .unsupportedVersion(_, 99, SegmentLayout.version)? = error as? SegmentError else {
+        guard case .unsupportedVersion(_, 99, SegmentLayout.version)? = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
@@ -79,7 +79,7 @@ struct SegmentTests {
     func badSlotSize() throws {
         let (bus, error) = try corrupted("slot") { pwrite32($0, 96, at: SegmentLayout.slotSizeOffset) }
         defer { removeBus(bus) }
-        guard case .slotSizeNotMultipleOf64(_, 96)? = error as? SegmentError else {
+        guard case .slotSizeNotMultipleOf64(_, 96)? = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
@@ -90,7 +90,7 @@ struct SegmentTests {
     func badCapacity() throws {
         let (bus, error) = try corrupted("cap") { pwrite64($0, 12, at: SegmentLayout.capacityOffset) }
         defer { removeBus(bus) }
-        guard case .capacityNotPowerOfTwo(_, 12)? = error as? SegmentError else {
+        guard case .capacityNotPowerOfTwo(_, 12)? = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
@@ -103,7 +103,7 @@ struct SegmentTests {
             _ = ftruncate(fd, off_t(SegmentLayout.slotsOffset + 64 * 10))
         }
         defer { removeBus(bus) }
-        guard case .fileSizeMismatch(_, let header, let actual)? = error as? SegmentError else {
+        guard case .fileSizeMismatch(_, let header, let actual)? = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
@@ -112,7 +112,7 @@ struct SegmentTests {
         // Shorter than the header itself.
         let (bus2, error2) = try corrupted("tiny") { _ = ftruncate($0, 100) }
         defer { removeBus(bus2) }
-        guard case .fileTooSmall(_, 100, _)? = error2 as? SegmentError else {
+        guard case .fileTooSmall(_, 100, _)? = error2 else {
             Issue.record("got \(String(describing: error2))")
             return
         }
@@ -122,7 +122,7 @@ struct SegmentTests {
     func badSchema() throws {
         let (bus, error) = try corrupted("schema") { pwrite32($0, 77, at: SegmentLayout.schemaOffset) }
         defer { removeBus(bus) }
-        guard case .unknownSchema(_, 77)? = error as? SegmentError else {
+        guard case .unknownSchema(_, 77)? = error else {
             Issue.record("got \(String(describing: error))")
             return
         }
@@ -131,7 +131,7 @@ struct SegmentTests {
             pwrite32($0, SchemaID.decisions.rawValue, at: SegmentLayout.schemaOffset)
         }
         defer { removeBus(bus2) }
-        guard case .schemaMismatch(_, 2, 1)? = error2 as? SegmentError else {
+        guard case .schemaMismatch(_, 2, 1)? = error2 else {
             Issue.record("got \(String(describing: error2))")
             return
         }

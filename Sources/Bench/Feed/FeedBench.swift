@@ -103,7 +103,7 @@ public enum FeedBench {
         var out = Outcome()
         var samples = [Double](repeating: 0, count: chunks)
         let bus = "bench-feed-\(getpid())"
-        defer { try? Segment.removeBus(bus) }
+        defer { _ = try? Segment.removeBus(bus) }
         let chosen = Contender.allCases.filter { o.only?.contains($0.rawValue) ?? true }
 
         try InterleavedRounds.run(rounds: o.rounds, chosen) { (_, contender) throws(BenchError) in
@@ -184,7 +184,7 @@ public enum FeedBench {
                 ringRates.append(Double(summary.published) / (Double(ns) / 1e9))
                 ringInputRates.append(Double(total) / (Double(ns) / 1e9))
                 producer.close()
-                try? Segment.removeBus(bus)
+                _ = try? Segment.removeBus(bus)
             }
         }
         out.c = median(cRounds)

@@ -75,7 +75,7 @@ public enum RecordBench {
         let bus = "bench-record-\(getpid())"
         let journalDir = "\(o.dir)/tickbus-bench-record-\(getpid())"
         defer {
-            try? Segment.removeBus(bus)
+            _ = try? Segment.removeBus(bus)
             _ = try? FileManager.default.removeItem(atPath: journalDir)
         }
         func percentiles() -> Percentiles {

@@ -12,7 +12,7 @@ extension RingBench {
         // The C ring carries no TickBus magic, so `rm` would keep it (and the bus): remove it first.
         defer {
             _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline"))
-            try? Segment.removeBus(bus)
+            _ = try? Segment.removeBus(bus)
         }
         var figures: [Implementation: Figures] = [.swift: Figures(), .c: Figures()]
         try InterleavedRounds.run(rounds: o.rounds, Implementation.allCases) { (_, impl) throws(BenchError) in
@@ -163,7 +163,7 @@ extension RingBench {
         // The C ring carries no TickBus magic, so `rm` would keep it (and the bus): remove it first.
         defer {
             _ = unlink(BusPaths.ring(bus: bus, ring: "cbaseline"))
-            try? Segment.removeBus(bus)
+            _ = try? Segment.removeBus(bus)
         }
         var producer = try segment { () throws(SegmentError) in
             try RingProducer(bus: bus, ring: "bench", schema: .market, slotSize: 64, capacity: ringCapacity)

@@ -81,7 +81,7 @@ public enum ScrapeBench {
     public static func run(_ o: Options) throws(BenchError) -> Result {
         func mallocCount() -> UInt64 { tb_thread_malloc_count() }
         let bus = "bench-scrape-\(getpid())"
-        defer { try? Segment.removeBus(bus) }
+        defer { _ = try? Segment.removeBus(bus) }
         var producer = try segment { () throws(SegmentError) in
             try RingProducer(
                 bus: bus,

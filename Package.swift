@@ -101,7 +101,7 @@ let package = Package(
         ),
         // Process harness shared by the test targets and the demo (Foundation is fine here).
         .target(name: "TestSupport", path: "Sources/TestSupport"),
-        .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus"]),
+        .testTarget(name: "TickBusCoreTests", dependencies: ["TickBusCore", "CTickBus", "TestSupport"]),
         .testTarget(
             name: "FeedTests",
             dependencies: ["Feed", "Book", "Bench", "TickBusCore", "TestSupport", "tickbus"]

@@ -1,20 +1,7 @@
 import Book
+import TestSupport
 import Testing
 import TickBusCore
-
-/// SplitMix64: the seeded generator of the property tests (a failing seed replays exactly).
-private struct BookRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 /// The book as a plain model: a dictionary of orders and, per instrument and side, a dictionary of
 /// price → (shares, orders), with the level rules `OrderBooks` documents: deltas are signed, a level
@@ -105,7 +92,7 @@ private struct BookModel {
 struct BookPropertyTests {
     @Test("order-level and level-addressed operations agree with a plain model", arguments: 1...24)
     func randomOperations(seed: Int) {
-        var rng = BookRandom(seed: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         let maxInstruments = 5
         let levelInstrument: UInt32 = 4  // level-addressed only
         let books = OrderBooks(maxInstruments: maxInstruments, orderCapacity: 4)  // the table must grow

@@ -1,22 +1,9 @@
 import CTickBus
 import Foundation
+import TestSupport
 import Testing
 
 @testable import TickBusCore
-
-/// SplitMix64: the seeded generator of the property tests (a failing seed replays exactly).
-struct PropertyRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 /// The reader as a plain model: where it is and what it was told it lost.
 struct ReaderModel {
@@ -67,7 +54,7 @@ struct RingPropertyTests {
 
     @Test("random bursts and polls: every sequence delivered intact or counted lost exactly once", arguments: 1...24)
     func randomSequences(seed: Int) throws {
-        var rng = PropertyRandom(seed: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         let capacity = 1 << (1 + rng.below(6))  // 2 ... 64
         let slotSize = [64, 128, 256][rng.below(3)]
         let bus = testBus("prop\(seed)")
@@ -180,7 +167,7 @@ struct RingPropertyTests {
         arguments: 1...4
     )
     func gatingAgainstProducerThread(seed: Int) throws {
-        var rng = PropertyRandom(seed: UInt64(seed) &+ 1000)
+        var rng = SplitMix64(seed: UInt64(seed) &+ 1000)
         let capacity = [4, 8, 16, 64][seed - 1]
         let total: UInt64 = 5_000
         let bus = testBus("gateprop\(seed)")

@@ -242,7 +242,11 @@ public struct ControlCommand: Sendable, Equatable {
     /// character boundary.
     public func encode(into p: UnsafeMutableRawPointer) {
         (p + 8).initializeMemory(as: UInt8.self, repeating: 0, count: ControlCommandLayout.slotSize - 8)
-        p.storeBytes(of: ControlCommandLayout.kindValue.littleEndian, toByteOffset: ControlCommandLayout.kind, as: UInt16.self)
+        p.storeBytes(
+            of: ControlCommandLayout.kindValue.littleEndian,
+            toByteOffset: ControlCommandLayout.kind,
+            as: UInt16.self
+        )
         p.storeBytes(of: verb.rawValue, toByteOffset: ControlCommandLayout.command, as: UInt8.self)
         p.storeBytes(of: role?.rawValue ?? 0, toByteOffset: ControlCommandLayout.role, as: UInt8.self)
         p.storeBytes(of: percent, toByteOffset: ControlCommandLayout.percent, as: UInt8.self)
@@ -287,20 +291,36 @@ public struct ControlCommand: Sendable, Equatable {
             size: ControlCommandLayout.strategySize,
             field: "strategy"
         )
-        let issuer = try FixedText.load(p + ControlCommandLayout.issuer, size: ControlCommandLayout.issuerSize, field: "issuer")
-        let reason = try FixedText.load(p + ControlCommandLayout.reason, size: ControlCommandLayout.reasonSize, field: "reason")
+        let issuer = try FixedText.load(
+            p + ControlCommandLayout.issuer,
+            size: ControlCommandLayout.issuerSize,
+            field: "issuer"
+        )
+        let reason = try FixedText.load(
+            p + ControlCommandLayout.reason,
+            size: ControlCommandLayout.reasonSize,
+            field: "reason"
+        )
         let c = ControlCommand(
             verb: verb,
             role: role,
             percent: p.load(fromByteOffset: ControlCommandLayout.percent, as: UInt8.self),
-            commandId: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.commandId, as: UInt64.self)),
+            commandId: UInt64(
+                littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.commandId, as: UInt64.self)
+            ),
             version: VersionDigest(loading: p, at: ControlCommandLayout.version),
-            runtimeId: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.runtimeId, as: UInt64.self)),
+            runtimeId: UInt64(
+                littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.runtimeId, as: UInt64.self)
+            ),
             strategy: strategy,
             issuer: issuer,
             reason: reason,
-            publishTime: Int64(littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.publishTime, as: Int64.self)),
-            submitTime: Int64(littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.submitTime, as: Int64.self))
+            publishTime: Int64(
+                littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.publishTime, as: Int64.self)
+            ),
+            submitTime: Int64(
+                littleEndian: p.loadUnaligned(fromByteOffset: ControlCommandLayout.submitTime, as: Int64.self)
+            )
         )
         try c.validate()
         return c
@@ -456,7 +476,9 @@ public struct ControlRecordView {
     @inlinable public var publishTime: Int64 {
         base.load(fromByteOffset: ControlRecordLayout.publishTime, as: Int64.self)
     }
-    @inlinable public var commandId: UInt64 { base.load(fromByteOffset: ControlRecordLayout.commandId, as: UInt64.self) }
+    @inlinable public var commandId: UInt64 {
+        base.load(fromByteOffset: ControlRecordLayout.commandId, as: UInt64.self)
+    }
     /// The roles in force after the record.
     public var roles: RoleState {
         var r = RoleState()
@@ -472,7 +494,10 @@ public struct ControlRecordView {
     }
     /// Why it was rejected (empty when applied); invalid bytes read as U+FFFD.
     public var message: String {
-        let b = UnsafeRawBufferPointer(start: base + ControlRecordLayout.message, count: ControlRecordLayout.messageSize)
+        let b = UnsafeRawBufferPointer(
+            start: base + ControlRecordLayout.message,
+            count: ControlRecordLayout.messageSize
+        )
         return String(decoding: b[..<(b.firstIndex(of: 0) ?? b.count)], as: UTF8.self)
     }
 }

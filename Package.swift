@@ -87,6 +87,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The control server's submission frame (Docs/CONTROL.md): core only, so the fuzz build compiles it alone.
+        .target(name: "ControlWire", dependencies: ["TickBusCore"]),
+        // `tickbus control serve` (the one producer of ring `control`, checking against the registry) and its client.
+        .target(name: "Control", dependencies: ["ControlWire", "Registry", "TickBusCore", "CTickBus"]),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
         .target(name: "Demo", dependencies: ["TickBusCore", "TestSupport"]),
@@ -94,7 +98,7 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
-                "Telemetry", "Bench", "Registry",
+                "Telemetry", "Bench", "Registry", "Control", "ControlWire",
                 "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -123,6 +127,10 @@ let package = Package(
             dependencies: ["Journal", "Replay", "Strategy", "TickBusCore", "Feed", "TestSupport", "tickbus"]
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
+        .testTarget(
+            name: "ControlTests",
+            dependencies: ["Control", "ControlWire", "Registry", "TickBusCore", "CTickBus", "TestSupport", "tickbus"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

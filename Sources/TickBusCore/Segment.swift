@@ -362,8 +362,10 @@ public enum Segment {
     public static func list(bus: String) throws(SegmentError) -> [String] {
         let dir = try BusDirectory(bus: bus)
         return try dir.entries().filter { name in
-            // Temporaries and stats blocks are not rings.
-            !name.contains(".tmp.") && !name.hasPrefix(StatsLayout.filePrefix)
+            // Temporaries, stats blocks and sockets (the control server's `control.sock`) are not rings.
+            var st = stat()
+            let socket = fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mode & S_IFMT == S_IFSOCK
+            return !name.contains(".tmp.") && !name.hasPrefix(StatsLayout.filePrefix) && !socket
         }.sorted()
     }
 

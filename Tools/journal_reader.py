@@ -5,7 +5,11 @@
     ring = read_ring("Recordings/session", "market")     # verifies every block
     df = market_frame(ring)                               # one row per market message
 
+    d = decision_frame(read_ring(DIR, "decisions.S"))     # decisions (layouts 1 and 2), role columns
+    c = control_frame(read_ring(DIR, "decisions.S"))      # control records (kind 101)
+
     python3 Tools/journal_reader.py DIR [RING]            # prints a summary and the head
+    python3 Tools/journal_reader.py DIR RING --dump       # a strategy's ring, one line per record
 
 The reader verifies each block (magic, fields, CRC32C, block numbers, sequence continuity) and stops
 at the first that fails, like the Swift reader: `ring.stop` says where and why.
@@ -219,34 +223,147 @@ def market_frame(ring):
     return df
 
 
-DECISION_FIELDS = [("sequence", "<u8", 0), ("kind", "<u2", 8), ("flags", "<u2", 10), ("feature_count", "<u2", 12),
-                   ("signal", "<i1", 14), ("market_sequence", "<u8", 16), ("exchange_time", "<i8", 24),
-                   ("instrument", "<u4", 32), ("receive_time", "<i8", 40), ("publish_time", "<i8", 48),
-                   ("live_prediction", "<f8", 56), ("shadow_prediction", "<f8", 64), ("model_id", "<u8", 72),
-                   ("shadow_model_id", "<u8", 80)]
+# ---- A strategy's ring `decisions.<name>` (Docs/JOURNAL.md, "Records in a strategy's ring"): records of
+# several kinds (u16 at byte 8) in one sequence, all starting with the 56-byte record header.
+RECORD_KINDS = {100: "decision", 101: "control", 102: "order", 103: "order_event", 104: "fill", 105: "risk"}
+HEADER_FIELDS = [("sequence", "<u8", 0), ("kind", "<u2", 8), ("flags", "<u2", 10), ("layout_version", "<u1", 15),
+                 ("market_sequence", "<u8", 16), ("exchange_time", "<i8", 24), ("instrument", "<u4", 32),
+                 ("receive_time", "<i8", 40), ("publish_time", "<i8", 48)]
+# Decision record, layout version 2 (byte 15 = 2).
+DECISION_FIELDS = HEADER_FIELDS + [
+    ("feature_count", "<u2", 12), ("signal", "<i1", 14), ("canary_percent", "<u1", 36),
+    ("live_prediction", "<f8", 56), ("shadow_prediction", "<f8", 64), ("canary_prediction", "<f8", 72),
+    ("model_id", "<u8", 80), ("shadow_model_id", "<u8", 88), ("canary_model_id", "<u8", 96)]
+DECISION_FEATURES = 112
+# Layout version 1 (byte 15 = 0): no canary, model ids at 72 and 80, features at 96, flags bit 0 = shadow.
+DECISION_V1 = dict(live_prediction=56, shadow_prediction=64, model_id=72, shadow_model_id=80, features=96)
+FLAG_SHADOW, FLAG_CANARY, FLAG_ACTED, FLAG_LIVE, FLAG_PAUSED = 1, 2, 4, 8, 16
+# Control record (kind 101), layout version 1.
+CONTROL_FIELDS = HEADER_FIELDS + [
+    ("verb_code", "<u1", 12), ("role_code", "<u1", 13), ("canary_percent", "<u1", 14),
+    ("rejection_code", "<u4", 32), ("command_publish_time", "<i8", 40), ("command_id", "<u8", 56),
+    ("live_model_id", "<u8", 64), ("shadow_model_id", "<u8", 72), ("canary_model_id", "<u8", 80)]
+CONTROL_VERSIONS = [("live_version", 88), ("shadow_version", 120), ("canary_version", 152)]
+CONTROL_MESSAGE, CONTROL_MESSAGE_SIZE = 184, 72
+VERBS = {1: "load", 2: "canary", 3: "promote", 4: "demote", 5: "rollback", 6: "pause", 7: "resume"}
+ROLES = {0: "", 1: "live", 2: "shadow", 3: "canary"}
+REJECTIONS = {0: "", 1: "unloadable", 2: "feature-mismatch", 3: "empty-role", 4: "malformed", 5: "no-registry"}
+
+
+def _field(r, dt, off):
+    size = np.dtype(dt).itemsize
+    return r[:, off:off + size].copy().view(dt).ravel()
+
+
+def record_kinds(ring):
+    """The kind (u16 at byte 8) of every record of a strategy's ring."""
+    return _field(np.ascontiguousarray(ring.records), "<u2", 8)
+
+
+def _of_kind(ring, kind):
+    r = np.ascontiguousarray(ring.records)
+    return r[record_kinds(ring) == kind]
 
 
 def decision_frame(ring):
-    """pandas DataFrame of a decisions ring (DecisionRecord.swift layout), features as f0..fN."""
+    """pandas DataFrame of the decision records (kind 100) of a strategy's ring, layout 2 and layout 1
+    (told apart by byte 15: 2 or 0), with the role bits as boolean columns (`has_live`, `has_shadow`,
+    `has_canary`, `canary_acted`, `paused`), `acting_model_id` (the canary's where the instrument was
+    routed to it) and the features as f0..fN (NaN past the record's feature count). Records of other
+    kinds are left out: see `control_frame` and `other_records_frame`."""
     import pandas as pd
-    r = np.ascontiguousarray(ring.records)
-    cols = {}
-    for name, dt, off in DECISION_FIELDS:
-        size = np.dtype(dt).itemsize
-        cols[name] = r[:, off:off + size].copy().view(dt).ravel()
-    nfeat = (r.shape[1] - 96) // 8
-    feats = r[:, 96:96 + 8 * nfeat].copy().view("<f8")
+    r = _of_kind(ring, 100)
+    cols = {name: _field(r, dt, off) for name, dt, off in DECISION_FIELDS}
+    v1 = cols["layout_version"] == 0
+    if v1.any():
+        for name in ("live_prediction", "shadow_prediction"):
+            cols[name] = np.where(v1, _field(r, "<f8", DECISION_V1[name]), cols[name])
+        for name in ("model_id", "shadow_model_id"):
+            cols[name] = np.where(v1, _field(r, "<u8", DECISION_V1[name]), cols[name])
+        cols["canary_prediction"] = np.where(v1, np.nan, cols["canary_prediction"])
+        cols["canary_model_id"] = np.where(v1, np.uint64(0), cols["canary_model_id"])
+        cols["canary_percent"] = np.where(v1, np.uint8(0), cols["canary_percent"])
+    flags = cols["flags"]
+    cols["has_live"] = v1 | ((flags & FLAG_LIVE) != 0)
+    cols["has_shadow"] = (flags & FLAG_SHADOW) != 0
+    cols["has_canary"] = ~v1 & ((flags & FLAG_CANARY) != 0)
+    cols["canary_acted"] = ~v1 & ((flags & FLAG_ACTED) != 0)
+    cols["paused"] = ~v1 & ((flags & FLAG_PAUSED) != 0)
+    cols["acting_model_id"] = np.where(cols["canary_acted"], cols["canary_model_id"], cols["model_id"])
+    slot = r.shape[1]
+    nfeat = max(0, (slot - DECISION_V1["features"]) // 8)
+    count = cols["feature_count"].astype(np.int64)
     for i in range(nfeat):
-        cols[f"f{i}"] = feats[:, i]
+        v2 = _field(r, "<f8", DECISION_FEATURES + 8 * i) if DECISION_FEATURES + 8 * i + 8 <= slot \
+            else np.full(len(r), np.nan)
+        old = _field(r, "<f8", DECISION_V1["features"] + 8 * i)
+        cols[f"f{i}"] = np.where(i < count, np.where(v1, old, v2), np.nan)
     return pd.DataFrame(cols)
 
 
+def control_frame(ring):
+    """pandas DataFrame of the control records (kind 101) of a strategy's ring: the command applied or
+    rejected (`command_id`, `verb`, `role`, `applied`, `rejection`), the first market sequence processed
+    under the new state (`first_market_sequence`), the roles after it (model ids, version ids as 64 hex
+    digits or "" when empty, `canary_percent`, `paused`) and `message` (why it was rejected)."""
+    import pandas as pd
+    r = _of_kind(ring, 101)
+    cols = {name: _field(r, dt, off) for name, dt, off in CONTROL_FIELDS}
+    cols["first_market_sequence"] = cols.pop("market_sequence")
+    cols["verb"] = [VERBS.get(int(v), f"command{int(v)}") for v in cols["verb_code"]]
+    cols["role"] = [ROLES.get(int(v), f"role{int(v)}") for v in cols["role_code"]]
+    cols["applied"] = (cols["flags"] & 1) != 0
+    cols["paused"] = (cols["flags"] & 2) != 0
+    cols["rejection"] = [REJECTIONS.get(int(v), str(int(v))) for v in cols["rejection_code"]]
+    for name, off in CONTROL_VERSIONS:
+        cols[name] = ["" if not row[off:off + 32].any() else bytes(row[off:off + 32]).hex() for row in r]
+    cols["message"] = [bytes(row[CONTROL_MESSAGE:CONTROL_MESSAGE + CONTROL_MESSAGE_SIZE]).split(b"\0", 1)[0]
+                       .decode("utf-8", "replace") for row in r]
+    return pd.DataFrame(cols)
+
+
+def other_records_frame(ring):
+    """pandas DataFrame of the records of a strategy's ring that are neither decisions nor control
+    records (102 order … 105 risk, whose layouts come with the execution issue): their header fields
+    and `kind_name`."""
+    import pandas as pd
+    kinds = record_kinds(ring)
+    r = np.ascontiguousarray(ring.records)[(kinds != 100) & (kinds != 101)]
+    cols = {name: _field(r, dt, off) for name, dt, off in HEADER_FIELDS}
+    cols["kind_name"] = [RECORD_KINDS.get(int(k), "unknown") for k in cols["kind"]]
+    return pd.DataFrame(cols)
+
+
+def _text(v):
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    return "-" if v == "" else str(v)
+
+
+def dump(ring, out=sys.stdout):
+    """Prints every record of a strategy's ring in ring order as `decision|control|record k=v …`, the
+    columns of its frame (floats as repr, empty text as `-`; a control record's message last, as the
+    rest of the line)."""
+    rows = []
+    for frame, tag in ((decision_frame(ring), "decision"), (control_frame(ring), "control"),
+                       (other_records_frame(ring), "record")):
+        for row in frame.to_dict("records"):
+            rows.append((int(row["sequence"]), tag, row))
+    for _, tag, row in sorted(rows, key=lambda x: x[0]):
+        message = row.pop("message", None)
+        parts = [f"{k}={_text(v)}" for k, v in row.items()]
+        if message is not None:
+            parts.append(f"message={message}")
+        print(tag + " " + " ".join(parts), file=out)
+
+
 def main():
-    if len(sys.argv) < 2:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if not args:
         print(__doc__)
         return 2
-    directory = sys.argv[1]
-    rings = [sys.argv[2]] if len(sys.argv) > 2 else sorted(segments(directory))
+    directory = args[0]
+    rings = [args[1]] if len(args) > 1 else sorted(segments(directory))
     bad = 0
     for name in rings:
         ring = read_ring(directory, name)
@@ -254,8 +371,17 @@ def main():
         status = f"sealed reason={ring.seal['reason']}" if ring.stop is None else f"stopped {ring.stop}"
         print(f"ring={name} records={len(ring.records)} gaps={len(ring.gaps)} lost={lost} {status}")
         bad += ring.stop is not None
-        if ring.header and ring.header["schema"] == "market" and len(ring.records):
+        schema = ring.header["schema"] if ring.header else None
+        if schema == "decisions" and "--dump" in sys.argv:
+            dump(ring)
+        elif schema == "market" and len(ring.records):
             print(market_frame(ring).head(5).to_string())
+        elif schema == "decisions" and len(ring.records):
+            d, c = decision_frame(ring), control_frame(ring)
+            print(f"decisions={len(d)} control={len(c)} other={len(ring.records) - len(d) - len(c)}")
+            print(d.head(5).to_string())
+            if len(c):
+                print(c.to_string())
     return 1 if bad else 0
 
 

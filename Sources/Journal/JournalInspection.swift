@@ -67,8 +67,8 @@ public enum JournalInspection {
     }
 
     /// Prints the records of `reader` from its position up to sequence `to` (inclusive; nil: the
-    /// end): market messages as `tap --print` does, decisions as their summary, others by kind;
-    /// each prefixed by `seq=N`; gaps as `gap from=F count=C`.
+    /// end) as `tap --print` does (`RecordText`: market messages, decisions, control records,
+    /// commands), each prefixed by `seq=N`; gaps as `gap from=F count=C`.
     /// - Returns: why the journal stopped early, nil when it ended cleanly or reached `to`.
     public static func cat(_ reader: JournalReader, to: UInt64?, line: (String) -> Void) -> JournalError? {
         loop: while let e = reader.next() {
@@ -76,11 +76,7 @@ public enum JournalInspection {
             case .record(let p):
                 let seq = p.load(as: UInt64.self)
                 if let to, seq > to { break loop }
-                switch reader.schema {
-                case .market: line("seq=\(seq) \(MarketMessageView(p).description)")
-                case .decisions: line("seq=\(seq) \(DecisionRecordView(p))")
-                default: line("seq=\(seq) kind=\(p.load(fromByteOffset: 8, as: UInt16.self))")
-                }
+                line("seq=\(seq) \(RecordText.line(p, slotSize: reader.slotSize, schema: reader.schema))")
             case .gap(let f, let c):
                 if let to, f > to { break loop }
                 line("gap from=\(f) count=\(c)")

@@ -45,7 +45,7 @@ struct TapCommand: ParsableCommand {
         let (counts, end) = RingTap(o).run(
             message: { bytes, schema in
                 guard printing else { return }
-                Swift.print(schema == .market ? bytes.market.description : DecisionRecordView(bytes.base).description)
+                Swift.print(RecordText.line(bytes.base, slotSize: bytes.count, schema: schema))
             },
             log: warn,
             stop: stopRequested

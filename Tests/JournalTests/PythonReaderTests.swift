@@ -2,6 +2,7 @@ import Foundation
 import Journal
 import TestSupport
 import Testing
+import TickBusCore
 
 /// Tools/journal_reader.py, written from Docs/JOURNAL.md, reads what the Swift writer wrote and
 /// stops where the Swift reader stops.
@@ -53,5 +54,137 @@ import Testing
         let records = entries.filter { if case .record = $0 { return true } else { return false } }.count
         #expect(bad.out.contains("ring=market records=\(records) gaps=\(reader.gapRecords)"), "\(bad.out)")
         #expect(bad.out.contains("offset \(error?.location?.offset ?? 0): crc-mismatch"), "\(bad.out)")
+    }
+
+    /// A strategy's ring with decisions of layouts 1 and 2, control records, an order record and a
+    /// gap: the Python frames (`decision_frame`, `control_frame`, `other_records_frame`, printed by
+    /// `--dump`) hold, record by record, what the Swift reader and views read.
+    @Test func pythonFramesAgreeWithSwiftOnAStrategysRing() throws {
+        let dir = temporaryDirectory("py-kinds")
+        defer { removeDirectory(dir) }
+        try StrategyRingFixture.writeJournal(dir)
+        let out = try python([dir, StrategyRingFixture.ring, "--dump"])
+        #expect(out.status == 0, "\(out.out)")
+        let lines = out.out.split(separator: "\n").map(String.init)
+        #expect(lines.first == "ring=decisions.S records=9 gaps=1 lost=3 sealed reason=end-of-session", "\(out.out)")
+        let rows = lines.dropFirst().map { line -> (String, [String: String]) in
+            var l = Substring(line)
+            var message: String?
+            if let r = l.range(of: " message=") {
+                message = String(l[r.upperBound...])
+                l = l[..<r.lowerBound]
+            }
+            var kv = keyValues(String(l))
+            if let message { kv["message"] = message }
+            return (String(line.prefix { $0 != " " }), kv)
+        }
+
+        let (entries, _, error, _) = try readJournal(dir, ring: StrategyRingFixture.ring)
+        #expect(error == nil)
+        var swift: [(String, [String: String])] = []
+        for case .record(let bytes) in entries {
+            bytes.withUnsafeBytes { raw in swift.append(Self.expected(raw.baseAddress!)) }
+        }
+        #expect(rows.count == swift.count)
+        for ((tag, py), (wantTag, want)) in zip(rows, swift) {
+            #expect(tag == wantTag, "\(py)")
+            for (k, v) in want {
+                let got = py[k] ?? "<missing>"
+                if let a = Double(v), let b = Double(got), v.contains(".") || v == "nan" {
+                    #expect(a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN), "\(k): \(got) != \(v) in \(py)")
+                } else {
+                    // Empty text columns print as `-`; the message is the rest of the line as it is.
+                    #expect(got == (v.isEmpty && k != "message" ? "-" : v), "\(k) in record \(want["sequence"] ?? "?")")
+                }
+            }
+        }
+    }
+
+    /// What the Swift views read from one record, keyed as the Python frames' columns.
+    static func expected(_ p: UnsafeRawPointer) -> (String, [String: String]) {
+        let kind = p.load(fromByteOffset: RecordHeader.kind, as: UInt16.self)
+        var e: [String: String] = [
+            "sequence": "\(p.load(as: UInt64.self))", "kind": "\(kind)",
+            "market_sequence": "\(p.load(fromByteOffset: RecordHeader.marketSequence, as: UInt64.self))",
+            "exchange_time": "\(p.load(fromByteOffset: RecordHeader.exchangeTime, as: Int64.self))",
+        ]
+        func f(_ x: Double) -> String { x.isNaN ? "nan" : "\(x)" }
+        func b(_ x: Bool) -> String { x ? "True" : "False" }
+        if kind == DecisionLayout.kindValue {
+            let d = DecisionRecordView(p)
+            let v1 = d.layoutVersion == 0
+            e["layout_version"] = "\(d.layoutVersion)"
+            e["instrument"] = "\(d.instrument)"
+            e["flags"] = "\(d.flags)"
+            e["signal"] = "\(d.signal)"
+            e["feature_count"] = "\(d.featureCount)"
+            e["receive_time"] = "\(d.receiveTime)"
+            e["publish_time"] = "\(d.publishTime)"
+            if v1 {
+                e["live_prediction"] = f(p.load(fromByteOffset: DecisionLayoutV1.livePrediction, as: Double.self))
+                e["shadow_prediction"] = f(p.load(fromByteOffset: DecisionLayoutV1.shadowPrediction, as: Double.self))
+                e["model_id"] = "\(p.load(fromByteOffset: DecisionLayoutV1.modelId, as: UInt64.self))"
+                e["acting_model_id"] = e["model_id"]
+                e["shadow_model_id"] = "\(p.load(fromByteOffset: DecisionLayoutV1.shadowModelId, as: UInt64.self))"
+                e["canary_prediction"] = "nan"
+                e["canary_model_id"] = "0"
+                e["canary_percent"] = "0"
+                (e["has_live"], e["has_shadow"], e["has_canary"]) = ("True", b(d.flags & 1 != 0), "False")
+                (e["canary_acted"], e["paused"]) = ("False", "False")
+                for i in 0..<d.featureCount {
+                    e["f\(i)"] = f(p.load(fromByteOffset: DecisionLayoutV1.features + 8 * i, as: Double.self))
+                }
+            } else {
+                e["live_prediction"] = f(d.livePrediction)
+                e["shadow_prediction"] = f(d.shadowPrediction)
+                e["canary_prediction"] = f(d.canaryPrediction)
+                e["model_id"] = "\(d.modelId)"
+                e["shadow_model_id"] = "\(d.shadowModelId)"
+                e["canary_model_id"] = "\(d.canaryModelId)"
+                e["acting_model_id"] = "\(d.actingModelId)"
+                e["canary_percent"] = "\(d.canaryPercent)"
+                e["has_live"] = b(d.flags & DecisionFlags.live != 0)
+                e["has_shadow"] = b(d.hasShadow)
+                e["has_canary"] = b(d.hasCanary)
+                e["canary_acted"] = b(d.canaryActed)
+                e["paused"] = b(d.flags & DecisionFlags.paused != 0)
+                for i in 0..<d.featureCount { e["f\(i)"] = f(d.feature(i)) }
+                // Past the feature count the frame holds NaN, not the slot's zero bytes.
+                if d.featureCount < DecisionLayout.maxFeatures(slotSize: StrategyRingFixture.slotSize) {
+                    e["f\(d.featureCount)"] = "nan"
+                }
+            }
+            return ("decision", e)
+        }
+        if kind == ControlRecordLayout.kindValue {
+            let c = ControlRecordView(p)
+            let r = c.roles
+            func version(_ v: VersionDigest) -> String { v.isZero ? "" : v.hex }
+            e["first_market_sequence"] = e.removeValue(forKey: "market_sequence")
+            e["command_id"] = "\(c.commandId)"
+            e["verb"] = c.verb.map(\.description) ?? "?"
+            e["role"] =
+                ModelRole(rawValue: p.load(fromByteOffset: ControlRecordLayout.role, as: UInt8.self))?
+                .description ?? ""
+            e["applied"] = b(c.applied)
+            e["rejection"] = c.rejection?.description ?? ""
+            e["rejection_code"] = "\(c.rawRejection)"
+            e["command_publish_time"] = "\(c.commandPublishTime)"
+            e["publish_time"] = "\(c.publishTime)"
+            e["live_model_id"] = "\(r.liveModelId)"
+            e["shadow_model_id"] = "\(r.shadowModelId)"
+            e["canary_model_id"] = "\(r.canaryModelId)"
+            e["live_version"] = version(r.liveVersion)
+            e["shadow_version"] = version(r.shadowVersion)
+            e["canary_version"] = version(r.canaryVersion)
+            e["canary_percent"] = "\(r.canaryPercent)"
+            e["paused"] = b(r.paused)
+            e["message"] = c.message
+            return ("control", e)
+        }
+        e["instrument"] = "\(p.load(fromByteOffset: RecordHeader.instrument, as: UInt32.self))"
+        e["kind_name"] =
+            RecordKind(rawValue: kind).map { "\($0)" == "orderEvent" ? "order_event" : "\($0)" } ?? "unknown"
+        return ("record", e)
     }
 }

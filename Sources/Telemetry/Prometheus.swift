@@ -243,22 +243,95 @@ public enum PrometheusExposition {
                 l,
                 "\(st.lost)"
             )
-            let h = st.histogram
-            let name = "tickbus_strategy_tick_to_decision_seconds"
-            let help = "Latency from market message receive to decision publish."
-            for bound in latencyBucketBoundsNs {
+            func histogram(_ name: String, _ help: String, _ h: LatencyHistogram, _ l: [(String, String)]) {
+                for bound in latencyBucketBoundsNs {
+                    add(
+                        name,
+                        "histogram",
+                        help,
+                        l + [("le", seconds(bound))],
+                        "\(h.countAtOrBelow(bound))",
+                        suffix: "_bucket"
+                    )
+                }
+                add(name, "histogram", help, l + [("le", "+Inf")], "\(h.count)", suffix: "_bucket")
+                add(name, "histogram", help, l, seconds(h.sumNs), suffix: "_sum")
+                add(name, "histogram", help, l, "\(h.count)", suffix: "_count")
+            }
+            histogram(
+                "tickbus_strategy_tick_to_decision_seconds",
+                "Latency from market message receive to decision publish.",
+                st.histogram,
+                l
+            )
+            // Roles and control: labels that do not change with a swap (the model ids are in
+            // tickbus_strategy_model_info), so these series stay continuous across swaps.
+            let c = [bus, ("strategy", st.name), ("kind", st.kind)]
+            for r in st.roles {
                 add(
-                    name,
-                    "histogram",
-                    help,
-                    l + [("le", seconds(bound))],
-                    "\(h.countAtOrBelow(bound))",
-                    suffix: "_bucket"
+                    "tickbus_strategy_model_info",
+                    "gauge",
+                    "The model in each filled role: its registry version id (empty without a registry) and runtime model id.",
+                    c + [("role", r.role), ("version", r.version), ("model_id", r.modelId)],
+                    "1"
                 )
             }
-            add(name, "histogram", help, l + [("le", "+Inf")], "\(h.count)", suffix: "_bucket")
-            add(name, "histogram", help, l, seconds(h.sumNs), suffix: "_sum")
-            add(name, "histogram", help, l, "\(h.count)", suffix: "_count")
+            add(
+                "tickbus_strategy_roles_readable",
+                "gauge",
+                "1 if the roles were read as one consistent state (0: the writer was mid-change every time).",
+                c,
+                st.rolesAvailable ? "1" : "0"
+            )
+            add(
+                "tickbus_strategy_canary_percent",
+                "gauge",
+                "Percent of instruments routed to the canary model.",
+                c,
+                "\(st.canaryPercent)"
+            )
+            add("tickbus_strategy_paused", "gauge", "1 if the strategy's signals are paused.", c, st.paused ? "1" : "0")
+            add(
+                "tickbus_strategy_control_applied_total",
+                "counter",
+                "Control commands the strategy applied.",
+                c,
+                "\(st.controlApplied)"
+            )
+            add(
+                "tickbus_strategy_control_rejected_total",
+                "counter",
+                "Control commands the strategy rejected.",
+                c,
+                "\(st.controlRejected)"
+            )
+            add(
+                "tickbus_strategy_control_malformed_total",
+                "counter",
+                "Control ring slots the strategy could not decode as a command.",
+                c,
+                "\(st.controlMalformed)"
+            )
+            add(
+                "tickbus_strategy_last_swap_timestamp_seconds",
+                "gauge",
+                "When the last applied control command took effect, seconds since the Unix epoch (0: none yet).",
+                c,
+                st.lastSwapNs > 0 ? seconds(UInt64(st.lastSwapNs)) : "0"
+            )
+            add(
+                "tickbus_strategy_last_swap_latency_seconds",
+                "gauge",
+                "The last swap's latency from command publish to the first decision under the new state.",
+                c,
+                seconds(st.lastSwapLatencyNs)
+            )
+            histogram(
+                "tickbus_strategy_swap_latency_seconds",
+                "Latency from a control command's publish to the first decision under the new state.",
+                st.swapHistogram,
+                c
+            )
         }
         for p in s.processes {
             let l = [bus, ("pid", "\(p.pid)"), ("roles", p.roles.joined(separator: ","))]

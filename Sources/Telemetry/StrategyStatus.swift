@@ -25,10 +25,31 @@ public struct StrategyStatus: Sendable, Codable, Equatable {
     public var latency: LatencySummary
     /// The full histogram, for `/metrics` (not in the JSON).
     public var histogram: LatencyHistogram
+    /// The filled roles (live, shadow, canary, in that order) with their version and model ids.
+    /// Empty when the roles could not be read as one state (`rolesAvailable` false).
+    public var roles: [RoleStatus]
+    /// False when the writer was changing the roles through every attempt to read them.
+    public var rolesAvailable: Bool
+    public var canaryPercent: UInt8
+    public var paused: Bool
+    /// Control commands applied and rejected, and control ring slots that did not decode.
+    public var controlApplied: UInt64
+    public var controlRejected: UInt64
+    public var controlMalformed: UInt64
+    /// When the last applied command took effect, ns since the Unix epoch; 0 if none.
+    public var lastSwapNs: Int64
+    /// The last swap latency (command publish to first decision under the new state), ns.
+    public var lastSwapLatencyNs: UInt64
+    /// Swap latency over every recorded swap.
+    public var swapLatency: LatencySummary
+    /// The full swap latency histogram, for `/metrics` (not in the JSON).
+    public var swapHistogram: LatencyHistogram
 
     enum CodingKeys: String, CodingKey {
         case name, kind, pid, generation, state, alive, modelId, shadowModelId, messages, decisions, signals
         case disagreements, shadowDecisions, gaps, lost, heartbeatAgeSeconds, decisionsPerSecond, latency
+        case roles, rolesAvailable, canaryPercent, paused, controlApplied, controlRejected, controlMalformed
+        case lastSwapNs, lastSwapLatencyNs, swapLatency
     }
 
     public init(from decoder: any Decoder) throws {
@@ -52,6 +73,18 @@ public struct StrategyStatus: Sendable, Codable, Equatable {
         decisionsPerSecond = try c.decodeIfPresent(Double.self, forKey: .decisionsPerSecond)
         latency = try c.decode(LatencySummary.self, forKey: .latency)
         histogram = .empty
+        // Added with stats block version 2: absent from older JSON.
+        roles = try c.decodeIfPresent([RoleStatus].self, forKey: .roles) ?? []
+        rolesAvailable = try c.decodeIfPresent(Bool.self, forKey: .rolesAvailable) ?? true
+        canaryPercent = try c.decodeIfPresent(UInt8.self, forKey: .canaryPercent) ?? 0
+        paused = try c.decodeIfPresent(Bool.self, forKey: .paused) ?? false
+        controlApplied = try c.decodeIfPresent(UInt64.self, forKey: .controlApplied) ?? 0
+        controlRejected = try c.decodeIfPresent(UInt64.self, forKey: .controlRejected) ?? 0
+        controlMalformed = try c.decodeIfPresent(UInt64.self, forKey: .controlMalformed) ?? 0
+        lastSwapNs = try c.decodeIfPresent(Int64.self, forKey: .lastSwapNs) ?? 0
+        lastSwapLatencyNs = try c.decodeIfPresent(UInt64.self, forKey: .lastSwapLatencyNs) ?? 0
+        swapLatency = try c.decodeIfPresent(LatencySummary.self, forKey: .swapLatency) ?? LatencySummary(.empty)
+        swapHistogram = .empty
     }
 
     init(_ s: StatsSnapshot, now: UInt64) {
@@ -77,5 +110,43 @@ public struct StrategyStatus: Sendable, Codable, Equatable {
         decisionsPerSecond = nil
         latency = LatencySummary(s.latency)
         histogram = s.latency
+        roles = s.roles.map(RoleStatus.filled) ?? []
+        rolesAvailable = s.roles != nil
+        canaryPercent = s.roles?.canaryPercent ?? 0
+        paused = s.roles?.paused ?? false
+        controlApplied = s.counter(.controlApplied)
+        controlRejected = s.counter(.controlRejected)
+        controlMalformed = s.counter(.controlMalformed)
+        lastSwapNs = s.lastSwapRealtimeNs
+        lastSwapLatencyNs = s.lastSwapLatencyNs
+        swapLatency = LatencySummary(s.swapLatency)
+        swapHistogram = s.swapLatency
+    }
+}
+
+/// One filled model role of a strategy.
+public struct RoleStatus: Sendable, Codable, Equatable {
+    /// live, shadow or canary.
+    public var role: String
+    /// The registry version id, 64 hex digits; empty when the model was not loaded from a registry.
+    public var version: String
+    /// The runtime model id decision records carry, as 16 hex digits.
+    public var modelId: String
+
+    public init(role: String, version: String, modelId: String) {
+        self.role = role
+        self.version = version
+        self.modelId = modelId
+    }
+
+    /// The roles that hold a model (a model id or a version id), live, shadow, canary.
+    static func filled(_ r: RoleState) -> [RoleStatus] {
+        let all: [(ModelRole, VersionDigest, UInt64)] = [
+            (.live, r.liveVersion, r.liveModelId), (.shadow, r.shadowVersion, r.shadowModelId),
+            (.canary, r.canaryVersion, r.canaryModelId),
+        ]
+        return all.filter { !$0.1.isZero || $0.2 != 0 }.map {
+            RoleStatus(role: "\($0.0)", version: $0.1.isZero ? "" : $0.1.hex, modelId: hex16($0.2))
+        }
     }
 }

@@ -14,11 +14,28 @@
 /// 192   counters: 16 x u64 (`StatsCounter`)
 /// 320   latency: count u64, sum ns u64, min ns u64, max ns u64, overflow u64
 /// 384   latency buckets: `LatencyHistogramLayout.bucketCount` x u64
+/// 29056 roles (version 2), own cache lines, under the roles generation (a seqlock, below):
+///       +0 roles generation u64 (odd while the writer changes the roles)
+///       +8 live model id u64   +16 shadow model id u64   +24 canary model id u64
+///       +32 canary percent u32   +36 flags u32 (bit 0 paused)   +40 last swap (realtime ns, i64; 0 never)
+///       +64 live version id (32 bytes)   +96 shadow version id   +128 canary version id
+/// 29248 swap latency: count u64, sum ns u64, min ns u64, max ns u64, overflow u64, last ns u64
+/// 29312 swap latency buckets: `LatencyHistogramLayout.bucketCount` x u64
 /// ```
+///
+/// The roles are several words written together; a reader must never combine the live version
+/// of one state with the canary of another. The writer therefore brackets every change with the
+/// roles generation: it stores generation + 1 (odd), a release fence, the fields (relaxed
+/// stores), then generation + 2 (even) with release. A reader loads the generation with acquire,
+/// retries while it is odd, loads the fields (relaxed), an acquire fence, and loads the generation
+/// again: equal means the fields are one state. It retries a bounded number of times
+/// (`rolesReadAttempts`) and reports the roles as unavailable rather than spin on a writer that
+/// died in the middle of a change.
 public enum StatsLayout {
     /// "TKBSTATS" read as a little-endian UInt64.
     public static let magic: UInt64 = 0x5354_4154_5342_4B54
-    public static let version: UInt32 = 1
+    /// 2: roles, control counters and the swap latency histogram appended after the buckets.
+    public static let version: UInt32 = 2
     public static let filePrefix = "stats."
 
     public static let magicOffset = 0
@@ -43,6 +60,32 @@ public enum StatsLayout {
     public static let latencyOverflowOffset = latencyCountOffset + latencyOverflowField
     public static let bucketsOffset = 384
 
+    /// The roles line pair, after the tick-to-decision buckets (64-byte aligned).
+    public static let rolesOffset = bucketsOffset + LatencyHistogramLayout.bucketCount * 8
+    public static let rolesGenerationOffset = rolesOffset
+    public static let liveModelIdOffset = rolesOffset + 8
+    public static let shadowModelIdRoleOffset = rolesOffset + 16
+    public static let canaryModelIdOffset = rolesOffset + 24
+    public static let canaryPercentOffset = rolesOffset + 32
+    public static let roleFlagsOffset = rolesOffset + 36
+    public static let lastSwapOffset = rolesOffset + 40
+    public static let liveVersionOffset = rolesOffset + 64
+    public static let shadowVersionOffset = rolesOffset + 96
+    public static let canaryVersionOffset = rolesOffset + 128
+    /// `roleFlagsOffset` bit: signals are paused.
+    public static let pausedFlag: UInt32 = 1
+    /// How many times a reader retries the roles while the writer changes them.
+    public static let rolesReadAttempts = 10_000
+
+    /// The swap latency line: the same five words as the tick-to-decision latency, then the last value.
+    public static let swapLatencyCountOffset = rolesOffset + 192
+    public static let swapLatencySumOffset = swapLatencyCountOffset + latencySumField
+    public static let swapLatencyMinOffset = swapLatencyCountOffset + latencyMinField
+    public static let swapLatencyMaxOffset = swapLatencyCountOffset + latencyMaxField
+    public static let swapLatencyOverflowOffset = swapLatencyCountOffset + latencyOverflowField
+    public static let swapLatencyLastOffset = swapLatencyCountOffset + swapLatencyLastField
+    public static let swapBucketsOffset = swapLatencyCountOffset + swapBucketsField
+
     /// Every counter, latency field and bucket is one little-endian u64.
     @inlinable public static var wordSize: Int { 8 }
     // The latency fields relative to `latencyCountOffset`, where the writer keeps a pointer.
@@ -51,13 +94,16 @@ public enum StatsLayout {
     @inlinable public static var latencyMinField: Int { 16 }
     @inlinable public static var latencyMaxField: Int { 24 }
     @inlinable public static var latencyOverflowField: Int { 32 }
+    @inlinable public static var swapLatencyLastField: Int { 40 }
+    /// The swap latency buckets relative to `swapLatencyCountOffset`.
+    @inlinable public static var swapBucketsField: Int { 64 }
 
     /// The header bytes `StatsBlock.attach` reads before mapping: magic, version and kind.
     public static let validatedPrefix = fileSizeOffset
     /// The longest stats name: the file name `stats.<name>` must stay a valid bus entry name.
     public static let maxNameLength = BusPaths.maxNameLength - filePrefix.utf8.count
 
-    public static var fileSize: Int { bucketsOffset + LatencyHistogramLayout.bucketCount * wordSize }
+    public static var fileSize: Int { swapBucketsOffset + LatencyHistogramLayout.bucketCount * wordSize }
 
     /// The file name of a stats block inside its bus directory.
     public static func fileName(_ name: String) -> String { filePrefix + name }

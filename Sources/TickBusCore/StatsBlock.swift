@@ -103,8 +103,14 @@ public enum StatsBlock {
         for i in 0..<LatencyHistogramLayout.bucketCount {
             buckets[i] = tb_load_relaxed_u64(p + StatsLayout.bucketsOffset + StatsLayout.wordSize * i)
         }
+        var swapBuckets = [UInt64](repeating: 0, count: LatencyHistogramLayout.bucketCount)
+        for i in 0..<LatencyHistogramLayout.bucketCount {
+            swapBuckets[i] = tb_load_relaxed_u64(p + StatsLayout.swapBucketsOffset + StatsLayout.wordSize * i)
+        }
         let pid = p.load(fromByteOffset: StatsLayout.pidOffset, as: Int32.self)
         let minNs = tb_load_relaxed_u64(p + StatsLayout.latencyMinOffset)
+        let swapMinNs = tb_load_relaxed_u64(p + StatsLayout.swapLatencyMinOffset)
+        let roles = rolesAndLastSwap(p)
         return StatsSnapshot(
             path: m.path,
             name: String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self),
@@ -124,7 +130,17 @@ public enum StatsBlock {
                 maxNs: tb_load_relaxed_u64(p + StatsLayout.latencyMaxOffset),
                 overflow: tb_load_relaxed_u64(p + StatsLayout.latencyOverflowOffset)
             ),
-            alive: tb_pid_alive(pid) != 0
+            alive: tb_pid_alive(pid) != 0,
+            roles: roles?.roles,
+            lastSwapRealtimeNs: roles?.lastSwapNs ?? 0,
+            swapLatency: LatencyHistogram(
+                buckets: swapBuckets,
+                sumNs: tb_load_relaxed_u64(p + StatsLayout.swapLatencySumOffset),
+                minNs: swapMinNs == .max ? 0 : swapMinNs,
+                maxNs: tb_load_relaxed_u64(p + StatsLayout.swapLatencyMaxOffset),
+                overflow: tb_load_relaxed_u64(p + StatsLayout.swapLatencyOverflowOffset)
+            ),
+            lastSwapLatencyNs: tb_load_relaxed_u64(p + StatsLayout.swapLatencyLastOffset)
         )
     }
 

@@ -14,6 +14,12 @@ public enum StatsCounter: Int, Sendable, CaseIterable {
     case gaps = 5
     /// Messages it lost to those gaps.
     case lost = 6
+    /// Control commands the strategy applied (`StatsWriter.recordControl(applied: true, …)`).
+    case controlApplied = 7
+    /// Control commands it rejected (a control record with a rejection code).
+    case controlRejected = 8
+    /// Slots of ring `control` that did not decode as a command (`ControlCommand.decode` threw).
+    case controlMalformed = 9
 
     /// The metric name stem (`tickbus_<kind>_<stem>_total`).
     public var metricStem: String {
@@ -25,6 +31,9 @@ public enum StatsCounter: Int, Sendable, CaseIterable {
         case .shadowDecisions: return "shadow_decisions"
         case .gaps: return "gaps"
         case .lost: return "lost_messages"
+        case .controlApplied: return "control_applied"
+        case .controlRejected: return "control_rejected"
+        case .controlMalformed: return "control_malformed"
         }
     }
 }

@@ -13,6 +13,15 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var counters: [UInt64]
     public var latency: LatencyHistogram
     public var alive: Bool
+    /// The roles in force (after the last control command); nil when the block's roles could not
+    /// be read as one state (`StatsBlock.rolesAndLastSwap`).
+    public var roles: RoleState?
+    /// When the last applied control command took effect, ns since the Unix epoch; 0 if none.
+    public var lastSwapRealtimeNs: Int64
+    /// Command publish to first decision under the new state, per applied swap.
+    public var swapLatency: LatencyHistogram
+    /// The last swap latency recorded (ns); 0 if none.
+    public var lastSwapLatencyNs: UInt64
 
     public func counter(_ c: StatsCounter) -> UInt64 { counters[c.rawValue] }
 }

@@ -13,6 +13,8 @@ import Glibc
 /// stats.count(.messages)                       // per market message
 /// stats.recordDecision(latencyNs: publish - receive, signal: s, shadowSignal: shadow)
 /// stats.heartbeat()                            // when idle and every few thousand messages
+/// stats.recordControl(applied: true, roles: r, wallTimeNs: now)   // per control command
+/// stats.recordSwapLatency(ns: decided - command.publishTime)      // first decision after a swap
 /// stats.close()                                // at a clean exit
 /// ```
 ///
@@ -23,6 +25,10 @@ public struct StatsWriter: @unchecked Sendable {
     @usableFromInline let counters: UnsafeMutableRawPointer
     @usableFromInline let latency: UnsafeMutableRawPointer
     @usableFromInline let buckets: UnsafeMutableRawPointer
+    /// The roles lines (`StatsLayout.rolesOffset`), written under the roles generation.
+    let roles: UnsafeMutableRawPointer
+    /// The swap latency line (`StatsLayout.swapLatencyCountOffset`); its buckets follow at +64.
+    @usableFromInline let swapLatency: UnsafeMutableRawPointer
 
     /// Creates (or replaces, with the next generation) `/dev/shm/tickbus/<bus>/stats.<name>`. The
     /// file is written under a temporary name and renamed into place, like a ring segment.
@@ -72,6 +78,14 @@ public struct StatsWriter: @unchecked Sendable {
             raw.storeBytes(of: b, toByteOffset: StatsLayout.nameOffset + i, as: UInt8.self)
         }
         raw.storeBytes(of: UInt64.max, toByteOffset: StatsLayout.latencyMinOffset, as: UInt64.self)
+        raw.storeBytes(of: UInt64.max, toByteOffset: StatsLayout.swapLatencyMinOffset, as: UInt64.self)
+        // The roles start as the models named here (no version ids: not loaded from a registry).
+        raw.storeBytes(of: modelId.littleEndian, toByteOffset: StatsLayout.liveModelIdOffset, as: UInt64.self)
+        raw.storeBytes(
+            of: shadowModelId.littleEndian,
+            toByteOffset: StatsLayout.shadowModelIdRoleOffset,
+            as: UInt64.self
+        )
         tb_store_release_u64(raw + StatsLayout.heartbeatOffset, tb_monotonic_ns())
         tb_store_release_u32(raw + StatsLayout.stateOffset, ProducerState.running.rawValue)
         do throws(SegmentError) { try dir.rename(tmp, to: file) } catch {
@@ -83,6 +97,8 @@ public struct StatsWriter: @unchecked Sendable {
         counters = raw + StatsLayout.countersOffset
         latency = raw + StatsLayout.latencyCountOffset
         buckets = raw + StatsLayout.bucketsOffset
+        roles = raw + StatsLayout.rolesOffset
+        swapLatency = raw + StatsLayout.swapLatencyCountOffset
     }
 
     public var path: String { mapping.path }
@@ -99,19 +115,25 @@ public struct StatsWriter: @unchecked Sendable {
     /// Records one latency in nanoseconds (tick to decision). Relaxed stores only.
     @inlinable @inline(__always)
     public func recordLatency(ns value: UInt64) {
+        Self._record(value, line: latency, buckets: buckets)
+    }
+
+    /// Adds `value` to the histogram whose count/sum/min/max/overflow words start at `line`.
+    @inlinable @inline(__always)
+    static func _record(_ value: UInt64, line: UnsafeMutableRawPointer, buckets: UnsafeMutableRawPointer) {
         // Safe: index(_:) < bucketCount, inside the mapped bucket array.
         let b = buckets + LatencyHistogramLayout.index(value) &* StatsLayout.wordSize
         tb_store_relaxed_u64(b, tb_load_relaxed_u64(b) &+ 1)
-        // Safe: the latency fields are words of the latency line, which `latency` points at.
-        let sum = latency + StatsLayout.latencySumField
-        let low = latency + StatsLayout.latencyMinField
-        let high = latency + StatsLayout.latencyMaxField
-        tb_store_relaxed_u64(latency, tb_load_relaxed_u64(latency) &+ 1)
+        // Safe: the latency fields are words of the latency line, which `line` points at.
+        let sum = line + StatsLayout.latencySumField
+        let low = line + StatsLayout.latencyMinField
+        let high = line + StatsLayout.latencyMaxField
+        tb_store_relaxed_u64(line, tb_load_relaxed_u64(line) &+ 1)
         tb_store_relaxed_u64(sum, tb_load_relaxed_u64(sum) &+ value)
         if value < tb_load_relaxed_u64(low) { tb_store_relaxed_u64(low, value) }
         if value > tb_load_relaxed_u64(high) { tb_store_relaxed_u64(high, value) }
         if _slowPath(value > LatencyHistogramLayout.highestTrackable) {
-            let overflow = latency + StatsLayout.latencyOverflowField
+            let overflow = line + StatsLayout.latencyOverflowField
             tb_store_relaxed_u64(overflow, tb_load_relaxed_u64(overflow) &+ 1)
         }
     }
@@ -129,10 +151,16 @@ public struct StatsWriter: @unchecked Sendable {
         recordLatency(ns: latencyNs)
     }
 
-    /// Sets the model ids shown as labels (after a model swap; not per message).
+    /// Sets the model ids shown as labels, without a registry: the live and shadow roles get
+    /// these ids and no version id; the canary role, percent and pause flag stay as they are.
+    /// Strategies that obey `control` call `recordControl` instead.
     public func setModel(id: UInt64, shadowId: UInt64 = 0) {
-        tb_store_relaxed_u64(mapping.base + StatsLayout.modelIdOffset, id)
-        tb_store_relaxed_u64(mapping.base + StatsLayout.shadowModelIdOffset, shadowId)
+        var r = StatsBlock.roles(mapping.base) ?? RoleState()
+        r.liveModelId = id
+        r.shadowModelId = shadowId
+        r.liveVersion = .zero
+        r.shadowVersion = .zero
+        setRoles(r)
     }
 
     /// Writes the heartbeat (monotonic ns); call when idle and every few thousand messages.

@@ -2,7 +2,8 @@ import Foundation
 import TickBusCore
 
 /// The text frame of `tickbus stat`: rings, readers (lag with a bar, loss), strategies (latency
-/// p50/p99/p99.9, decisions/s). Every line fits `width` columns (100 by default).
+/// p50/p99/p99.9, decisions/s), their model roles and control figures. Every line fits `width`
+/// columns (100 by default).
 public enum StatView {
     public static func render(_ s: BusSnapshot, width: Int = 100) -> String {
         var lines: [String] = []
@@ -85,7 +86,53 @@ public enum StatView {
                 ])
             )
         }
+        lines += roleLines(s, formatter: f)
         return lines.map { String($0.prefix(width)) }.joined(separator: "\n") + "\n"
+    }
+
+    /// The roles table (one row per filled role: version id's first 12 digits, runtime model id)
+    /// and the control table (canary percent, paused, commands applied/rejected/malformed, last
+    /// swap time in UTC, swap latency p50/p99).
+    static func roleLines(_ s: BusSnapshot, formatter f: DateFormatter) -> [String] {
+        if s.strategies.isEmpty { return [] }  // the strategy table already says so
+        var lines = ["", row([("STRATEGY", -16), ("ROLE", -6), ("VERSION", -12), ("MODEL ID", -16)])]
+        for st in s.strategies {
+            let name = (String(st.name.prefix(16)), -16)
+            if !st.rolesAvailable {
+                lines.append(row([name, ("?", -6), ("(roles being changed; not read)", -31)]))
+            } else if st.roles.isEmpty {
+                lines.append(row([name, ("-", -6), ("(no models)", -12)]))
+            }
+            for r in st.roles {
+                lines.append(
+                    row([
+                        name, (r.role, -6), (r.version.isEmpty ? "-" : String(r.version.prefix(12)), -12),
+                        (r.modelId, -16),
+                    ])
+                )
+            }
+        }
+        lines.append("")
+        lines.append(
+            row([
+                ("STRATEGY", -16), ("PAUSED", -6), ("CANARY%", 7), ("APPLIED", 8), ("REJECTED", 8), ("MALFORMED", 9),
+                ("LAST SWAP (UTC)", -19), ("SWAP P50", 8), ("SWAP P99", 8),
+            ])
+        )
+        for st in s.strategies {
+            let last =
+                st.lastSwapNs > 0 ? f.string(from: Date(timeIntervalSince1970: Double(st.lastSwapNs) / 1e9)) : "-"
+            lines.append(
+                row([
+                    (String(st.name.prefix(16)), -16), (st.rolesAvailable ? (st.paused ? "yes" : "no") : "?", -6),
+                    (st.rolesAvailable ? "\(st.canaryPercent)" : "?", 7), ("\(st.controlApplied)", 8),
+                    ("\(st.controlRejected)", 8), ("\(st.controlMalformed)", 9), (last, -19),
+                    (duration(st.swapLatency.p50Ns, st.swapLatency.count), 8),
+                    (duration(st.swapLatency.p99Ns, st.swapLatency.count), 8),
+                ])
+            )
+        }
+        return lines
     }
 
     /// Columns: negative width left-aligns, positive right-aligns; one space between columns.

@@ -36,6 +36,7 @@ extension StatsWriter {
 
     /// The seqlock writer: generation odd, release fence, the fields, generation even (release).
     /// `lastSwap` nil keeps the last swap time. Also updates the header's model id labels.
+    @inline(__always)
     func _writeRoles(_ r: RoleState, lastSwap: Int64?) {
         // Safe: `roles` points at the roles lines of the mapped block (`StatsLayout.rolesOffset`),
         // every offset below is inside them and 8-byte aligned.
@@ -59,6 +60,7 @@ extension StatsWriter {
         tb_store_relaxed_u64(p - o + StatsLayout.shadowModelIdOffset, r.shadowModelId)
     }
 
+    @inline(__always)
     static func _storeDigest(_ d: VersionDigest, _ p: UnsafeMutableRawPointer) {
         tb_store_relaxed_u64(p, d.words.0.littleEndian)
         tb_store_relaxed_u64(p + 8, d.words.1.littleEndian)

@@ -36,30 +36,16 @@ func rolesFor(_ k: UInt64) -> RoleState {
     @Test func rolesControlCountersAndSwapLatencyReachStatAndMetrics() throws {
         let bus = TickBusTest.uniqueBus("tel-roles")
         defer { TickBusTest.removeBus(bus) }
-        let w = try StatsWriter(bus: bus, name: "alpha", kind: .strategy, modelId: 0x11)
         // Before any command: the live role is the model named at start, no version, no swap.
-        var s = try #require(BusSnapshot.take(bus: bus).strategies.first)
-        #expect(s.roles == [RoleStatus(role: "live", version: "", modelId: "0000000000000011")])
-        #expect(s.rolesAvailable && s.lastSwapNs == 0 && s.controlApplied == 0 && s.swapLatency.count == 0)
+        let fresh = try StatsWriter(bus: bus, name: "fresh", kind: .strategy, modelId: 0x11)
+        let before = strategyStatus(bus, "fresh")
+        #expect(before?.roles == [RoleStatus(role: "live", version: "", modelId: "0000000000000011")])
+        #expect(before?.rolesAvailable == true && before?.lastSwapNs == 0 && before?.controlApplied == 0)
+        fresh.close()
 
-        var r = RoleState()
-        r.liveModelId = 0xaaaa_0000_0000_0001
-        r.shadowModelId = 0xbb
-        r.canaryModelId = 0xcc
-        r.liveVersion = digest(Self.live)
-        r.shadowVersion = digest(Self.shadow)
-        r.canaryVersion = digest(Self.canary)
-        r.canaryPercent = 30
-        w.recordControl(applied: true, roles: r, wallTimeNs: 1_764_000_000_123_456_789)
-        r.paused = true
-        w.recordControl(applied: true, roles: r, wallTimeNs: 1_764_000_001_500_000_000)
-        // A rejection counts, keeps the roles it states and does not move the last swap time.
-        w.recordControl(applied: false, roles: r, wallTimeNs: 1_764_000_009_000_000_000)
-        w.recordMalformedControl()
-        w.recordMalformedControl()
+        let w = try writeKnownRoles(bus: bus)
+        let r = knownRoles()
         let latencies: [UInt64] = [12_000, 15_000, 9_000, 40_000, 21_000]
-        for l in latencies { w.recordSwapLatency(ns: l) }
-
         let raw = StatsBlock.snapshot(try StatsBlock.attach(path: w.path))
         #expect(raw.roles == r)
         #expect(raw.modelId == 0xaaaa_0000_0000_0001 && raw.shadowModelId == 0xbb)
@@ -71,7 +57,7 @@ func rolesFor(_ k: UInt64) -> RoleState {
         #expect(raw.swapLatency.minNs == 9_000 && raw.swapLatency.maxNs == 40_000)
         #expect(raw.latency.count == 0, "swap latencies stay out of tick-to-decision")
 
-        s = try #require(BusSnapshot.take(bus: bus).strategies.first)
+        let s = try #require(strategyStatus(bus, "alpha"))
         #expect(
             s.roles == [
                 RoleStatus(role: "live", version: Self.live, modelId: "aaaa000000000001"),
@@ -101,7 +87,18 @@ func rolesFor(_ k: UInt64) -> RoleState {
                 "\(role) in \(text)"
             )
         }
-        #expect(text.components(separatedBy: "\ntickbus_strategy_model_info{").count - 1 == 3)
+        let infos = text.split(separator: "\n").filter {
+            $0.hasPrefix("tickbus_strategy_model_info{") && $0.contains("strategy=\"alpha\"")
+        }
+        #expect(infos.count == 3, "\(infos)")
+        // The fresh block's live model, loaded without a registry: an empty version label.
+        #expect(
+            sample(
+                text,
+                "tickbus_strategy_model_info",
+                ["strategy": "fresh", "role": "live", "model_id": "0000000000000011"]
+            ) == "1"
+        )
         #expect(sample(text, "tickbus_strategy_canary_percent", c) == "30")
         #expect(sample(text, "tickbus_strategy_paused", c) == "1")
         #expect(sample(text, "tickbus_strategy_roles_readable", c) == "1")
@@ -198,5 +195,117 @@ func rolesFor(_ k: UInt64) -> RoleState {
         #expect(unreadable < reads / 2, "\(unreadable) of \(reads) reads found the writer mid-change every attempt")
         // The snapshot path (what stat and /metrics read) gives the final state whole.
         #expect(StatsBlock.snapshot(m).roles == rolesFor(last))
+    }
+}
+
+/// Writes known roles into a fresh block `alpha` on `bus`: live/shadow/canary with
+/// versions, 30% canary, paused, 2 applied, 1 rejected, 2 malformed, 5 swap latencies.
+func writeKnownRoles(bus: String) throws -> StatsWriter {
+    let w = try StatsWriter(bus: bus, name: "alpha", kind: .strategy, modelId: 0x11)
+    var r = knownRoles()
+    r.paused = false
+    w.recordControl(applied: true, roles: r, wallTimeNs: 1_764_000_000_123_456_789)
+    r.paused = true
+    w.recordControl(applied: true, roles: r, wallTimeNs: 1_764_000_001_500_000_000)
+    // A rejection counts, keeps the roles it states and does not move the last swap time.
+    w.recordControl(applied: false, roles: r, wallTimeNs: 1_764_000_009_000_000_000)
+    w.recordMalformedControl()
+    w.recordMalformedControl()
+    for l: UInt64 in [12_000, 15_000, 9_000, 40_000, 21_000] { w.recordSwapLatency(ns: l) }
+    return w
+}
+
+/// The roles `writeKnownRoles` leaves in force.
+func knownRoles() -> RoleState {
+    var r = RoleState()
+    r.liveModelId = 0xaaaa_0000_0000_0001
+    r.shadowModelId = 0xbb
+    r.canaryModelId = 0xcc
+    r.liveVersion = digest(RoleTelemetryTests.live)
+    r.shadowVersion = digest(RoleTelemetryTests.shadow)
+    r.canaryVersion = digest(RoleTelemetryTests.canary)
+    r.canaryPercent = 30
+    r.paused = true
+    return r
+}
+
+/// The status of stats block `name` as `stat` and `/metrics` read it.
+func strategyStatus(_ bus: String, _ name: String) -> StrategyStatus? {
+    BusSnapshot.take(bus: bus).strategies.first { $0.name == name }
+}
+
+/// The whitespace-separated columns of every line of `text` that starts with `prefix` + " ".
+func rows(_ text: String, _ prefix: String) -> [[String]] {
+    text.split(separator: "\n").filter { $0.hasPrefix(prefix + " ") }.map { $0.split(separator: " ").map(String.init) }
+}
+
+extension RoleTelemetryTests {
+    /// `stat`'s frame: one row per filled role with the version's 12-digit prefix and the model id;
+    /// the control row with the canary percent, paused, counts, last swap time (UTC) and swap p50/p99.
+    @Test func statShowsRolesVersionPrefixesAndControlFigures() throws {
+        let bus = TickBusTest.uniqueBus("tel-roles-stat")
+        defer { TickBusTest.removeBus(bus) }
+        let w = try writeKnownRoles(bus: bus)
+        let frame = StatView.render(BusSnapshot.take(bus: bus))
+        #expect(frame.split(separator: "\n").allSatisfy { $0.count <= 100 }, "\(frame)")
+        let lines = rows(frame, "alpha")
+        #expect(lines.contains(["alpha", "live", "0123456789ab", "aaaa000000000001"]), "\(frame)")
+        #expect(lines.contains(["alpha", "shadow", "ffeeddccbbaa", "00000000000000bb"]), "\(frame)")
+        #expect(lines.contains(["alpha", "canary", "a1b2c3d4e5f6", "00000000000000cc"]), "\(frame)")
+        // 1764000001.5 s since the epoch is 2025-11-24 16:00:01 UTC; p50 15 us, p99 40 us.
+        #expect(
+            lines.contains(["alpha", "yes", "30", "2", "1", "2", "2025-11-24", "16:00:01", "15.0us", "40.0us"]),
+            "\(frame)"
+        )
+        #expect(frame.contains("LAST SWAP (UTC)") && frame.contains("SWAP P99"))
+        w.close()
+    }
+}
+
+extension TelemetryProcessTests {
+    /// The roles over real HTTP from `tickbus metrics` (another process), checked by promtool, and
+    /// in `tickbus stat --once --json` with snake_case keys.
+    @Test func rolesAndSwapsOverHTTPAndInStatJSON() throws {
+        let bus = TickBusTest.uniqueBus("tel-roles-http")
+        defer { TickBusTest.removeBus(bus) }
+        let w = try writeKnownRoles(bus: bus)
+        let (metrics, port) = try startMetrics(bus: bus)
+        defer {
+            metrics.signal(SIGKILL)
+            _ = metrics.wait(timeout: 5)
+        }
+        let text = fetch("http://127.0.0.1:\(port)/metrics")
+        let c = ["bus": bus, "strategy": "alpha", "kind": "strategy"]
+        #expect(
+            sample(
+                text,
+                "tickbus_strategy_model_info",
+                c.merging(["role": "canary", "version": RoleTelemetryTests.canary, "model_id": "00000000000000cc"]) {
+                    a,
+                    _ in a
+                }
+            ) == "1",
+            "\(text)"
+        )
+        #expect(sample(text, "tickbus_strategy_control_applied_total", c) == "2")
+        #expect(sample(text, "tickbus_strategy_last_swap_timestamp_seconds", c) == "1764000001.5")
+        #expect(sample(text, "tickbus_strategy_swap_latency_seconds_count", c) == "5")
+        let check = try promtool(text)
+        #expect(check.status == 0, "\(check.stdout) \(check.stderr)")
+
+        let stat = try TickBusTest.run(["stat", "--bus", bus, "--once", "--json"], timeout: 30)
+        #expect(stat.status == 0, "stat: \(stat.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(stat.lastLine.utf8)) as? [String: Any]
+        let alpha = (object?["strategies"] as? [[String: Any]])?.first
+        #expect(alpha?["canary_percent"] as? Int == 30 && alpha?["paused"] as? Bool == true)
+        #expect(alpha?["control_applied"] as? Int == 2 && alpha?["control_rejected"] as? Int == 1)
+        #expect(alpha?["control_malformed"] as? Int == 2)
+        #expect(alpha?["last_swap_ns"] as? Int == 1_764_000_001_500_000_000)
+        #expect((alpha?["swap_latency"] as? [String: Any])?["count"] as? Int == 5)
+        let roles = alpha?["roles"] as? [[String: Any]] ?? []
+        #expect(roles.map { $0["role"] as? String } == ["live", "shadow", "canary"])
+        #expect(roles.first?["version"] as? String == RoleTelemetryTests.live)
+        #expect(roles.first?["model_id"] as? String == "aaaa000000000001")
+        w.close()
     }
 }

@@ -56,7 +56,7 @@ public struct ControlServer: ~Copyable {
         let dir: BusDirectory
         do { dir = try BusDirectory(bus: bus, creating: access) } catch { throw .bus(error) }
         let s: ControlSocket
-        do { s = try ControlSocket.listen(dir, mode: access.mode) } catch { throw .socket(error) }
+        do { s = try ControlSocket.listen(dir, access: access) } catch { throw .socket(error) }
         var st = stat()
         _ = fstatat(dir.fd, ControlSocket.name, &st, AT_SYMLINK_NOFOLLOW)
         let firstId = max(tb_realtime_ns(), Self.lastCommandId(dir) &+ 1)

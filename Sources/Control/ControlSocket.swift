@@ -64,11 +64,15 @@ public struct ControlSocket: ~Copyable {
         return ControlSocket(fd: fd)
     }
 
-    /// Binds and listens on `control.sock`, mode `mode` (0600, or 0660 for a group bus). A socket
+    /// Binds and listens on `control.sock`, with the access of the segments (0600, or 0660 and
+    /// the group's ownership for a group bus). A socket
     /// already there is removed only if it is a socket and no server answers on it.
     /// - Throws: `.serverRunning` when a server answers, `.notASocket` when something else holds
     ///   the name, or the failed call.
-    public static func listen(_ dir: borrowing BusDirectory, mode: mode_t) throws(ControlSocketError) -> ControlSocket {
+    public static func listen(
+        _ dir: borrowing BusDirectory,
+        access: Segment.Access
+    ) throws(ControlSocketError) -> ControlSocket {
         let path = dir.path(of: name)
         var st = stat()
         if fstatat(dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 {
@@ -93,7 +97,12 @@ public struct ControlSocket: ~Copyable {
             throw .system(SystemCallError(call: "bind", argument: path, errno: e))
         }
         // The bus directory (0700/0770) already keeps others out; the mode says the same of the socket.
-        if fchmodat(dir.fd, name, mode, 0) != 0 {
+        if case .group(let gid) = access, fchownat(dir.fd, name, uid_t.max, gid, AT_SYMLINK_NOFOLLOW) != 0 {
+            let e = errno
+            _ = unlinkat(dir.fd, name, 0)
+            throw .system(SystemCallError(call: "chown", argument: path, errno: e))
+        }
+        if fchmodat(dir.fd, name, access.mode, 0) != 0 {
             let e = errno
             _ = unlinkat(dir.fd, name, 0)
             throw .system(SystemCallError(call: "chmod", argument: path, errno: e))

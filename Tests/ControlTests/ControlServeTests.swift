@@ -166,7 +166,10 @@ struct ControlServeTests {
             let reply = try rawSubmit(bus, bytes)
             #expect(reply.contains("\"status\":\"refused\"") && reply.contains(why), "\(why): \(reply)")
         }
+        // A client that connects and stays silent holds the server for at most its 2 s deadline.
+        let silent = try ControlSocket.connect(try BusDirectory(bus: bus))
         try accept(["resume"], .resume)
+        _ = silent
 
         let published = try publishedCommands(bus)
         #expect(published.count == expected.count)
@@ -186,7 +189,7 @@ struct ControlServeTests {
         let done = server.wait(timeout: 30)
         #expect(done.status == 0 && !done.timedOut, "\(done.stderr)")
         let refusals = done.stdout.split(separator: "\n").filter { $0.hasPrefix("refused") }.count
-        #expect(refusals == 7 + cases.count, "\(done.stdout)")
+        #expect(refusals == 8 + cases.count, "\(done.stdout)")
         #expect(done.stdout.contains("stopped accepted=\(expected.count) refused=\(refusals)"), "\(done.stdout)")
         var st = stat()
         #expect(stat(BusPaths.root + "/\(bus)/control.sock", &st) != 0, "socket removed at exit")

@@ -228,10 +228,16 @@ public struct BusDirectory: ~Copyable {
         return result
     }
 
-    /// Whether an entry is a TickBus file (segment or stats block, or the temporary of one).
+    /// Whether an entry is a TickBus file (segment or stats block, or the temporary of one, or the
+    /// control server's socket).
     func isTickBusFile(_ name: String) -> Bool {
         var st = stat()
-        guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT == S_IFREG else { return false }
+        guard fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        // The control server's socket (Docs/CONTROL.md), left behind by a server that was killed.
+        if st.st_mode & S_IFMT == S_IFSOCK {
+            return name == "control.sock" && Self.trusts(st, group: group) && Self.notOthersWritable(st)
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else { return false }
         let f = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if f < 0 { return false }
         defer { close(f) }

@@ -21,6 +21,8 @@ import Glibc
 /// server.close()
 /// ```
 public struct ControlServer: ~Copyable {
+    /// The server's stats block: `stats.control-serve`.
+    public static let statsName = "control-serve"
     /// The ring's slot count: commands are rare; a strategy reads them before every market message.
     public static let defaultCapacity = 1024
     /// How long one client may take to send its submission and read the reply.
@@ -31,6 +33,9 @@ public struct ControlServer: ~Copyable {
     /// The socket file's inode, so that `close` removes our socket and never a successor's.
     let socketInode: ino_t
     var ring: RingProducer
+    /// `stats.control-serve` (kind `.control`): accepted submissions count as control applied,
+    /// malformed frames as control malformed, other refusals as control rejected.
+    public let stats: StatsWriter
     public let check: SubmissionCheck
     /// The next command id: above every id this server or an earlier one on the bus published.
     public private(set) var nextCommandId: UInt64
@@ -74,6 +79,13 @@ public struct ControlServer: ~Copyable {
             dir.unlink(ControlSocket.name)
             throw .ring(error)
         }
+        let stats: StatsWriter
+        do { stats = try StatsWriter(bus: bus, name: Self.statsName, kind: .control) } catch {
+            ring.close()
+            dir.unlink(ControlSocket.name)
+            throw .stats(error)
+        }
+        self.stats = stats
         self.dir = dir
         self.socket = s
         self.socketInode = st.st_ino
@@ -124,6 +136,7 @@ public struct ControlServer: ~Copyable {
     /// Waits up to `waitMs` for a client and serves it. Heartbeats the ring either way.
     public mutating func serveOne(waitMs: Int32, log: (String) -> Void) {
         ring.housekeeping()
+        stats.heartbeat()
         guard socket.wait(timeoutMs: waitMs) else { return }
         let connection: ControlSocket?
         do { connection = try socket.accept() } catch {
@@ -148,6 +161,7 @@ public struct ControlServer: ~Copyable {
             // A connection that sent nothing is a probe (another server checking for a live one).
             if case .empty = error { return }
             refused += 1
+            if case .malformed = error { stats.count(.controlMalformed) } else { stats.count(.controlRejected) }
             reply = .refused(reason: error.description)
         }
         log(Self.line(reply, submission, peer: peer, accepted: accepted, refused: refused))
@@ -199,6 +213,7 @@ public struct ControlServer: ~Copyable {
         )
         nextCommandId &+= 1
         accepted += 1
+        stats.count(.controlApplied)
         command.publishTime = Int64(bitPattern: tb_monotonic_ns())
         let sequence = ring.publish { command.encode(into: $0) }
         return .accepted(
@@ -239,6 +254,7 @@ public struct ControlServer: ~Copyable {
     /// Marks the ring closed and removes the socket (if it is still ours). Idempotent.
     public func close() {
         ring.close()
+        stats.close()
         var st = stat()
         if fstatat(dir.fd, ControlSocket.name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_ino == socketInode {
             dir.unlink(ControlSocket.name)
@@ -251,12 +267,14 @@ public enum ControlServerError: Error, CustomStringConvertible {
     case bus(SegmentError)
     case socket(ControlSocketError)
     case ring(SegmentError)
+    case stats(StatsError)
 
     public var description: String {
         switch self {
         case .bus(let e): return "control serve: \(e)"
         case .socket(let e): return "control serve: \(e)"
         case .ring(let e): return "control serve: ring control: \(e)"
+        case .stats(let e): return "control serve: stats block: \(e)"
         }
     }
 }

@@ -4,6 +4,8 @@ public enum StatsKind: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case strategy = 1
     case feed = 2
     case recorder = 3
+    /// `tickbus control serve`: its control counters are submissions accepted, refused, malformed.
+    case control = 4
 
     public var description: String {
         switch self {
@@ -11,6 +13,7 @@ public enum StatsKind: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .strategy: return "strategy"
         case .feed: return "feed"
         case .recorder: return "recorder"
+        case .control: return "control"
         }
     }
 }

@@ -191,6 +191,12 @@ struct ControlServeTests {
         let refusals = done.stdout.split(separator: "\n").filter { $0.hasPrefix("refused") }.count
         #expect(refusals == 8 + cases.count, "\(done.stdout)")
         #expect(done.stdout.contains("stopped accepted=\(expected.count) refused=\(refusals)"), "\(done.stdout)")
+        // The stats block counts the same: accepted as applied, bad frames as malformed, the rest rejected.
+        let block = StatsBlock.snapshot(try StatsBlock.attach(path: BusPaths.root + "/\(bus)/stats.control-serve"))
+        #expect(block.kind == .control && block.state == .closed)
+        #expect(block.counter(.controlApplied) == UInt64(expected.count))
+        #expect(block.counter(.controlMalformed) == UInt64(cases.count))
+        #expect(block.counter(.controlRejected) == UInt64(refusals - cases.count))
         var st = stat()
         #expect(stat(BusPaths.root + "/\(bus)/control.sock", &st) != 0, "socket removed at exit")
         let ring = try Segment.attach(bus: bus, ring: "control", expecting: .control)

@@ -173,7 +173,7 @@ extension Registry {
     /// Approvals indexed under a version (object hash and content; unreadable ones skipped by the
     /// gate and reported by `verify`).
     func approvals(of version: String) throws(RegistryError) -> [(hash: String, approval: Approval?)] {
-        try FileIO.list(approvalDirectory + "/" + version).filter(ObjectStore.isDigest).map { h in
+        try FileIO.list(approvalDirectory + "/" + version).filter(Digest.isDigest).map { h in
             (h, (try? objects.get(h)).flatMap { try? Approval(bytes: $0, what: h) })
         }
     }

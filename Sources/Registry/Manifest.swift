@@ -65,9 +65,6 @@ public struct Manifest: Equatable, Sendable {
     /// The canonical bytes whose sha256 is the version id.
     public var bytes: [UInt8] { json.bytes }
 
-    /// The version id.
-    public var id: String { ObjectStore.sha256(bytes) }
-
     /// Reads a stored manifest, refusing anything that this source would not have written.
     /// - Parameter what: the file, for messages.
     public init(bytes: [UInt8], what: String) throws(RegistryError) {
@@ -84,7 +81,7 @@ public struct Manifest: Equatable, Sendable {
         }
         func digest(_ v: CanonicalJSON?, _ name: String) throws(RegistryError) -> String {
             let s = try str(v, name)
-            guard ObjectStore.isDigest(s) else {
+            guard Digest.isDigest(s) else {
                 throw .malformed(what: what, reason: "'\(name)' is not 64 lowercase hex digits: '\(s)'")
             }
             return s
@@ -145,9 +142,4 @@ public struct Manifest: Equatable, Sendable {
     public var references: [(role: String, hash: String)] {
         [("model", model), ("definition", definition)] + objects.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
-}
-
-extension Manifest {
-    /// sha256 (hex) of any bytes: how the registry names objects.
-    public static func sha256Hex(_ bytes: [UInt8]) -> String { ObjectStore.sha256(bytes) }
 }

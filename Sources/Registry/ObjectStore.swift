@@ -13,10 +13,6 @@ struct ObjectStore {
         return h.count == 1 ? "0" + h : h
     }
 
-    /// True for 64 lowercase hex digits.
-    static func isDigest(_ s: String) -> Bool { s.utf8.count == 64 && s.utf8.allSatisfy(isHex) }
-    static func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) }
-
     func path(_ hex: String) -> String { directory + "/" + hex }
 
     /// Stores `bytes` (if not already there) and returns their hash. Written to a temporary name

@@ -16,7 +16,7 @@ extension Registry {
         let names = try store.names()
         let present = Set(names)
         for name in names {
-            guard ObjectStore.isDigest(name) else {
+            guard Digest.isDigest(name) else {
                 note(store.path(name), "not a sha256 name (stray file)")
                 continue
             }
@@ -28,7 +28,7 @@ extension Registry {
         let ids = try FileIO.list(manifestDirectory)
         for id in ids {
             let path = manifestDirectory + "/" + id
-            guard ObjectStore.isDigest(id) else {
+            guard Digest.isDigest(id) else {
                 note(path, "not a sha256 name (stray file)")
                 continue
             }
@@ -87,7 +87,7 @@ extension Registry {
         for version in try FileIO.list(approvalDirectory) {
             for hash in try FileIO.list(approvalDirectory + "/" + version) {
                 let what = approvalDirectory + "/" + version + "/" + hash
-                guard ObjectStore.isDigest(hash), present.contains(hash), let bytes = try? store.get(hash) else {
+                guard Digest.isDigest(hash), present.contains(hash), let bytes = try? store.get(hash) else {
                     note(what, "indexes a missing or altered approval object")
                     continue
                 }

@@ -89,7 +89,7 @@ public struct Registry: Sendable {
 
     /// Every stored version id.
     public func versionIds() throws(RegistryError) -> [String] {
-        try FileIO.list(manifestDirectory).filter(ObjectStore.isDigest)
+        try FileIO.list(manifestDirectory).filter(Digest.isDigest)
     }
 
     /// The version with this full id, its manifest checked against the id.
@@ -120,7 +120,7 @@ public struct Registry: Sendable {
             return try version(id: entry.to)
         }
         let ref = reference.lowercased()
-        guard ref.utf8.allSatisfy(ObjectStore.isHex) else {
+        guard ref.utf8.allSatisfy(Digest.isHex) else {
             throw .badReference(reference, reason: "not hex digits, nor NAME@ALIAS")
         }
         guard ref.utf8.count >= 12 else {

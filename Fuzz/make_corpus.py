@@ -186,6 +186,35 @@ def segment_file(out, capacity=4, slot=64, published=3, schema=1):
     put(out, bytes(h))
 
 
+# ---- control: writers of the command slot and the control record (ControlRecords.swift's diagrams)
+def text(s, size):
+    b = s.encode()[:size]
+    return b + b"\0" * (size - len(b))
+
+
+def control_command(seq, verb, cmd_id, role=0, percent=0, version=b"", runtime=0, strategy="", issuer="ops",
+                    reason="why", publish=0, submit=0):
+    c = bytearray(256)
+    struct.pack_into("<QHBBBB", c, 0, seq, 1, verb, role, percent, 1)
+    struct.pack_into("<QQqq", c, 16, cmd_id, runtime, publish, submit)
+    c[48:80] = version.ljust(32, b"\0")
+    c[80:112] = text(strategy, 32)
+    c[112:144] = text(issuer, 32)
+    c[144:256] = text(reason, 112)
+    return bytes(c)
+
+
+def control_record(seq, verb, cmd_id, applied=True, rejection=0, message="", first=7, live=b"", canary=b"", percent=0):
+    r = bytearray(256)
+    struct.pack_into("<QHHBBBB", r, 0, seq, 101, 1 if applied else 0, verb, 1, percent, 1)
+    struct.pack_into("<QqIIqq", r, 16, first, 1_700_000_000, rejection, 0, 5, 9)
+    struct.pack_into("<QQQQ", r, 56, cmd_id, 0x1234, 0, 0x5678 if canary else 0)
+    r[88:120] = live.ljust(32, b"\0")
+    r[152:184] = canary.ljust(32, b"\0")
+    r[184:256] = text(message, 72)
+    return bytes(r)
+
+
 def mold_packet(session, seq, frames):
     return session + struct.pack(">QH", seq, len(frames) if frames is not None else 0xFFFF) + b"".join(frames or [])
 
@@ -243,6 +272,19 @@ def main(target, out):
         segment_file(out, capacity=8, slot=256, published=0, schema=2)
     elif target == "control-submission":
         pass  # Fuzz/seeds only: one frame per verb
+    elif target == "control-command":
+        a, b = hashlib.sha256(b"a").digest(), hashlib.sha256(b"b").digest()
+        put(out, control_command(0, 1, 1, role=1, version=a, runtime=0xFEED, strategy="alpha", reason="load live"))
+        put(out, control_command(1, 1, 2, role=3, version=b, runtime=7, issuer="root (uid 0)", publish=123, submit=1 << 60))
+        put(out, control_command(2, 2, 3, percent=30, reason="canary 30%"))
+        put(out, control_command(3, 5, 4, version=a, runtime=0xFEED, reason="rollback \u00e9\u20ac" * 20))
+        for verb in (3, 4, 6, 7):
+            put(out, control_command(4 + verb, verb, 10 + verb))
+        put(out, control_record(5, 1, 1, live=a))
+        put(out, control_record(6, 2, 3, applied=False, rejection=3, message="no canary loaded", percent=30))
+        put(out, control_record(7, 1, 2, canary=b, percent=30))
+    elif target in ("registry-manifest", "alias-log"):
+        pass  # Fuzz/seeds only: written by `tickbus registry` (Docs/FUZZING.md)
     else:
         sys.exit("make_corpus: unknown target " + target)
 

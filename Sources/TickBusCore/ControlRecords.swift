@@ -222,6 +222,12 @@ public struct ControlCommand: Sendable, Equatable {
     /// Checks the command's own consistency (what a decoder and the server both refuse).
     public func validate() throws(ControlDecodeError) {
         guard commandId != 0 else { throw .field("command id", "is 0") }
+        // A NUL would end the text early in its NUL-padded field, and the bytes after it would
+        // make the slot one that `decode` refuses.
+        for (name, text) in [("strategy", strategy), ("issuer", issuer), ("reason", reason)] where text.utf8.contains(0)
+        {
+            throw .field(name, "contains a NUL byte")
+        }
         switch verb {
         case .load:
             guard role != nil else { throw .field("role", "a load needs a role (live, shadow or canary)") }
@@ -278,6 +284,9 @@ public struct ControlCommand: Sendable, Equatable {
         guard lv == ControlCommandLayout.layoutVersionValue else {
             throw .field("layout version", "is \(lv); this build reads 1")
         }
+        // Reserved: a slot with anything there is not one `encode` wrote.
+        let reserved = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 14, as: UInt16.self))
+        guard reserved == 0 else { throw .field("bytes 14..<16", "are \(reserved), not zero (reserved)") }
         let rawVerb = p.load(fromByteOffset: ControlCommandLayout.command, as: UInt8.self)
         guard let verb = ControlVerb(rawValue: rawVerb) else { throw .field("command", "\(rawVerb) is not a command") }
         let rawRole = p.load(fromByteOffset: ControlCommandLayout.role, as: UInt8.self)

@@ -61,11 +61,16 @@ public struct AliasEntry: Equatable, Sendable {
         }
         guard let seq = o["seq"]?.integer else { throw .malformed(what: what, reason: "'seq' is not an integer") }
         let t = try str("time_ns")
-        guard let time = Int64(t), time >= 0 else {
-            throw .malformed(what: what, reason: "'time_ns' is not ns since the epoch: '\(t)'")
+        // Plain decimal as the writer prints it: "+5" or "05" would be another line for the same
+        // entry (and another hash).
+        guard let time = Int64(t), time >= 0, String(time) == t else {
+            throw .malformed(what: what, reason: "'time_ns' is not ns since the epoch in plain decimal: '\(t)'")
+        }
+        guard let approvalList = o["approvals"]?.array else {
+            throw .malformed(what: what, reason: "'approvals' is not an array")
         }
         var approvals: [String] = []
-        for a in o["approvals"]?.array ?? [] {
+        for a in approvalList {
             guard let s = a.string, Digest.isDigest(s) else {
                 throw .malformed(what: what, reason: "'approvals' holds a non-sha256")
             }

@@ -101,9 +101,24 @@ public struct Manifest: Equatable, Sendable {
         }
         let model = try field(j["model"], "model")
         let feats = try field(j["features"], "features")
+        // Exactly the members the writer writes: anything more would be content outside `json`,
+        // in a file whose hash is still the id.
+        for (name, value, members) in [
+            ("model", model, ["format", "runtime_id", "sha256"]), ("features", feats, ["names", "sha256"]),
+        ] {
+            guard let keys = value.object?.keys, Set(keys) == Set(members) else {
+                throw .malformed(
+                    what: what,
+                    reason:
+                        "'\(name)' has members \(value.object?.keys.sorted() ?? []), expected \(members.joined(separator: ", "))"
+                )
+            }
+        }
         let runtime = try str(model["runtime_id"], "model.runtime_id")
-        guard runtime.utf8.count == 16, let rid = UInt64(runtime, radix: 16) else {
-            throw .malformed(what: what, reason: "'model.runtime_id' is not 16 hex digits: '\(runtime)'")
+        // Lowercase hex only, as `runtimeIdHex` writes it (UInt64(_:radix:) would take "+" and capitals).
+        guard runtime.utf8.count == 16, runtime.utf8.allSatisfy(Digest.isHex), let rid = UInt64(runtime, radix: 16)
+        else {
+            throw .malformed(what: what, reason: "'model.runtime_id' is not 16 lowercase hex digits: '\(runtime)'")
         }
         guard let names = try field(feats["names"], "features.names").array else {
             throw .malformed(what: what, reason: "'features.names' is not an array")

@@ -14,25 +14,38 @@ extension AliasLog {
     }
 
     /// Appends `make(previous entries)` under an exclusive lock (one writer per alias at a time).
+    /// The new head is written to a temporary file first, so a directory that refuses it fails
+    /// the move before the log changes: nothing is half-written (a log line without its head).
     func append(_ make: ([AliasEntry]) throws(RegistryError) -> AliasEntry) throws(RegistryError) -> AliasEntry {
         let lockPath = logPath + ".lock"
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: lockPath, operation: "open", reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw .io(path: lockPath, operation: "open", reason: FileIO.reason(errno: errno)) }
         defer { close(fd) }
         guard flock(fd, LOCK_EX) == 0 else {
-            throw .io(path: lockPath, operation: "lock", reason: String(cString: strerror(errno)))
+            throw .io(path: lockPath, operation: "lock", reason: FileIO.reason(errno: errno))
         }
         let existing = try entries()
         let entry = try make(existing)
         let line = entry.bytes + [10]
+        let head = try FileIO.prepare(
+            Self.head(count: existing.count + 1, last: entry.hash),
+            for: headPath,
+            mode: 0o644
+        )
         let out = open(logPath, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0o644)
-        guard out >= 0 else { throw .io(path: logPath, operation: "open", reason: String(cString: strerror(errno))) }
+        guard out >= 0 else {
+            let e = errno
+            FileIO.discard(head)
+            throw .io(path: logPath, operation: "open", reason: FileIO.reason(errno: e))
+        }
         defer { close(out) }
         let written = line.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
         guard written == line.count, fsync(out) == 0 else {
-            throw .io(path: logPath, operation: "append to", reason: String(cString: strerror(errno)))
+            let e = errno
+            FileIO.discard(head)
+            throw .io(path: logPath, operation: "append to", reason: FileIO.reason(errno: e))
         }
-        try FileIO.writeAtomically(Self.head(count: existing.count + 1, last: entry.hash), to: headPath, mode: 0o644)
+        try FileIO.commit(head, to: headPath)
         return entry
     }
 }

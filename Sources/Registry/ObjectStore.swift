@@ -54,8 +54,15 @@ enum FileIO {
         }
     }
 
+    /// The names in a directory, sorted, without dot files; none when it does not exist (a part
+    /// of the registry not made yet). Any other failure (no permission) is an error, not "empty".
     static func list(_ path: String) throws(RegistryError) -> [String] {
-        guard exists(path) else { return [] }
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let e = errno
+            if e == ENOENT { return [] }
+            throw .io(path: path, operation: "list", reason: reason(errno: e))
+        }
         do {
             return try FileManager.default.contentsOfDirectory(atPath: path).filter { !$0.hasPrefix(".") }.sorted()
         } catch {
@@ -63,17 +70,41 @@ enum FileIO {
         }
     }
 
+    /// Writes `bytes` to `path` through a temporary file beside it and a rename, so that a reader
+    /// sees the old content or the new, never part of it; nothing is left behind on failure.
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: Int) throws(RegistryError) {
+        try commit(try prepare(bytes, for: path, mode: mode), to: path)
+    }
+
+    /// The first half of `writeAtomically`: a complete temporary file beside `path` (its name
+    /// returned), so that a caller can learn that the directory is writable before it changes
+    /// anything else, and `commit` it afterwards (or `discard` it).
+    static func prepare(_ bytes: [UInt8], for path: String, mode: Int) throws(RegistryError) -> String {
         let tmp = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: tmp))
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tmp)
-            guard rename(tmp, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
-            try? FileManager.default.removeItem(atPath: tmp)
+            discard(tmp)
             throw .io(path: path, operation: "write", reason: reason(error))
         }
+        return tmp
     }
+
+    /// Renames a `prepare`d file onto `path`; on failure the temporary file is removed.
+    static func commit(_ tmp: String, to path: String) throws(RegistryError) {
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            discard(tmp)
+            throw .io(path: path, operation: "write", reason: reason(errno: e))
+        }
+    }
+
+    /// Removes a `prepare`d file that will not be committed.
+    static func discard(_ tmp: String) { unlink(tmp) }
+
+    /// An errno as the other I/O errors give it: the system's message and the number.
+    static func reason(errno e: Int32) -> String { "\(String(cString: strerror(e))) (errno \(e))" }
 
     /// The system's message without Foundation's wrapping.
     static func reason(_ error: any Error) -> String {

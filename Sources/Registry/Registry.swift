@@ -14,10 +14,21 @@ public struct Registry: Sendable {
     var approvalDirectory: String { root + "/approvals" }
 
     /// Opens an existing registry.
+    /// - Throws: `.noRegistry` when `root` does not exist; `.io` naming `root` and the errno when
+    ///   it is not a directory or this user may not read it (a registry that cannot be listed
+    ///   would otherwise read as empty).
     public init(root: String) throws(RegistryError) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
-            throw .noRegistry(path: root)
+        var st = stat()
+        guard stat(root, &st) == 0 else {
+            let e = errno
+            if e == ENOENT || e == ENOTDIR { throw .noRegistry(path: root) }
+            throw .io(path: root, operation: "open registry", reason: FileIO.reason(errno: e))
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw .io(path: root, operation: "open registry", reason: "not a directory")
+        }
+        guard faccessat(AT_FDCWD, root, R_OK | X_OK, AT_EACCESS) == 0 else {
+            throw .io(path: root, operation: "read registry", reason: FileIO.reason(errno: errno))
         }
         self.root = root
     }

@@ -81,12 +81,29 @@ enum FileIO {
     /// anything else, and `commit` it afterwards (or `discard` it).
     static func prepare(_ bytes: [UInt8], for path: String, mode: Int) throws(RegistryError) -> String {
         let tmp = path + ".tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: tmp))
-            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tmp)
-        } catch {
+        // open(2) and write(2) rather than Data.write: their errno is the cause the message keeps
+        // (Foundation's error for a refused create carries only its own sentence).
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw .io(path: path, operation: "write", reason: reason(errno: errno)) }
+        var done = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { b in
+            while done < b.count {
+                let n = write(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                done += n
+            }
+        }
+        // The mode again: open(2)'s is reduced by the umask.
+        if failure == 0, fchmod(fd, mode_t(mode)) != 0 { failure = errno }
+        close(fd)
+        guard failure == 0 else {
             discard(tmp)
-            throw .io(path: path, operation: "write", reason: reason(error))
+            throw .io(path: path, operation: "write", reason: reason(errno: failure))
         }
         return tmp
     }

@@ -224,10 +224,9 @@ public struct ControlCommand: Sendable, Equatable {
         guard commandId != 0 else { throw .field("command id", "is 0") }
         // A NUL would end the text early in its NUL-padded field, and the bytes after it would
         // make the slot one that `decode` refuses.
-        for (name, text) in [("strategy", strategy), ("issuer", issuer), ("reason", reason)] where text.utf8.contains(0)
-        {
-            throw .field(name, "contains a NUL byte")
-        }
+        if strategy.utf8.contains(0) { throw .field("strategy", "contains a NUL byte") }
+        if issuer.utf8.contains(0) { throw .field("issuer", "contains a NUL byte") }
+        if reason.utf8.contains(0) { throw .field("reason", "contains a NUL byte") }
         switch verb {
         case .load:
             guard role != nil else { throw .field("role", "a load needs a role (live, shadow or canary)") }

@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TickBusCore"]),
         .testTarget(
             name: "StrategyTests",
-            dependencies: ["Strategy", "Models", "Features", "TickBusCore", "TestSupport", "tickbus"]
+            dependencies: ["Strategy", "Models", "Features", "Feed", "TickBusCore", "TestSupport", "tickbus"]
         ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(

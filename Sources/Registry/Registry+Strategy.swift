@@ -36,7 +36,7 @@ extension Registry {
         }
         let liveLoaded = try compile(liveModel, of: liveVersion)
         var shadowVersion: Version?
-        var shadowLoaded: LoadedModel?
+        var shadowLoaded: PreparedVersion?
         if let shadow {
             let (v, bytes, _) = try artifact(shadow)
             guard v.manifest.definition == liveVersion.manifest.definition else {
@@ -48,10 +48,15 @@ extension Registry {
                 )
             }
             shadowVersion = v
-            shadowLoaded = try compile(bytes, of: v)
+            shadowLoaded = try prepared(v, compile(bytes, of: v))
         }
         return LoadedVersions(
-            strategy: LoadedStrategy(definition: definition, live: liveLoaded, shadow: shadowLoaded),
+            strategy: LoadedStrategy(
+                definition: definition,
+                live: try prepared(liveVersion, liveLoaded),
+                shadow: shadowLoaded,
+                definitionDigest: liveVersion.manifest.definition
+            ),
             live: liveVersion,
             shadow: shadowVersion
         )

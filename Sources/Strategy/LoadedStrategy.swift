@@ -8,8 +8,24 @@ import TickBusCore
 /// so the live run and every re-run check the same things in the same order.
 public struct LoadedStrategy {
     public let definition: FeatureDefinition
-    public let live: LoadedModel
-    public let shadow: LoadedModel?
+    /// The live version (or model file) and the shadow one, with their version ids when they
+    /// came from a registry.
+    public var liveVersion: PreparedVersion
+    public var shadowVersion: PreparedVersion?
+    /// A canary at start and its percent (`--canary ID --canary-percent P`).
+    public var canaryVersion: PreparedVersion?
+    public var canaryPercent: UInt8 = 0
+    /// Versions prepared at start (`--preload ID`), so that a later `load` of one is a swap.
+    public var preload: [PreparedVersion] = []
+    /// The running definition's registry digest (versions loaded later must store the same one).
+    public var definitionDigest: String?
+    /// Prepares the versions `load` and `rollback` commands name; nil: refused (`noRegistry`).
+    public var loader: VersionLoader?
+
+    /// The live model.
+    public var live: LoadedModel { liveVersion.model }
+    /// The shadow model, if any.
+    public var shadow: LoadedModel? { shadowVersion?.model }
 
     /// A strategy from parts already loaded and checked elsewhere: the registry loader
     /// (`Registry.loadStrategy`) verifies a version's hashes, compiles its objects and hands them
@@ -19,9 +35,29 @@ public struct LoadedStrategy {
     ///   - live: the model whose signal is acted on.
     ///   - shadow: a model evaluated beside the live one and recorded, never acted on.
     public init(definition: FeatureDefinition, live: LoadedModel, shadow: LoadedModel?) {
+        self.init(
+            definition: definition,
+            live: PreparedVersion(file: live),
+            shadow: shadow.map { PreparedVersion(file: $0) }
+        )
+    }
+
+    /// A strategy from prepared versions (registry versions carry their ids into control records).
+    /// - Parameters:
+    ///   - definition: the feature definition the models are evaluated on.
+    ///   - live: the version whose signal is acted on.
+    ///   - shadow: a version evaluated beside the live one and recorded, never acted on.
+    ///   - definitionDigest: the definition's registry digest, if it came from a registry.
+    public init(
+        definition: FeatureDefinition,
+        live: PreparedVersion,
+        shadow: PreparedVersion?,
+        definitionDigest: String? = nil
+    ) {
         self.definition = definition
-        self.live = live
-        self.shadow = shadow
+        liveVersion = live
+        shadowVersion = shadow
+        self.definitionDigest = definitionDigest
     }
 
     /// Loads the definition, then the live model, then the shadow model.
@@ -54,18 +90,27 @@ public struct LoadedStrategy {
         do {
             return try StrategyLoop(
                 engine: FeatureEngine(definition: definition),
-                live: live,
-                shadow: shadow,
+                live: liveVersion,
+                shadow: shadowVersion,
+                canary: canaryVersion,
+                canaryPercent: canaryPercent,
+                preload: preload,
                 slotSize: slotSize,
-                stats: stats
+                stats: stats,
+                loader: loader,
+                definitionDigest: definitionDigest
             )
         } catch { throw .loop(error) }
     }
 
-    /// `model <kind> id=<hex>[ shadow <kind> id=<hex>]`, as the strategy logs at start.
+    /// `model <kind> id=<hex>[ shadow <kind> id=<hex>][ canary <kind> id=<hex> percent=P]`, as the
+    /// strategy logs at start.
     public var modelsDescription: String {
         "model \(live.model.kindName) id=\(String(live.id, radix: 16))"
             + (shadow.map { " shadow \($0.model.kindName) id=\(String($0.id, radix: 16))" } ?? "")
+            + (canaryVersion.map {
+                " canary \($0.model.model.kindName) id=\(String($0.model.id, radix: 16)) percent=\(canaryPercent)"
+            } ?? "")
     }
 }
 

@@ -17,6 +17,11 @@ public struct StrategySummary: Sendable {
     public var lost: UInt64 = 0
     public var gaps: UInt64 = 0
     public var endOfSession = false
+    /// Control commands addressed to this strategy (malformed ones included) and those rejected.
+    public var commands: UInt64 = 0
+    public var rejected: UInt64 = 0
+    /// The last swap's latency: the command's publish time to the first decision under it (ns).
+    public var lastSwapLatencyNs: UInt64 = 0
     public init() {}
 }
 
@@ -49,7 +54,7 @@ public enum Placement {
 public enum StrategyError: Error, CustomStringConvertible {
     case placement(String)
     case configuration(String)
-    /// A model (live or shadow) does not fit the feature definition, or could not be loaded.
+    /// A model (live, shadow or canary) does not fit the feature definition, or could not be loaded.
     case model(ModelError)
     public var description: String {
         switch self {
@@ -60,39 +65,82 @@ public enum StrategyError: Error, CustomStringConvertible {
     }
 }
 
-/// The strategy loop: polls `market`, updates features, evaluates the live (and shadow) model at
-/// each decision point, and publishes one decision record per decision point into `decisions.<name>`.
+/// The strategy loop: polls `market`, updates features, evaluates the live, shadow and canary
+/// models at each decision point, and publishes one decision record (v2, `DecisionLayout`) per
+/// decision point into `decisions.<name>`; before each market message it polls ring `control`
+/// and applies what is addressed to it (`StrategyLoop+Control.swift`).
 ///
-/// Per message: one poll, one feature update, one or two model evaluations, one publish — no
-/// allocation, no lock, no syscall (the monotonic clock is a vDSO read), no existential.
+/// Per message: one control poll (one acquire load when idle), one market poll, one feature
+/// update, one evaluation per filled role, one publish — no allocation, no lock, no syscall (the
+/// monotonic clock is a vDSO read), no existential, no retain or release: the roles hold
+/// unretained evaluators (`_RoleModel`) whose models the cache of prepared versions keeps alive.
+///
+/// In-process driving (tests, `bench control`):
+/// ```swift
+/// var loop = try strategy.makeLoop(slotSize: 256, loader: loader)
+/// try loop.prepare(versionB)                        // off the message path: read, verify, compile
+/// var control = ControlPort(reader: controlReader, strategy: "S")
+/// let summary = loop.run(reader: &market, producer: &decisions, control: &control, idle: .backoff) { false }
+/// // or, between two messages: loop.apply(command, nextMarketSequence: s, into: &decisions)
+/// ```
 public struct StrategyLoop: ~Copyable {
     public let engine: FeatureEngine
-    public let live: LoadedModel
-    public let shadow: LoadedModel?
-    /// Invariant: holds `max(live outputs, shadow outputs)` doubles, owned here.
-    @usableFromInline let out: UnsafeMutablePointer<Double>
+    /// Invariant: holds `outCapacity` doubles, owned here; grown (off the message path) when a
+    /// version with more outputs is prepared.
+    @usableFromInline var out: UnsafeMutablePointer<Double>
+    @usableFromInline var outCapacity: Int
     /// Telemetry (Docs/TELEMETRY.md): messages, decisions, signals, live/shadow disagreement and
     /// tick-to-decision latency in this strategy's shared-memory stats block; nil records nothing.
     public let stats: StatsWriter?
 
-    // Resolved once at init so that `decide` copies nothing reference-counted: unretained model
-    // references (kept alive by `live` and `shadow`), output counts, thresholds, ids.
-    @usableFromInline let liveEvaluator: _Evaluator
-    @usableFromInline let shadowEvaluator: _Evaluator?
-    @usableFromInline let liveOutputs: Int
-    @usableFromInline let shadowOutputs: Int
+    // The roles: trivial values (an unretained evaluator, output count, ids), so a swap is a few
+    // stores and `decide` copies nothing reference-counted.
+    @usableFromInline var live: _RoleModel
+    @usableFromInline var shadow: _RoleModel
+    @usableFromInline var canary: _RoleModel
+    @usableFromInline var canaryPercent: UInt8
+    @usableFromInline var paused: Bool
     @usableFromInline let rule: SignalRule
-    @usableFromInline let liveId: UInt64
-    @usableFromInline let shadowId: UInt64
     @usableFromInline let featureValues: UnsafeMutablePointer<Double>
     @usableFromInline let featureCount: Int
+    /// The decisions ring's slot size: a decision zeroes its slot up to here.
+    @usableFromInline let slotSize: Int
+    /// The exchange time of the last market message processed (control records carry it).
+    @usableFromInline var lastExchangeTime: Int64 = 0
 
+    /// The prepared versions: the owners of every model a role may point at (`cache`), and a
+    /// flat table of their role values searched by `_swap` without allocating.
+    @usableFromInline var cache: _VersionCache
+    let loader: VersionLoader?
+    /// The running definition's digest when it came from a registry version (versions loaded
+    /// later must store the same definition), else nil.
+    public let definitionDigest: String?
+
+    /// A loop over `engine` with the given roles. Every version is checked against the
+    /// definition (`PreparedVersion.mismatch`) and the slot size.
+    /// - Parameters:
+    ///   - engine: the feature engine (its definition is the running one).
+    ///   - live: the model whose signal is acted on.
+    ///   - shadow: evaluated and recorded on every decision point, never acted on.
+    ///   - canary: evaluated and recorded on every decision point; acts for the instruments
+    ///     `CanaryRouting.routesToCanary(_:percent: canaryPercent)` routes to it.
+    ///   - preload: further versions prepared now, so that a later `load` of one is a swap.
+    ///   - slotSize: the decisions ring's slot size (the features must fit).
+    ///   - stats: this strategy's telemetry block, or nil.
+    ///   - loader: prepares a version a `load` or `rollback` names; nil: loads are refused with
+    ///     `ControlRejection.noRegistry`.
+    ///   - definitionDigest: the running definition's registry digest, if it has one.
     public init(
         engine: FeatureEngine,
-        live: LoadedModel,
-        shadow: LoadedModel?,
+        live: PreparedVersion,
+        shadow: PreparedVersion?,
+        canary: PreparedVersion? = nil,
+        canaryPercent: UInt8 = 0,
+        preload: [PreparedVersion] = [],
         slotSize: Int,
-        stats: StatsWriter? = nil
+        stats: StatsWriter? = nil,
+        loader: VersionLoader? = nil,
+        definitionDigest: String? = nil
     ) throws(StrategyError) {
         let n = engine.count
         guard n <= DecisionLayout.maxFeatures(slotSize: slotSize) else {
@@ -100,66 +148,155 @@ public struct StrategyLoop: ~Copyable {
                 "\(n) features do not fit a \(slotSize)-byte decision slot (at most \(DecisionLayout.maxFeatures(slotSize: slotSize)))"
             )
         }
-        do throws(ModelError) {
-            try live.model.check(featureCount: n)
-            try shadow?.model.check(featureCount: n)
-        } catch {
-            throw .model(error)
+        guard slotSize >= ControlRecordLayout.size else {
+            throw .configuration(
+                "a \(slotSize)-byte decision slot cannot hold a control record (\(ControlRecordLayout.size) bytes)"
+            )
+        }
+        guard canaryPercent <= 100 else { throw .configuration("canary percent \(canaryPercent) is more than 100") }
+        guard canary != nil || canaryPercent == 0 else {
+            throw .configuration("a canary percent of \(canaryPercent) needs a canary model")
+        }
+        let names = engine.definition.names
+        for v in [live] + [shadow, canary].compactMap({ $0 }) + preload {
+            if let m = v.mismatch(names: names, definition: definitionDigest) {
+                // A count mismatch keeps its ModelError (the message users know).
+                do throws(ModelError) { try v.model.model.check(featureCount: n) } catch { throw .model(error) }
+                throw .configuration(m.message)
+            }
         }
         self.engine = engine
-        self.live = live
-        self.shadow = shadow
         self.stats = stats
-        out = .allocate(capacity: max(live.model.numOutputs, shadow?.model.numOutputs ?? 1, 1))
-        liveEvaluator = _Evaluator(live.model)
-        shadowEvaluator = shadow.map { _Evaluator($0.model) }
-        liveOutputs = live.model.numOutputs
-        shadowOutputs = shadow?.model.numOutputs ?? 1
+        self.loader = loader
+        self.definitionDigest = definitionDigest
         rule = engine.definition.signalRule
-        liveId = live.id
-        shadowId = shadow?.id ?? 0
         featureValues = engine.values
         featureCount = n
+        self.slotSize = slotSize
+        outCapacity = 1
+        out = .allocate(capacity: 1)
+        cache = _VersionCache()
+        self.live = .empty
+        self.shadow = .empty
+        self.canary = .empty
+        self.canaryPercent = canaryPercent
+        paused = false
+        for v in [live] + [shadow, canary].compactMap({ $0 }) + preload { _ = remember(v) }
+        self.live = cache.roleModel(live)
+        if let shadow { self.shadow = cache.roleModel(shadow) }
+        if let canary { self.canary = cache.roleModel(canary) }
+    }
 
+    /// A loop with a live (and shadow) model from files: no versions, no loader.
+    public init(
+        engine: FeatureEngine,
+        live: LoadedModel,
+        shadow: LoadedModel?,
+        slotSize: Int,
+        stats: StatsWriter? = nil
+    ) throws(StrategyError) {
+        try self.init(
+            engine: engine,
+            live: PreparedVersion(file: live),
+            shadow: shadow.map { PreparedVersion(file: $0) },
+            slotSize: slotSize,
+            stats: stats
+        )
     }
 
     deinit { out.deallocate() }
 
+    /// Keeps a prepared version (and grows the output buffer for it); returns its cache index.
+    /// Off the message path.
+    mutating func remember(_ v: PreparedVersion) -> Int {
+        if let i = cache.index(of: v) { return i }
+        let outputs = max(v.model.model.numOutputs, 1)
+        if outputs > outCapacity {
+            out.deallocate()
+            out = .allocate(capacity: outputs)
+            outCapacity = outputs
+        }
+        return cache.add(v)
+    }
+
     /// Evaluates the models for the engine's current values and publishes a decision record.
-    /// Reads only values resolved at init (no retain/release, no copy of the definition).
-    @inlinable
-    public func decide(_ m: MarketMessageView, into producer: inout RingProducer) {
+    /// Reads only trivial stored values (no retain/release, no copy of the definition).
+    /// - Returns: the record's publish time (monotonic ns).
+    @inlinable @discardableResult
+    public func decide(_ m: MarketMessageView, into producer: inout RingProducer) -> Int64 {
         let x = UnsafePointer(featureValues)
         let n = featureCount
-        liveEvaluator.predict(x, into: out)
-        let livePrediction = _decisionScalar(out, liveOutputs)
+        var flags: UInt16 = 0
+        var livePrediction = Double.nan
         var shadowPrediction = Double.nan
+        var canaryPrediction = Double.nan
         var shadowSignal: Int8? = nil
-        if let shadowEvaluator {
-            shadowEvaluator.predict(x, into: out)
-            shadowPrediction = _decisionScalar(out, shadowOutputs)
-            shadowSignal = rule.signal(shadowPrediction)
+        if let e = live.evaluator {
+            e.predict(x, into: out)
+            livePrediction = _decisionScalar(out, live.outputs)
+            flags |= DecisionFlags.live
         }
-        let signal = rule.signal(livePrediction)
-        let liveId = liveId
-        let shadowId = shadowId
-        let hasShadow: UInt16 = shadowEvaluator != nil ? 1 : 0
+        if let e = shadow.evaluator {
+            e.predict(x, into: out)
+            shadowPrediction = _decisionScalar(out, shadow.outputs)
+            shadowSignal = rule.signal(shadowPrediction)
+            flags |= DecisionFlags.shadow
+        }
         let instrument = engine.instrument  // the instrument of this decision point (set by update)
+        let percent = canaryPercent
+        var routed = false
+        if let e = canary.evaluator {
+            e.predict(x, into: out)
+            canaryPrediction = _decisionScalar(out, canary.outputs)
+            flags |= DecisionFlags.canary
+            routed = CanaryRouting.routesToCanary(instrument, percent: percent)
+        }
+        var signal: Int8 = 0
+        if routed {
+            flags |= DecisionFlags.canaryActed
+            signal = rule.signal(canaryPrediction)
+        } else if live.evaluator != nil {
+            signal = rule.signal(livePrediction)
+        }
+        if paused {
+            flags |= DecisionFlags.paused
+            signal = 0
+        }
+        let liveId = live.id
+        let shadowId = shadow.id
+        let canaryId = canary.id
+        let end = slotSize
         var publishTime: Int64 = 0
         _ = producer.publish { p in
             p.storeBytes(of: DecisionLayout.kindValue, toByteOffset: DecisionLayout.kind, as: UInt16.self)
-            p.storeBytes(of: hasShadow, toByteOffset: DecisionLayout.flags, as: UInt16.self)
+            p.storeBytes(of: flags, toByteOffset: DecisionLayout.flags, as: UInt16.self)
             p.storeBytes(of: UInt16(n), toByteOffset: DecisionLayout.featureCount, as: UInt16.self)
             p.storeBytes(of: signal, toByteOffset: DecisionLayout.signal, as: Int8.self)
+            p.storeBytes(
+                of: DecisionLayout.layoutVersionValue,
+                toByteOffset: DecisionLayout.layoutVersion,
+                as: UInt8.self
+            )
             p.storeBytes(of: m.sequence, toByteOffset: DecisionLayout.marketSequence, as: UInt64.self)
             p.storeBytes(of: m.exchangeTime, toByteOffset: DecisionLayout.exchangeTime, as: Int64.self)
             p.storeBytes(of: instrument, toByteOffset: DecisionLayout.instrument, as: UInt32.self)
+            // The percent byte and three zero bytes (37..<40) in one store.
+            p.storeBytes(of: UInt32(percent), toByteOffset: DecisionLayout.canaryPercent, as: UInt32.self)
             p.storeBytes(of: m.receiveTime, toByteOffset: DecisionLayout.receiveTime, as: Int64.self)
             p.storeBytes(of: livePrediction, toByteOffset: DecisionLayout.livePrediction, as: Double.self)
             p.storeBytes(of: shadowPrediction, toByteOffset: DecisionLayout.shadowPrediction, as: Double.self)
+            p.storeBytes(of: canaryPrediction, toByteOffset: DecisionLayout.canaryPrediction, as: Double.self)
             p.storeBytes(of: liveId, toByteOffset: DecisionLayout.modelId, as: UInt64.self)
             p.storeBytes(of: shadowId, toByteOffset: DecisionLayout.shadowModelId, as: UInt64.self)
+            p.storeBytes(of: canaryId, toByteOffset: DecisionLayout.canaryModelId, as: UInt64.self)
+            p.storeBytes(of: UInt64(0), toByteOffset: DecisionLayout.canaryModelId + 8, as: UInt64.self)
             for i in 0..<n { p.storeBytes(of: x[i], toByteOffset: DecisionLayout.features + 8 * i, as: Double.self) }
+            // The rest of the slot is zero: a control record may have used it a lap ago.
+            var o = DecisionLayout.features + 8 * n
+            while o < end {
+                p.storeBytes(of: UInt64(0), toByteOffset: o, as: UInt64.self)
+                o &+= 8
+            }
             // Last: the publish time, as close to the release store as the record allows.
             publishTime = Int64(bitPattern: tb_monotonic_ns())
             p.storeBytes(of: publishTime, toByteOffset: DecisionLayout.publishTime, as: Int64.self)
@@ -170,6 +307,7 @@ public struct StrategyLoop: ~Copyable {
             signal: signal,
             shadowSignal: shadowSignal
         )
+        return publishTime
     }
 
     /// Publishes a record for every market message with no features and no model: the baseline of
@@ -180,6 +318,11 @@ public struct StrategyLoop: ~Copyable {
             p.storeBytes(of: DecisionLayout.kindValue, toByteOffset: DecisionLayout.kind, as: UInt16.self)
             p.storeBytes(of: UInt16(0), toByteOffset: DecisionLayout.flags, as: UInt16.self)
             p.storeBytes(of: UInt16(0), toByteOffset: DecisionLayout.featureCount, as: UInt16.self)
+            p.storeBytes(
+                of: DecisionLayout.layoutVersionValue,
+                toByteOffset: DecisionLayout.layoutVersion,
+                as: UInt8.self
+            )
             p.storeBytes(of: m.sequence, toByteOffset: DecisionLayout.marketSequence, as: UInt64.self)
             p.storeBytes(of: m.exchangeTime, toByteOffset: DecisionLayout.exchangeTime, as: Int64.self)
             p.storeBytes(of: m.instrument, toByteOffset: DecisionLayout.instrument, as: UInt32.self)
@@ -192,19 +335,65 @@ public struct StrategyLoop: ~Copyable {
         }
     }
 
-    /// Runs until end-of-session, the producer closing or dying, or `stop()`. With `passThrough`,
-    /// every market message gets a bare record instead (no features, no model).
-    public func run(
+    /// Runs without a control ring (the roles stay as they are).
+    public mutating func run(
         reader: inout RingReader,
         producer: inout RingProducer,
         idle: IdleStrategy,
         passThrough: Bool = false,
         stop: () -> Bool
     ) -> StrategySummary {
+        var control = ControlPort.disabled()
+        return run(
+            reader: &reader,
+            producer: &producer,
+            control: &control,
+            idle: idle,
+            passThrough: passThrough,
+            stop: stop
+        )
+    }
+
+    /// Runs until end-of-session, the producer closing or dying, or `stop()`. Before each market
+    /// message it polls `control` and applies every command addressed to it (publishing a control
+    /// record for each); the first decision after a swap reports the swap latency. With
+    /// `passThrough`, every market message gets a bare record instead (no features, no model).
+    /// - Parameter log: a line per applied or rejected command (and the control ring attaching),
+    ///   written after the first decision under the new state so the write does not delay it.
+    public mutating func run(
+        reader: inout RingReader,
+        producer: inout RingProducer,
+        control: inout ControlPort,
+        idle: IdleStrategy,
+        passThrough: Bool = false,
+        log: (String) -> Void = { _ in },
+        stop: () -> Bool
+    ) -> StrategySummary {
         var summary = StrategySummary()
         var idler = Idler(idle)
         var lastCheck = tb_monotonic_ns()
+        var lastControlCheck = lastCheck
+        // Set by a command: its publish time, until the first decision under the new state.
+        var swapFrom: Int64 = 0
+        var pendingLog: [String] = []
+        var hasPending = false
         while true {
+            // Control first: a command applies before the market message read next.
+            if let slot = control._poll() {
+                if let outcome = _control(
+                    slot,
+                    strategy: control.strategy,
+                    nextMarketSequence: reader.nextSequence,
+                    into: &producer
+                ) {
+                    summary.commands &+= 1
+                    if !outcome.applied { summary.rejected &+= 1 }
+                    if outcome.applied, outcome.commandPublishTime > 0 { swapFrom = outcome.commandPublishTime }
+                    pendingLog.append(outcome.description)
+                    hasPending = true
+                }
+                continue
+            }
             switch reader.poll() {
             case .message(let bytes):
                 idler.reset()
@@ -213,6 +402,7 @@ public struct StrategyLoop: ~Copyable {
                 stats?.count(.messages)
                 if m.rawKind == MessageKind.endOfSession.rawValue {
                     summary.endOfSession = true
+                    for line in pendingLog { log(line) }
                     return summary
                 }
                 if passThrough {
@@ -221,13 +411,29 @@ public struct StrategyLoop: ~Copyable {
                         summary.decisions &+= 1
                     }
                 } else if engine.update(m) {
-                    decide(m, into: &producer)
+                    let published = decide(m, into: &producer)
                     summary.decisions &+= 1
+                    if _slowPath(swapFrom != 0) {
+                        _swapped(latencyNs: UInt64(clamping: published &- swapFrom))
+                        summary.lastSwapLatencyNs = UInt64(clamping: published &- swapFrom)
+                        swapFrom = 0
+                    }
+                }
+                lastExchangeTime = m.exchangeTime
+                if _slowPath(hasPending) && swapFrom == 0 {
+                    for line in pendingLog { log(line) }
+                    pendingLog.removeAll()
+                    hasPending = false
                 }
                 if summary.messages & 4095 == 0 {
                     reader.heartbeat()
                     stats?.heartbeat()
                     producer.housekeeping()
+                    let now = tb_monotonic_ns()
+                    if now &- lastControlCheck >= 100_000_000 {
+                        lastControlCheck = now
+                        if let line = control.maintain(now: now) { log(line) }
+                    }
                     if stop() { return summary }
                 }
             case .gap(_, let count):
@@ -240,9 +446,16 @@ public struct StrategyLoop: ~Copyable {
                 let now = tb_monotonic_ns()
                 if now &- lastCheck < 50_000_000 { continue }
                 lastCheck = now
+                if hasPending {
+                    for line in pendingLog { log(line) }
+                    pendingLog.removeAll()
+                    hasPending = false
+                }
                 reader.heartbeat(now: now)
                 producer.heartbeat(now: now)
                 stats?.heartbeat(now: now)
+                lastControlCheck = now
+                if let line = control.maintain(now: now) { log(line) }
                 if stop() { return summary }
                 switch reader.producerStatus() {
                 case .running: continue
@@ -255,7 +468,7 @@ public struct StrategyLoop: ~Copyable {
 }
 
 /// A model as an unretained reference to its compiled evaluator. Invariant: the `LoadedModel` it
-/// was made from outlives it (both are stored in the same `StrategyLoop`).
+/// was made from outlives it (the loop's `_VersionCache` owns every prepared model until the loop ends).
 @usableFromInline
 enum _Evaluator {
     case lightgbm(Unmanaged<LightGBMModel>)

@@ -25,6 +25,14 @@ struct StrategyCommand: ParsableCommand {
     var registry: String?
     @Option(help: "Live version, with --registry: full id, unique prefix of 12+ hex digits, or NAME@ALIAS.")
     var live: String?
+    @Option(help: "Canary model at start (with --registry: a version), acting for --canary-percent of instruments.")
+    var canary: String?
+    @Option(name: .customLong("canary-percent"), help: "Percent of instruments routed to the canary (0...100).")
+    var canaryPercent: UInt8 = 0
+    @Option(help: "With --registry: a version prepared at start, so a later load of it is a swap (repeatable).")
+    var preload: [String] = []
+    @Flag(name: .customLong("no-control"), help: "Ignore ring control (keep the roles given at start).")
+    var noControl = false
     @Option(help: "Strategy name: publishes ring decisions.<name>.") var name: String
     @Option(help: "CPU to pin to (sched_setaffinity).") var cpu: Int32
     @Option(name: .customLong("numa-node"), help: "NUMA node for memory (default: the CPU's node).") var numaNode:
@@ -41,7 +49,16 @@ struct StrategyCommand: ParsableCommand {
     var passThrough = false
 
     var selection: StrategySelection {
-        StrategySelection(features: features, model: model, shadow: shadow, registry: registry, live: live)
+        StrategySelection(
+            features: features,
+            model: model,
+            shadow: shadow,
+            registry: registry,
+            live: live,
+            canary: canary,
+            canaryPercent: canaryPercent,
+            preload: preload
+        )
     }
 
     func validate() throws { try selection.validate() }
@@ -76,7 +93,7 @@ struct StrategyCommand: ParsableCommand {
             warn("strategy \(name): no telemetry: \(error)")
             stats = nil
         }
-        let loop: StrategyLoop
+        var loop: StrategyLoop
         do { loop = try strategy.makeLoop(slotSize: DecisionLayout.defaultSlotSize, stats: stats) } catch {
             throw RuntimeFailure(error)
         }
@@ -103,13 +120,20 @@ struct StrategyCommand: ParsableCommand {
             producer.close()
             throw RuntimeFailure(error)
         }
-        warn("strategy \(name): \(strategy.modelsDescription), \(loop.engine.count) features, decisions.\(name)")
+        // Ring control, attached now if it exists (else when it appears); its commands change the roles.
+        var control = noControl ? ControlPort.disabled(strategy: name) : ControlPort(bus: bus, strategy: name)
+        warn(
+            "strategy \(name): \(strategy.modelsDescription), \(loop.engine.count) features, decisions.\(name), "
+                + (noControl ? "control ignored" : control.attached ? "control attached" : "control not there yet")
+        )
         let mallocsBefore = tb_thread_malloc_count()
         let summary = loop.run(
             reader: &reader,
             producer: &producer,
+            control: &control,
             idle: idleStrategy,
             passThrough: passThrough,
+            log: { warn("strategy \(name): \($0)") },
             stop: stopRequested
         )
         // Allocations in the loop: the order book's level arrays grow (by doubling) while it warms up; nothing else allocates.
@@ -118,7 +142,7 @@ struct StrategyCommand: ParsableCommand {
         producer.close()
         stats?.close()
         print(
-            "strategy \(name): messages=\(summary.messages) decisions=\(summary.decisions) lost=\(summary.lost) gaps=\(summary.gaps) eos=\(summary.endOfSession) mallocs=\(mallocs)"
+            "strategy \(name): messages=\(summary.messages) decisions=\(summary.decisions) lost=\(summary.lost) gaps=\(summary.gaps) eos=\(summary.endOfSession) commands=\(summary.commands) rejected=\(summary.rejected) mallocs=\(mallocs)"
         )
         flushOut()
     }

@@ -1,17 +1,22 @@
 import ArgumentParser
+import Models
 import Registry
 import Strategy
+import TickBusCore
 
 /// Where `strategy` and `replay --verify-decisions` take their models from: files
-/// (`--features F --model M [--shadow M2]`) or registry versions
-/// (`--registry DIR --live ID [--shadow ID]`). Exactly one of the two; `--shadow` is a file in the
-/// first and a version in the second.
+/// (`--features F --model M [--shadow M2] [--canary M3]`) or registry versions
+/// (`--registry DIR --live ID [--shadow ID] [--canary ID] [--preload ID]…`). Exactly one of the
+/// two; `--shadow` and `--canary` are files in the first and versions in the second.
 struct StrategySelection {
     var features: String?
     var model: String?
     var shadow: String?
     var registry: String?
     var live: String?
+    var canary: String? = nil
+    var canaryPercent: UInt8 = 0
+    var preload: [String] = []
 
     /// Refuses a mixed or incomplete combination (a usage error).
     func validate() throws {
@@ -27,25 +32,43 @@ struct StrategySelection {
             guard features != nil, model != nil else {
                 throw ValidationError("needs --features and --model, or --registry and --live")
             }
+            guard preload.isEmpty else { throw ValidationError("--preload needs --registry") }
         }
+        guard canaryPercent <= 100 else { throw ValidationError("--canary-percent must be 0...100") }
+        guard canaryPercent == 0 || canary != nil else { throw ValidationError("--canary-percent needs --canary") }
     }
 
     /// Loads the strategy; a registry version's objects are re-hashed first, so a tampered one is
-    /// refused here, before any ring exists. `log` gets the versions loaded.
+    /// refused here, before any ring exists. `log` gets the versions loaded. With a registry, the
+    /// strategy's version loader (for `load` and `rollback` commands) is built on it.
     func load(log: (String) -> Void) throws -> LoadedStrategy {
+        var strategy: LoadedStrategy
         if let registry, let live {
-            let loaded: Registry.LoadedVersions
-            do { loaded = try Registry(root: registry).loadStrategy(live: live, shadow: shadow) } catch {
+            do {
+                let r = try Registry(root: registry)
+                let loaded = try r.loadStrategy(live: live, shadow: shadow)
+                strategy = loaded.strategy
+                if let canary { strategy.canaryVersion = try r.prepare(canary) }
+                strategy.preload = try preload.map { (id: String) throws(RegistryError) in try r.prepare(id) }
+                strategy.loader = r.versionLoader
+                log(
+                    "registry \(registry): live \(loaded.live.manifest.name) \(loaded.live.id)"
+                        + (loaded.shadow.map { ", shadow \($0.manifest.name) \($0.id)" } ?? "")
+                        + (strategy.canaryVersion.map { ", canary \($0.label) \($0.version.hex)" } ?? "")
+                        + (preload.isEmpty ? "" : ", \(preload.count) preloaded")
+                )
+            } catch { throw RuntimeFailure(error) }
+        } else {
+            do { strategy = try LoadedStrategy.load(features: features!, model: model!, shadow: shadow) } catch {
                 throw RuntimeFailure(error)
             }
-            log(
-                "registry \(registry): live \(loaded.live.manifest.name) \(loaded.live.id)"
-                    + (loaded.shadow.map { ", shadow \($0.manifest.name) \($0.id)" } ?? "")
-            )
-            return loaded.strategy
+            if let canary {
+                do { strategy.canaryVersion = PreparedVersion(file: try Model.load(path: canary)) } catch {
+                    throw RuntimeFailure(error)
+                }
+            }
         }
-        do { return try LoadedStrategy.load(features: features!, model: model!, shadow: shadow) } catch {
-            throw RuntimeFailure(error)
-        }
+        strategy.canaryPercent = canaryPercent
+        return strategy
     }
 }

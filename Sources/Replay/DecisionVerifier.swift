@@ -11,15 +11,34 @@ import Glibc
 /// record (the exact slot bytes the live strategy read), through the same `StrategyLoop.decide`
 /// into a private ring, and compares each decision with the recorded one field by field. Publish
 /// time (a clock read) is the one field not compared; everything else must be equal bit for bit.
+///
+/// Across swaps: the recorded ring holds control records (kind 101) between the decisions. An
+/// applied one sets the replayed loop's state exactly as the record states it (roles by version
+/// id, each prepared through the strategy's loader, i.e. the registry given to replay; canary
+/// percent; paused) before the market message with the record's first market sequence; a
+/// rejected one changes nothing. Either way the replay republishes it (`StrategyLoop.replay`) and
+/// compares it with the recorded one, so the replay must reach it at the same market sequence,
+/// after the same exchange time, with the same model ids. Other record kinds (orders, fills:
+/// a later issue) are skipped.
 public enum DecisionVerifier {
-    /// The decision record's fields compared (all but the publish time at 48..<56).
-    static let fields: [(name: String, offset: Int, size: Int)] = [
+    typealias Field = (name: String, offset: Int, size: Int)
+
+    /// The decision record's fields compared (all but the publish time at 48..<56), layout v2.
+    static let fields: [Field] = [
         ("sequence", 0, 8), ("kind", 8, 2), ("flags", 10, 2), ("feature_count", 12, 2), ("signal", 14, 1),
-        ("pad15", 15, 1),
-        ("market_sequence", 16, 8), ("exchange_time", 24, 8), ("instrument", 32, 4), ("pad36", 36, 4),
-        ("receive_time", 40, 8),
-        ("live_prediction", 56, 8), ("shadow_prediction", 64, 8), ("model_id", 72, 8), ("shadow_model_id", 80, 8),
-        ("pad88", 88, 8),
+        ("layout_version", 15, 1), ("market_sequence", 16, 8), ("exchange_time", 24, 8), ("instrument", 32, 4),
+        ("canary_percent", 36, 1), ("pad37", 37, 3), ("receive_time", 40, 8),
+        ("live_prediction", 56, 8), ("shadow_prediction", 64, 8), ("canary_prediction", 72, 8),
+        ("model_id", 80, 8), ("shadow_model_id", 88, 8), ("canary_model_id", 96, 8), ("pad104", 104, 8),
+    ]
+
+    /// The control record's fields compared (all but its publish time at 48..<56).
+    static let controlFields: [Field] = [
+        ("sequence", 0, 8), ("kind", 8, 2), ("flags", 10, 2), ("command", 12, 1), ("role", 13, 1),
+        ("canary_percent", 14, 1), ("layout_version", 15, 1), ("first_market_sequence", 16, 8),
+        ("exchange_time", 24, 8), ("rejection", 32, 4), ("pad36", 36, 4), ("command_publish_time", 40, 8),
+        ("command_id", 56, 8), ("live_model_id", 64, 8), ("shadow_model_id", 72, 8), ("canary_model_id", 80, 8),
+        ("live_version", 88, 32), ("shadow_version", 120, 32), ("canary_version", 152, 32), ("message", 184, 72),
     ]
 
     /// What a verification found.
@@ -28,11 +47,15 @@ public enum DecisionVerifier {
         public var market: UInt64 = 0
         /// Decisions reproduced and equal to the recorded ones.
         public var decisions: UInt64 = 0
+        /// Control records re-applied (or, rejected ones, passed) and equal to the recorded ones.
+        public var controls: UInt64 = 0
         /// The first difference, nil when every decision was reproduced.
         public var firstDifference: String?
-        /// `verified market=M decisions=D identical=BOOL`, the contract line.
+        /// `verified market=M decisions=D [controls=C ]identical=BOOL`, the contract line
+        /// (`controls=` only when the recording has control records).
         public var line: String {
-            "verified market=\(market) decisions=\(decisions) identical=\(firstDifference == nil)"
+            "verified market=\(market) decisions=\(decisions) "
+                + (controls > 0 ? "controls=\(controls) " : "") + "identical=\(firstDifference == nil)"
         }
     }
 
@@ -40,6 +63,8 @@ public enum DecisionVerifier {
     /// - Parameters:
     ///   - market: the market ring to feed.
     ///   - decisions: the recorded decisions ring; nil: the journal's only `decisions.*` ring.
+    ///   - strategy: the models the session started with; its `loader` prepares the versions
+    ///     control records name (nil: a record naming a version not prepared is a difference).
     ///   - log: warnings (a gap in the market journal, a journal that stops early).
     /// - Throws: `DecisionVerifierError` when the journal or the strategy cannot be opened.
     public static func run(
@@ -68,7 +93,7 @@ public enum DecisionVerifier {
         guard marketReader.schema == .market, recorded.schema == .decisions else {
             throw .schemas(directory: directory, market: market, decisions: decisionRing)
         }
-        let loop: StrategyLoop
+        var loop: StrategyLoop
         do { loop = try strategy.makeLoop(slotSize: recorded.slotSize) } catch { throw .strategy(error) }
         let bus = "verify-\(getpid())"
         defer { _ = try? Segment.removeBus(bus) }
@@ -91,7 +116,7 @@ public enum DecisionVerifier {
             return compare(
                 marketReader,
                 recorded,
-                loop: loop,
+                loop: &loop,
                 strategy: strategy,
                 producer: &producer,
                 reader: &reader,
@@ -100,20 +125,78 @@ public enum DecisionVerifier {
         } catch { throw .ring(error) }
     }
 
-    /// The comparison loop: one market record in, at most one decision out and compared.
+    /// The recorded ring, one record ahead: control records are looked at before the market
+    /// message they precede. Skips kinds other than decisions and control records.
+    struct Recorded {
+        let reader: JournalReader
+        var pending: UnsafeRawPointer?
+        var failure: String?
+
+        /// The next decision or control record, kept until `consume`; nil at the end (or a gap: `failure`).
+        mutating func peek() -> UnsafeRawPointer? {
+            while pending == nil {
+                switch reader.next() {
+                case .record(let q)?:
+                    let kind = q.load(fromByteOffset: RecordHeader.kind, as: UInt16.self)
+                    if kind == DecisionLayout.kindValue || kind == ControlRecordLayout.kindValue { pending = q }
+                case .gap(let from, let count)?:
+                    failure =
+                        "the recorded decisions have a gap of \(count) from sequence \(from): nothing to compare with"
+                    return nil
+                case nil: return nil
+                }
+            }
+            return pending
+        }
+        mutating func consume() { pending = nil }
+    }
+
+    /// The comparison loop: control records due are re-applied, then one market record in, at
+    /// most one decision out and compared.
     static func compare(
         _ marketReader: JournalReader,
-        _ recorded: JournalReader,
-        loop: borrowing StrategyLoop,
+        _ recordedReader: JournalReader,
+        loop: inout StrategyLoop,
         strategy: LoadedStrategy,
         producer: inout RingProducer,
         reader: inout RingReader,
         log: (String) -> Void
     ) -> Outcome {
         let engine = loop.engine
-        let slotSize = recorded.slotSize
+        let slotSize = recordedReader.slotSize
+        var recorded = Recorded(reader: recordedReader)
         var outcome = Outcome()
         var failure: String?
+        var next: UInt64?  // the market sequence after the last one fed
+
+        /// Re-applies every control record due before market sequence `s`; a difference ends it.
+        func controls(before s: UInt64) -> String? {
+            while let q = recorded.peek(), q.load(fromByteOffset: RecordHeader.kind, as: UInt16.self) == 101 {
+                let r = ControlRecordView(q)
+                let f = r.firstMarketSequence
+                if f > s { return nil }
+                if f < s {
+                    return
+                        "control record of command \(r.commandId) takes effect from market sequence \(f), but the replay had already processed up to \(s - 1)"
+                }
+                do throws(ControlReplayError) {
+                    try loop.replay(r, nextMarketSequence: s, into: &producer)
+                } catch {
+                    return "control record of command \(r.commandId) (market sequence \(f)): \(error)"
+                }
+                guard case .message(let mine) = reader.poll() else {
+                    return "internal: the verification ring returned no control record"
+                }
+                // Safe: both records are `slotSize` bytes (the private ring has the recording's slot size).
+                if let d = difference(mine.base, q, controlFields, slotSize: slotSize) {
+                    return "control record of command \(r.commandId) (market sequence \(f)): \(d)"
+                }
+                outcome.controls += 1
+                recorded.consume()
+            }
+            return recorded.failure
+        }
+
         loop: while let e = marketReader.next() {
             guard case .record(let p) = e else {
                 log(
@@ -123,30 +206,36 @@ public enum DecisionVerifier {
             }
             let m = MarketMessageView(p)
             outcome.market += 1
+            if let f = controls(before: m.sequence) {
+                failure = f
+                break
+            }
+            next = m.sequence &+ 1
             if m.rawKind == MessageKind.endOfSession.rawValue { break }
-            guard engine.update(m) else { continue }
+            guard engine.update(m) else {
+                loop.processed(m)
+                continue
+            }
             loop.decide(m, into: &producer)
+            loop.processed(m)
             guard case .message(let mine) = reader.poll() else {
                 failure = "internal: the verification ring returned nothing"
                 break
             }
             let compared = outcome.decisions
-            var rec: UnsafeRawPointer?
-            while rec == nil {
-                switch recorded.next() {
-                case .record(let q)?: rec = q
-                case .gap(let from, let count)?:
-                    failure =
-                        "the recorded decisions have a gap of \(count) from sequence \(from): nothing to compare with"
-                    break loop
-                case nil:
-                    failure =
-                        "replay made decision \(compared) (market sequence \(m.sequence)) but the recording has only \(compared) decisions"
-                        + (recorded.stopError.map { " (the decisions journal stops early: \($0))" } ?? "")
-                    break loop
-                }
+            guard let q = recorded.peek() else {
+                failure =
+                    recorded.failure
+                    ?? "replay made decision \(compared) (market sequence \(m.sequence)) but the recording has only \(compared) decisions"
+                    + (recordedReader.stopError.map { " (the decisions journal stops early: \($0))" } ?? "")
+                break
             }
-            let q = rec!
+            if q.load(fromByteOffset: RecordHeader.kind, as: UInt16.self) == ControlRecordLayout.kindValue {
+                let r = ControlRecordView(q)
+                failure =
+                    "decision \(compared) (market sequence \(m.sequence)): the recording has the control record of command \(r.commandId) (from market sequence \(r.firstMarketSequence)) instead"
+                break
+            }
             // Safe: both records are `slotSize` bytes (the private ring has the recording's slot size).
             if let d = difference(
                 mine.base,
@@ -158,21 +247,39 @@ public enum DecisionVerifier {
                 failure = "decision \(compared) (market sequence \(m.sequence)): \(d)"
                 break loop
             }
+            recorded.consume()
             outcome.decisions += 1
         }
+        // Control records applied after the last market message (while the strategy was idle).
+        if failure == nil, let next { failure = controls(before: next) }
         // A market journal that stops early (a bad block, a torn tail) is a failure that names where:
         // the decisions after that point cannot be reproduced, and "N reproduced" alone would hide why.
         if failure == nil, let e = marketReader.stopError {
             failure = "the market journal stops early: \(e); \(outcome.decisions) decisions reproduced before it"
         }
-        if failure == nil, case .record? = recorded.next() {
-            failure = "the recording has more decisions than the replay made (\(outcome.decisions) reproduced)"
+        if failure == nil, recorded.peek() != nil {
+            failure =
+                "the recording has more records than the replay made (\(outcome.decisions) decisions and \(outcome.controls) control records reproduced)"
         }
+        if failure == nil, let f = recorded.failure { failure = f }
         outcome.firstDifference = failure
         return outcome
     }
 
-    /// The first field or feature where a replayed record differs from the recorded one, or nil.
+    /// The first field where a replayed record differs from the recorded one, or nil.
+    static func difference(_ mine: UnsafeRawPointer, _ q: UnsafeRawPointer, _ table: [Field], slotSize: Int) -> String?
+    {
+        for f in table where memcmp(mine + f.offset, q + f.offset, f.size) != 0 {
+            return "field \(f.name) differs: recorded \(fieldValue(q, f)), replayed \(fieldValue(mine, f))"
+        }
+        let end = ControlRecordLayout.size
+        if slotSize > end, memcmp(mine + end, q + end, slotSize - end) != 0 {
+            return "bytes \(end)..<\(slotSize) after the record differ"
+        }
+        return nil
+    }
+
+    /// The first field or feature where a replayed decision differs from the recorded one, or nil.
     static func difference(
         _ mine: UnsafeRawPointer,
         _ q: UnsafeRawPointer,
@@ -196,15 +303,23 @@ public enum DecisionVerifier {
         return nil
     }
 
-    /// A field as printed in a difference: predictions as a double and its bit pattern, others as integers.
-    static func fieldValue(_ p: UnsafeRawPointer, _ f: (name: String, offset: Int, size: Int)) -> String {
+    /// A field as printed in a difference: predictions as a double and its bit pattern, version
+    /// ids as hex, the message as text, others as integers.
+    static func fieldValue(_ p: UnsafeRawPointer, _ f: Field) -> String {
         switch f.name {
-        case "live_prediction", "shadow_prediction":
+        case "live_prediction", "shadow_prediction", "canary_prediction":
             let v = p.load(fromByteOffset: f.offset, as: Double.self)
             return "\(v) (0x\(String(v.bitPattern, radix: 16)))"
+        case "live_version", "shadow_version", "canary_version":
+            return VersionDigest(loading: p, at: f.offset).hex
+        case "message":
+            let b = UnsafeRawBufferPointer(start: p + f.offset, count: f.size)
+            return "'\(String(decoding: b[..<(b.firstIndex(of: 0) ?? b.count)], as: UTF8.self))'"
         default:
             var v: UInt64 = 0
-            for i in 0..<f.size { v |= UInt64(p.load(fromByteOffset: f.offset + i, as: UInt8.self)) << (8 * UInt64(i)) }
+            for i in 0..<min(f.size, 8) {
+                v |= UInt64(p.load(fromByteOffset: f.offset + i, as: UInt8.self)) << (8 * UInt64(i))
+            }
             return "\(v)"
         }
     }

@@ -140,6 +140,12 @@ extension StrategyLoop {
     /// The exchange time of the last market message processed (a control record's exchange time).
     public var lastMarketExchangeTime: Int64 { lastExchangeTime }
 
+    /// Notes a market message as processed (what `run` does after each one): drivers that call
+    /// `decide` themselves (the decision verifier) call it so control records carry the same
+    /// exchange time as live.
+    @inlinable
+    public mutating func processed(_ m: MarketMessageView) { lastExchangeTime = m.exchangeTime }
+
     /// Prepares a version (read, verify, compile through the loader, check its features), so that
     /// a later `load` of it is a swap. Off the message path.
     /// - Throws: `VersionFailure` (unloadable, feature mismatch, no registry).
@@ -214,7 +220,6 @@ extension StrategyLoop {
         do throws(VersionFailure) {
             try _apply(command)
         } catch { failure = error }
-        stats?.setModel(id: live.id, shadowId: shadow.id)
         let sequence = publishControlRecord(
             commandId: command.commandId,
             rawVerb: command.verb.rawValue,
@@ -324,6 +329,7 @@ extension StrategyLoop {
             ? Int64(
                 littleEndian: slot.base.loadUnaligned(fromByteOffset: ControlCommandLayout.publishTime, as: Int64.self)
             ) : 0
+        stats?.recordMalformedControl()
         var sequence: UInt64?
         if id != 0 {
             sequence = publishControlRecord(
@@ -337,8 +343,8 @@ extension StrategyLoop {
                 firstMarketSequence: nextMarketSequence,
                 into: &producer
             )
+            _controlTelemetry(applied: false)
         }
-        _controlTelemetry(applied: false)
         return ControlOutcome(
             commandId: id,
             rawVerb: verb,
@@ -466,14 +472,15 @@ extension StrategyLoop {
         }
     }
 
-    /// Telemetry of an applied or rejected command.
+    /// Telemetry of an applied or rejected command: counted, with the roles after it and the
+    /// wall-clock time it took effect (telemetry only; nothing a model reads).
     func _controlTelemetry(applied: Bool) {
-        _ = applied
+        stats?.recordControl(applied: applied, roles: roles, wallTimeNs: Int64(bitPattern: tb_realtime_ns()))
     }
 
-    /// Telemetry of the first decision under a new state.
+    /// Telemetry of the first decision under a new state: the swap latency.
     @usableFromInline
     func _swapped(latencyNs: UInt64) {
-        _ = latencyNs
+        stats?.recordSwapLatency(ns: latencyNs)
     }
 }

@@ -31,7 +31,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(
         name: .customLong("verify-decisions"),
         help:
-            "Re-run the strategy in-process over the recorded market ring and compare every decision with the recorded one."
+            "Re-run the strategy in-process over the recorded market ring and compare every decision with the recorded one; recorded control records are re-applied at their market sequences (versions from --registry)."
     ) var verifyDecisions = false
     @Option(help: "Feature definition (TOML), with --verify-decisions.") var features: String?
     @Option(help: "Live model, with --verify-decisions.") var model: String?
@@ -42,11 +42,23 @@ struct ReplayCommand: ParsableCommand {
     var registry: String?
     @Option(help: "Live version, with --registry: full id, unique prefix of 12+ hex digits, or NAME@ALIAS.")
     var live: String?
+    @Option(help: "Canary the live strategy started with, with --verify-decisions (with --registry: a version).")
+    var canary: String?
+    @Option(name: .customLong("canary-percent"), help: "The canary percent the live strategy started with.")
+    var canaryPercent: UInt8 = 0
     @Option(help: "Recorded decisions ring (default: the only decisions.* ring of the journal).") var decisions: String?
 
     /// The models for `--verify-decisions`: files or registry versions.
     var selection: StrategySelection {
-        StrategySelection(features: features, model: model, shadow: shadow, registry: registry, live: live)
+        StrategySelection(
+            features: features,
+            model: model,
+            shadow: shadow,
+            registry: registry,
+            live: live,
+            canary: canary,
+            canaryPercent: canaryPercent
+        )
     }
 
     func validate() throws {

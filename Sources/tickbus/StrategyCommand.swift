@@ -97,6 +97,7 @@ struct StrategyCommand: ParsableCommand {
         do { loop = try strategy.makeLoop(slotSize: DecisionLayout.defaultSlotSize, stats: stats) } catch {
             throw RuntimeFailure(error)
         }
+        stats?.setRoles(loop.roles)
         var producer = try RingProducer(
             bus: bus,
             ring: "decisions.\(name)",

@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "Control", dependencies: ["ControlWire", "Registry", "TickBusCore", "CTickBus"]),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
-        .target(name: "Demo", dependencies: ["TickBusCore", "TestSupport"]),
+        .target(name: "Demo", dependencies: ["TickBusCore", "Journal", "TestSupport"]),
         .executableTarget(
             name: "tickbus",
             dependencies: [
@@ -129,7 +129,9 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
         .testTarget(
             name: "ControlTests",
-            dependencies: ["Control", "ControlWire", "Registry", "TickBusCore", "CTickBus", "TestSupport", "tickbus"]
+            dependencies: [
+                "Control", "ControlWire", "Registry", "Journal", "TickBusCore", "CTickBus", "TestSupport", "tickbus",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -8,19 +8,25 @@ import Glibc
 
 /// `tickbus demo`: a whole session in separate processes on a bus of its own — generated ITCH 5.0
 /// data → feed (books) → ring `market` → strategy (features, model) → ring `decisions.demo`, with
-/// the recorder journaling both rings and a tap on each; then `replay --verify-decisions` over the
-/// journal checks every decision is reproduced bit for bit. Each child has a deadline; only the
-/// demo's own children are signalled; its bus is removed.
+/// the recorder journaling both rings and a tap on each; the strategy runs registry versions
+/// (registered through the gates) under a `control serve`, and during the session a canary is
+/// loaded, routed, promoted and rolled back (`DemoLifecycle`); then `replay --verify-decisions`
+/// over the journal checks every decision is reproduced bit for bit across those swaps. Each child
+/// has a deadline; only the demo's own children are signalled; its bus is removed.
 public enum DemoSession {
     public struct Options: Sendable {
         /// Seed of the generated ITCH data.
         public var seed: UInt64 = 42
         /// ITCH messages to generate.
         public var messages = 200_000
-        /// Feed rate in messages per second.
-        public var rate: Double = 250_000
+        /// Feed rate in messages per second (slow enough that the lifecycle commands land mid-session).
+        public var rate: Double = 60_000
         public var features = "Recordings/synthetic-5/features.toml"
         public var model = "Recordings/synthetic-5/model.json"
+        /// The canary model and the example rows of both (`Tools/make_demo_versions.py`).
+        public var canaryModel = "Recordings/synthetic-5/model-b.json"
+        public var examples = "Recordings/synthetic-5/examples.csv"
+        public var canaryExamples = "Recordings/synthetic-5/examples-b.csv"
         /// The session's journal directory (default `Recordings/live/demo-PID`).
         public var record: String?
         /// Seconds before every child is killed.
@@ -38,7 +44,8 @@ public enum DemoSession {
         let pid = getpid()
         let bus = "demo-\(pid)"
         defer { _ = try? Segment.removeBus(bus) }
-        for f in [features, model] where !FileManager.default.fileExists(atPath: f) {
+        for f in [features, model, o.canaryModel, o.examples, o.canaryExamples]
+        where !FileManager.default.fileExists(atPath: f) {
             throw .missingFile(f)
         }
         let journal = record ?? "Recordings/live/demo-\(pid)"
@@ -52,6 +59,7 @@ public enum DemoSession {
         }
         let itch = FileManager.default.temporaryDirectory.appendingPathComponent("tickbus-demo-\(pid).itch").path
         defer { try? FileManager.default.removeItem(atPath: itch) }
+        let registry = journal + ".registry"
         let deadline = Date().addingTimeInterval(timeout)
         let cpu = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? 1 : 0
 
@@ -61,8 +69,28 @@ public enum DemoSession {
             ["synth", "itch", "--seed", "\(seed)", "--messages", "\(messages)", "--out", itch]
         ).wait(until: deadline)
         guard synth.status == 0 else { throw .synthFailed(stderr: synth.stderr) }
+        let versions = try DemoLifecycle.register(
+            .init(
+                features: features,
+                champion: model,
+                championExamples: o.examples,
+                canary: o.canaryModel,
+                canaryExamples: o.canaryExamples
+            ),
+            registry: registry,
+            deadline: deadline,
+            say: say
+        )
+        // The one producer of ring `control`; the strategy attaches to it at start.
+        let server = try DemoChild.start(
+            name: "control serve",
+            ["control", "serve", "--bus", bus, "--registry", registry]
+        )
+        defer { server.signal(SIGTERM) }
+        try DemoChild.waitForRing(bus: bus, ring: "control", timeout: 30)
 
-        // The feed waits for its three market readers (strategy, recorder, tap) before publishing.
+        // The feed waits for its three market readers (strategy, recorder, tap) before publishing; the
+        // strategy gates it (a debug build on a busy machine must not lose what the replay then checks).
         let feed = try DemoChild.start(
             name: "feed",
             ["feed", "--bus", bus, "--source", "itch:\(itch)", "--rate", "\(rate)", "--wait-readers", "3"]
@@ -71,8 +99,8 @@ public enum DemoSession {
         let strategy = try DemoChild.start(
             name: "strategy",
             [
-                "strategy", "--bus", bus, "--features", features, "--model", model,
-                "--name", "demo", "--cpu", "\(cpu)",
+                "strategy", "--bus", bus, "--registry", registry, "--live", versions.champion,
+                "--preload", versions.canary, "--name", "demo", "--cpu", "\(cpu)", "--gating",
             ]
         )
         try DemoChild.waitForRing(bus: bus, ring: "decisions.demo", timeout: 30)
@@ -85,6 +113,11 @@ public enum DemoSession {
             ["record", "--bus", bus, "--rings", "market,decisions.demo", "--dir", journal]
         )
         let tapMarket = try DemoChild.start(name: "tap market", ["tap", "--bus", bus, "--name", "tap-market"])
+        let commandLines = try DemoLifecycle.drive(
+            DemoLifecycle.commands(versions, bus: bus),
+            gap: 0.3,
+            deadline: deadline
+        )
 
         let rFeed = feed.wait(until: deadline)
         let rStrategy = strategy.wait(until: deadline)
@@ -101,9 +134,15 @@ public enum DemoSession {
         let placement = rStrategy.line(prefix: "strategy demo: placement") ?? "placement unknown"
         let sKV = keyValues(rStrategy.line(prefix: "strategy demo: messages=") ?? "")
         let decisions = UInt64(sKV["decisions"] ?? "") ?? 0
+        // Control records share decisions.demo with the decisions (one per command the strategy obeyed).
+        let controls = UInt64(sKV["commands"] ?? "") ?? 0
+        let records = decisions + controls
+        let sent = UInt64(commandLines.count - 1)  // the alias move is the registry's, not a command
         ok = ok && rStrategy.status == 0 && sKV["messages"] == "\(published)" && sKV["lost"] == "0"
+        ok = ok && sKV["rejected"] == "0" && controls == sent
+        let where_ = placement.replacingOccurrences(of: "strategy demo: ", with: "")
         say(
-            "  strategy   received=\(sKV["messages"] ?? "?") lost=\(sKV["lost"] ?? "?") decisions=\(decisions)  [\(placement.replacingOccurrences(of: "strategy demo: ", with: ""))]\(status(rStrategy))"
+            "  strategy   received=\(sKV["messages"] ?? "?") lost=\(sKV["lost"] ?? "?") decisions=\(decisions) commands=\(controls) rejected=\(sKV["rejected"] ?? "?")  [\(where_)]\(status(rStrategy))"
         )
 
         let tm = keyValues(rTapMarket.lastLine)
@@ -112,21 +151,29 @@ public enum DemoSession {
             "  tap        market:         received=\(tm["received"] ?? "?") lost=\(tm["lost"] ?? "?") gaps=\(tm["gaps"] ?? "?")\(status(rTapMarket))"
         )
         let td = keyValues(rTapDecisions.lastLine)
-        ok = ok && rTapDecisions.status == 0 && td["received"] == "\(decisions)" && td["lost"] == "0"
+        ok = ok && rTapDecisions.status == 0 && td["received"] == "\(records)" && td["lost"] == "0"
         say(
             "  tap        decisions.demo: received=\(td["received"] ?? "?") lost=\(td["lost"] ?? "?") gaps=\(td["gaps"] ?? "?")\(status(rTapDecisions))"
         )
 
         let rec = keyValues(rRecorder.lastLine)
-        ok = ok && rRecorder.status == 0 && rec["recorded"] == "\(published + decisions)" && rec["lost"] == "0"
+        ok = ok && rRecorder.status == 0 && rec["recorded"] == "\(published + records)" && rec["lost"] == "0"
         say(
             "  recorder   recorded=\(rec["recorded"] ?? "?") gaps=\(rec["gaps"] ?? "?") lost=\(rec["lost"] ?? "?") into \(journal)\(status(rRecorder))"
         )
 
-        // Replay the journal through the same strategy code and compare every decision.
+        // What the journal holds: each command's control record, and which model decided.
+        let timeline = try DemoLifecycle.timeline(journal: journal)
+        for c in timeline.controls { say("  control    \(c)") }
+        let by = timeline.byModel.sorted { $0.key < $1.key }.map { "\(String($0.key, radix: 16))=\($0.value)" }
+        say("  decisions  by acting model: \(by.joined(separator: " ")); the canary acted on \(timeline.canaryActed)")
+        ok = ok && UInt64(timeline.controls.count) == controls && timeline.canaryActed > 0
+
+        // Replay the journal through the same strategy code, applying the control records at the
+        // same market sequences, and compare every decision.
         let verify = try DemoChild.start(
             name: "replay",
-            ["replay", "--dir", journal, "--verify-decisions", "--features", features, "--model", model]
+            ["replay", "--dir", journal, "--verify-decisions", "--registry", registry, "--live", versions.champion]
         ).wait(until: deadline)
         let v = keyValues(verify.lastLine)
         let reproduced = verify.status == 0 && v["identical"] == "true" && v["decisions"] == "\(decisions)"
@@ -134,12 +181,15 @@ public enum DemoSession {
         say("  replay     \(verify.lastLine)\(status(verify))")
 
         if ok {
-            say("demo: ok — no reader lost a message, and the replay reproduced all \(decisions) decisions bit for bit")
+            say(
+                "demo: ok — no reader lost a message, and the replay reproduced all \(decisions) decisions bit for bit across \(controls) model changes"
+            )
         } else {
             say("demo: FAILED")
+            server.signal(SIGTERM)
             for (name, r) in [
                 ("feed", rFeed), ("strategy", rStrategy), ("tap market", rTapMarket), ("tap decisions", rTapDecisions),
-                ("recorder", rRecorder), ("replay", verify),
+                ("recorder", rRecorder), ("replay", verify), ("control serve", server.wait(until: deadline)),
             ] where r.status != 0 || !r.stderr.isEmpty && !ok {
                 say("--- \(name) (status \(r.status)):\n\(r.stdout.suffix(2000))\(r.stderr.suffix(2000))")
             }
@@ -159,6 +209,8 @@ public enum DemoError: Error, CustomStringConvertible {
     case spawn(name: String, reason: String)
     /// `synth itch` failed; its stderr.
     case synthFailed(stderr: String)
+    /// A step of the session (a registry command, a control command) failed; its output.
+    case step(name: String, output: String)
     /// A ring did not appear within the timeout.
     case ringMissing(bus: String, ring: String, timeout: Double)
 
@@ -169,6 +221,7 @@ public enum DemoError: Error, CustomStringConvertible {
         case .setup(let s): return s
         case .spawn(let name, let reason): return "cannot start \(name): \(reason)"
         case .synthFailed(let stderr): return "synth itch failed: \(stderr)"
+        case .step(let name, let output): return "\(name) failed: \(output)"
         case .ringMissing(let bus, let ring, let timeout):
             return "ring \(ring) did not appear on bus \(bus) within \(timeout) s"
         }

@@ -30,7 +30,7 @@ struct DemoCommand: ParsableCommand {
             // A child or directory the system refused was ArgumentParser's plain `Error:` (exit 1); the rest exit 64.
             switch error {
             case .spawn, .setup: throw RuntimeFailure(error, status: ExitStatus.error)
-            case .missingFile, .synthFailed, .ringMissing: throw RuntimeFailure(error)
+            case .missingFile, .synthFailed, .ringMissing, .step: throw RuntimeFailure(error)
             }
         }
         if !ok { throw ExitCode(1) }

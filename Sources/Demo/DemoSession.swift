@@ -23,10 +23,11 @@ public enum DemoSession {
         public var rate: Double = 60_000
         public var features = "Recordings/synthetic-5/features.toml"
         public var model = "Recordings/synthetic-5/model.json"
-        /// The canary model and the example rows of both (`Tools/make_demo_versions.py`).
-        public var canaryModel = "Recordings/synthetic-5/model-b.json"
-        public var examples = "Recordings/synthetic-5/examples.csv"
-        public var canaryExamples = "Recordings/synthetic-5/examples-b.csv"
+        /// The canary model and the example rows of both (`Tools/make_demo_versions.py`); nil: the
+        /// files `model-b.json`, `examples.csv` and `examples-b.csv` beside `model`.
+        public var canaryModel: String?
+        public var examples: String?
+        public var canaryExamples: String?
         /// The session's journal directory (default `Recordings/live/demo-PID`).
         public var record: String?
         /// Seconds before every child is killed.
@@ -44,7 +45,11 @@ public enum DemoSession {
         let pid = getpid()
         let bus = "demo-\(pid)"
         defer { _ = try? Segment.removeBus(bus) }
-        for f in [features, model, o.canaryModel, o.examples, o.canaryExamples]
+        let beside = (model as NSString).deletingLastPathComponent
+        let canaryModel = o.canaryModel ?? (beside as NSString).appendingPathComponent("model-b.json")
+        let examples = o.examples ?? (beside as NSString).appendingPathComponent("examples.csv")
+        let canaryExamples = o.canaryExamples ?? (beside as NSString).appendingPathComponent("examples-b.csv")
+        for f in [features, model, canaryModel, examples, canaryExamples]
         where !FileManager.default.fileExists(atPath: f) {
             throw .missingFile(f)
         }
@@ -73,9 +78,9 @@ public enum DemoSession {
             .init(
                 features: features,
                 champion: model,
-                championExamples: o.examples,
-                canary: o.canaryModel,
-                canaryExamples: o.canaryExamples
+                championExamples: examples,
+                canary: canaryModel,
+                canaryExamples: canaryExamples
             ),
             registry: registry,
             deadline: deadline,
@@ -115,7 +120,7 @@ public enum DemoSession {
         let tapMarket = try DemoChild.start(name: "tap market", ["tap", "--bus", bus, "--name", "tap-market"])
         let commandLines = try DemoLifecycle.drive(
             DemoLifecycle.commands(versions, bus: bus),
-            gap: 0.3,
+            gap: 0.2,
             deadline: deadline
         )
 

@@ -10,7 +10,8 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "Seed of the generated ITCH data.") var seed: UInt64 = 42
     @Option(help: "ITCH messages to generate.") var messages: Int = 200_000
-    @Option(help: "Feed rate in messages per second.") var rate: Double = 250_000
+    // Slow enough (about 4 s) that the canary, promotion and rollback land mid-session.
+    @Option(help: "Feed rate in messages per second.") var rate: Double = 60_000
     @Option(help: "Feature definition.") var features: String = "Recordings/synthetic-5/features.toml"
     @Option(help: "Model file.") var model: String = "Recordings/synthetic-5/model.json"
     @Option(help: "Directory for the session's journal.") var record: String?

@@ -316,14 +316,17 @@ struct CrossUserTests {
 
 @Suite("Demo", .serialized)
 struct DemoTests {
-    @Test("the demo runs feed → strategy → recorder and taps, and the replay reproduces every decision")
+    @Test(
+        "the demo runs feed → strategy → recorder and taps, a canary and a rollback, and the replay reproduces every decision"
+    )
     func demo() throws {
         let root = TickBusTest.repositoryRoot
         let dir = TickBusTest.temporaryDirectory("demo")
         defer { try? FileManager.default.removeItem(at: dir) }
         let r = try TickBusTest.run(
             [
-                "demo", "--messages", "5000", "--rate", "50000",
+                // About 4 s of feed: the canary, its promotion and the rollback land mid-session.
+                "demo", "--messages", "100000", "--rate", "30000",
                 "--features", root.appendingPathComponent("Recordings/synthetic-5/features.toml").path,
                 "--model", root.appendingPathComponent("Recordings/synthetic-5/model.json").path,
                 "--record", dir.appendingPathComponent("session").path,
@@ -333,6 +336,12 @@ struct DemoTests {
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("demo: ok"))
         #expect(r.stdout.contains("identical=true"))
+        // The lifecycle: four commands obeyed, each with its control record, and the canary acted.
+        #expect(r.stdout.contains("commands=4 rejected=0"), "\(r.stdout)")
+        for verb in ["load", "canary", "promote", "rollback"] {
+            #expect(r.stdout.contains("  control    \(verb) applied at market sequence"), "\(verb): \(r.stdout)")
+        }
+        #expect(r.stdout.contains("controls=4 identical=true"), "\(r.stdout)")
         let feedLine = r.stdout.split(separator: "\n").first { $0.contains("feed ") }.map(String.init) ?? ""
         #expect(
             keyValues(feedLine.replacingOccurrences(of: "feed", with: ""))["published"].flatMap { Int($0) } ?? 0 > 5000

@@ -1,6 +1,8 @@
+import Features
 import Feed
 import Journal
 import Models
+import Strategy
 import TickBusCore
 
 /// Why a benchmark could not run or produced no trustworthy figure; the cause is kept as a value.
@@ -17,6 +19,10 @@ public enum BenchError: Error, CustomStringConvertible {
     case journal(JournalError)
     /// A model could not be loaded.
     case model(path: String, ModelError)
+    /// A feature definition could not be loaded.
+    case features(FeatureError)
+    /// A strategy loop could not be set up (placement, models against the definition).
+    case strategy(StrategyError)
     /// A system call failed.
     case system(call: String, path: String, errno: Int32)
     /// A child process (reader, strategy, feed, trainer) failed or misbehaved.
@@ -32,6 +38,8 @@ public enum BenchError: Error, CustomStringConvertible {
         case .feed(let e): return "\(e)"
         case .journal(let e): return "\(e)"
         case .model(let path, let e): return "\(path): \(e)"
+        case .features(let e): return "\(e)"
+        case .strategy(let e): return "\(e)"
         case .system(let call, let path, let errno):
             return "\(call) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
         case .child(let s): return s

@@ -70,7 +70,7 @@ extension ControlBench {
                 name: "bench-strategy",
                 mode: .gating,
                 from: .start,
-                idle: .spin,
+                idle: .busySpin,
                 expecting: .market
             )
         }
@@ -88,7 +88,7 @@ extension ControlBench {
             reader: &market,
             producer: &decisions,
             control: &port,
-            idle: .spin,
+            idle: .busySpin,
             stop: { shared.isSet(5) }
         )
         shared.mallocs = tb_thread_malloc_count() - m0
@@ -110,6 +110,7 @@ extension ControlBench {
         latencies.reserveCapacity(o.messages)
         var swaps: [UInt64] = []
         var decisions: UInt64 = 0
+        var applied: UInt64 = 0
         loop: while true {
             switch reader.poll() {
             case .message(let bytes):
@@ -122,7 +123,10 @@ extension ControlBench {
                     let c = ControlRecordView(bytes.base)
                     if !c.applied {
                         shared.rejected.append(c.description)
-                    } else if c.firstMarketSequence >= warm {
+                        continue
+                    }
+                    applied += 1
+                    if c.firstMarketSequence >= warm {
                         swaps.append(UInt64(max(0, c.publishTime &- c.commandPublishTime)))
                     }
                 }
@@ -133,5 +137,6 @@ extension ControlBench {
         shared.latencies = latencies
         shared.swapLatencies = swaps
         shared.decisions = decisions
+        shared.applied = applied
     }
 }

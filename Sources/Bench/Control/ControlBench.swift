@@ -106,6 +106,8 @@ public enum ControlBench {
         var decisions: UInt64 = 0
         var mallocs: UInt64 = 0
         var commands: UInt64 = 0
+        /// Control records of applied commands (warm-up included).
+        var applied: UInt64 = 0
         /// The two versions' runtime model ids (set by the strategy thread before flag 1).
         var runtimeIdA: UInt64 = 0
         var runtimeIdB: UInt64 = 0
@@ -169,15 +171,17 @@ public enum ControlBench {
         if !finished { shared.set(5) }
         _ = shared.wait(4, seconds: patience)
         market.close()
-        if let e = shared.strategyError ?? shared.controlError { throw .check("bench control: \(e)") }
+        let errors = [shared.controlError, shared.strategyError].compactMap { $0 }
+        if !errors.isEmpty { throw .check("bench control: " + errors.joined(separator: "; ")) }
         guard finished else { throw .check("bench control: the strategy did not reach the end of the session") }
         guard shared.rejected.isEmpty else {
             throw .check(
                 "bench control: the strategy rejected \(shared.rejected.count) commands: \(shared.rejected[0])"
             )
         }
-        if swaps, shared.swapLatencies.count + 2 < Int(shared.commands) / 2 {
-            throw .check("bench control: \(shared.commands) commands published, \(shared.swapLatencies.count) applied")
+        // Every command but those published after the strategy read its last market message.
+        if shared.applied + 2 < shared.commands {
+            throw .check("bench control: \(shared.commands) commands published, \(shared.applied) applied")
         }
         var latencies = shared.latencies
         return RoundResult(

@@ -110,7 +110,9 @@ public struct StrategyLoop: ~Copyable {
 
     /// The prepared versions: the owners of every model a role may point at (`cache`), and a
     /// flat table of their role values searched by `_swap` without allocating.
-    @usableFromInline var cache: _VersionCache
+    // Not @usableFromInline: its setter would inline the cache's deinit into fragile code, which
+    // crashes the release compiler ("inlining a resilient function into a fragile function").
+    var cache: _VersionCache
     let loader: VersionLoader?
     /// The running definition's digest when it came from a registry version (versions loaded
     /// later must store the same definition), else nil.

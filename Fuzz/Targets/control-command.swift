@@ -5,6 +5,8 @@
 // (`ControlRecordView`, `FixedText.load`). Properties, beside "never traps":
 // - a decode of fewer than 256 bytes is refused (`.size`), of the exact input buffer (so ASan
 //   sees any read past its end);
+// - the strategy's decode without text (`text: false`) refuses exactly what the full one does,
+//   keeps every other field, and `FixedText.addresses` agrees with `ControlCommand.addresses`;
 // - a slot that decodes re-encodes to the same bytes 8..<256 (the decoder refuses anything the
 //   encoder would not write), and decodes again to the same command;
 // - a command built from the input that `validate()` accepts encodes to a slot that decodes to
@@ -67,6 +69,28 @@ public func fuzzControlCommand(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     let slot = FuzzControl.slot
     slot.initializeMemory(as: UInt8.self, repeating: 0, count: n)
     slot.copyMemory(from: raw, byteCount: min(size, n))
+    // The strategy's decode (no text) refuses exactly what the full one refuses, keeps every other
+    // field, and its byte-wise addressing agrees with the decoded strategy name.
+    let full = Result { () throws(ControlDecodeError) in try ControlCommand.decode(UnsafeRawPointer(slot), size: n) }
+    let bare = Result { () throws(ControlDecodeError) in
+        try ControlCommand.decode(UnsafeRawPointer(slot), size: n, text: false)
+    }
+    switch (full, bare) {
+    case (.success(let c), .success(let d)):
+        var want = c
+        (want.strategy, want.issuer, want.reason) = ("", "", "")
+        precondition(d == want, "decode(text: false) changed a field other than the texts")
+        let field = UnsafeRawPointer(slot) + ControlCommandLayout.strategy
+        for name in ["alpha", c.strategy, "", String(c.strategy.dropLast())] {
+            precondition(
+                FixedText.addresses(field, size: ControlCommandLayout.strategySize, name) == c.addresses(name)
+                    || (name.isEmpty && c.strategy.isEmpty),
+                "FixedText.addresses and ControlCommand.addresses disagree on \(name)"
+            )
+        }
+    case (.failure(let e), .failure(let f)): precondition(e == f, "the two decodes refuse differently: \(e) / \(f)")
+    default: preconditionFailure("one decode accepted what the other refused: \(full) / \(bare)")
+    }
     if let c = try? ControlCommand.decode(UnsafeRawPointer(slot), size: n) {
         let again = FuzzControl.again
         again.copyMemory(from: slot, byteCount: 8)  // the sequence is the ring's, not the command's

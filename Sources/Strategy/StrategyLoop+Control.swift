@@ -291,7 +291,8 @@ extension StrategyLoop {
     ) -> ControlOutcome? {
         let command: ControlCommand
         do throws(ControlDecodeError) {
-            command = try ControlCommand.decode(slot.base, size: slot.count)
+            // No text: the strategy needs none of it, and building it would allocate before the swap.
+            command = try ControlCommand.decode(slot.base, size: slot.count, text: false)
         } catch {
             guard slot.count >= ControlCommandLayout.slotSize else {
                 return malformed(slot, error, nextMarketSequence: nextMarketSequence, into: &producer)
@@ -306,7 +307,13 @@ extension StrategyLoop {
             }
             return malformed(slot, error, nextMarketSequence: nextMarketSequence, into: &producer)
         }
-        guard command.addresses(strategy) else { return nil }
+        guard
+            FixedText.addresses(
+                slot.base + ControlCommandLayout.strategy,
+                size: ControlCommandLayout.strategySize,
+                strategy
+            )
+        else { return nil }
         return apply(command, nextMarketSequence: nextMarketSequence, into: &producer)
     }
 

@@ -361,14 +361,15 @@ public struct StrategyLoop: ~Copyable {
     /// record for each); the first decision after a swap reports the swap latency. With
     /// `passThrough`, every market message gets a bare record instead (no features, no model).
     /// - Parameter log: a line per applied or rejected command (and the control ring attaching),
-    ///   written after the first decision under the new state so the write does not delay it.
+    ///   written after the first decision under the new state so the write does not delay it; nil:
+    ///   none, and no line is built (the bench's strategy thread then allocates nothing per swap).
     public mutating func run(
         reader: inout RingReader,
         producer: inout RingProducer,
         control: inout ControlPort,
         idle: IdleStrategy,
         passThrough: Bool = false,
-        log: (String) -> Void = { _ in },
+        log: ((String) -> Void)? = nil,
         stop: () -> Bool
     ) -> StrategySummary {
         var summary = StrategySummary()
@@ -377,7 +378,10 @@ public struct StrategyLoop: ~Copyable {
         var lastControlCheck = lastCheck
         // Set by a command: its publish time, until the first decision under the new state.
         var swapFrom: Int64 = 0
-        var pendingLog: [String] = []
+        // Outcomes waiting to be logged, described only after the first decision under the new state
+        // (describing allocates); the capacity is reserved here so that appending one does not.
+        var pendingLog: [ControlOutcome] = []
+        pendingLog.reserveCapacity(64)
         var hasPending = false
         while true {
             // Control first: a command applies before the market message read next.
@@ -391,7 +395,7 @@ public struct StrategyLoop: ~Copyable {
                     summary.commands &+= 1
                     if !outcome.applied { summary.rejected &+= 1 }
                     if outcome.applied, outcome.commandPublishTime > 0 { swapFrom = outcome.commandPublishTime }
-                    pendingLog.append(outcome.description)
+                    pendingLog.append(outcome)
                     hasPending = true
                 }
                 continue
@@ -404,7 +408,7 @@ public struct StrategyLoop: ~Copyable {
                 stats?.count(.messages)
                 if m.rawKind == MessageKind.endOfSession.rawValue {
                     summary.endOfSession = true
-                    for line in pendingLog { log(line) }
+                    if let log { for outcome in pendingLog { log(outcome.description) } }
                     return summary
                 }
                 if passThrough {
@@ -423,8 +427,8 @@ public struct StrategyLoop: ~Copyable {
                 }
                 lastExchangeTime = m.exchangeTime
                 if _slowPath(hasPending) && swapFrom == 0 {
-                    for line in pendingLog { log(line) }
-                    pendingLog.removeAll()
+                    if let log { for outcome in pendingLog { log(outcome.description) } }
+                    pendingLog.removeAll(keepingCapacity: true)
                     hasPending = false
                 }
                 if summary.messages & 4095 == 0 {
@@ -434,7 +438,7 @@ public struct StrategyLoop: ~Copyable {
                     let now = tb_monotonic_ns()
                     if now &- lastControlCheck >= 100_000_000 {
                         lastControlCheck = now
-                        if let line = control.maintain(now: now) { log(line) }
+                        if let line = control.maintain(now: now) { log?(line) }
                     }
                     if stop() { return summary }
                 }
@@ -449,15 +453,15 @@ public struct StrategyLoop: ~Copyable {
                 if now &- lastCheck < 50_000_000 { continue }
                 lastCheck = now
                 if hasPending {
-                    for line in pendingLog { log(line) }
-                    pendingLog.removeAll()
+                    if let log { for outcome in pendingLog { log(outcome.description) } }
+                    pendingLog.removeAll(keepingCapacity: true)
                     hasPending = false
                 }
                 reader.heartbeat(now: now)
                 producer.heartbeat(now: now)
                 stats?.heartbeat(now: now)
                 lastControlCheck = now
-                if let line = control.maintain(now: now) { log(line) }
+                if let line = control.maintain(now: now) { log?(line) }
                 if stop() { return summary }
                 switch reader.producerStatus() {
                 case .running: continue

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A registry version id as the rings carry it: the 32 raw bytes of the manifest's sha256
 /// (the registry prints them as 64 lowercase hex digits). All zero means "no version".
 public struct VersionDigest: Hashable, Sendable, CustomStringConvertible {
@@ -273,7 +277,15 @@ public struct ControlCommand: Sendable, Equatable {
     /// Decodes and checks a command slot of `size` bytes: every field is validated, nothing traps
     /// whatever the bytes (a fuzz harness holds it to that).
     /// - Throws: `ControlDecodeError` naming the field and what was wrong.
-    public static func decode(_ p: UnsafeRawPointer, size: Int) throws(ControlDecodeError) -> ControlCommand {
+    /// - Parameter text: false: the strategy, issuer and reason fields are checked (padding, UTF-8)
+    ///   exactly as when kept, but left empty in the result, so the decode builds no String and
+    ///   allocates nothing — the strategy's control branch, which needs none of them (it matches its
+    ///   own name with `FixedText.addresses`).
+    public static func decode(
+        _ p: UnsafeRawPointer,
+        size: Int,
+        text: Bool = true
+    ) throws(ControlDecodeError) -> ControlCommand {
         guard size >= ControlCommandLayout.slotSize else {
             throw .size(found: size, expected: ControlCommandLayout.slotSize)
         }
@@ -294,21 +306,35 @@ public struct ControlCommand: Sendable, Equatable {
             guard let r = ModelRole(rawValue: rawRole) else { throw .field("role", "\(rawRole) is not a role") }
             role = r
         }
-        let strategy = try FixedText.load(
-            p + ControlCommandLayout.strategy,
-            size: ControlCommandLayout.strategySize,
-            field: "strategy"
-        )
-        let issuer = try FixedText.load(
-            p + ControlCommandLayout.issuer,
-            size: ControlCommandLayout.issuerSize,
-            field: "issuer"
-        )
-        let reason = try FixedText.load(
-            p + ControlCommandLayout.reason,
-            size: ControlCommandLayout.reasonSize,
-            field: "reason"
-        )
+        let strategy: String
+        let issuer: String
+        let reason: String
+        if text {
+            strategy = try FixedText.load(
+                p + ControlCommandLayout.strategy,
+                size: ControlCommandLayout.strategySize,
+                field: "strategy"
+            )
+            issuer = try FixedText.load(
+                p + ControlCommandLayout.issuer,
+                size: ControlCommandLayout.issuerSize,
+                field: "issuer"
+            )
+            reason = try FixedText.load(
+                p + ControlCommandLayout.reason,
+                size: ControlCommandLayout.reasonSize,
+                field: "reason"
+            )
+        } else {
+            try FixedText.check(
+                p + ControlCommandLayout.strategy,
+                size: ControlCommandLayout.strategySize,
+                field: "strategy"
+            )
+            try FixedText.check(p + ControlCommandLayout.issuer, size: ControlCommandLayout.issuerSize, field: "issuer")
+            try FixedText.check(p + ControlCommandLayout.reason, size: ControlCommandLayout.reasonSize, field: "reason")
+            (strategy, issuer, reason) = ("", "", "")
+        }
         let c = ControlCommand(
             verb: verb,
             role: role,
@@ -361,6 +387,35 @@ public enum FixedText {
                 p.storeBytes(of: b, toByteOffset: n, as: UInt8.self)
                 n += 1
             }
+        }
+    }
+
+    /// Checks a field as `load` does (bytes after the first NUL all zero, valid UTF-8 before it)
+    /// without building a String: no allocation on success.
+    public static func check(_ p: UnsafeRawPointer, size: Int, field: StaticString) throws(ControlDecodeError) {
+        let b = UnsafeRawBufferPointer(start: p, count: size)
+        let end = b.firstIndex(of: 0) ?? size
+        guard b[end...].allSatisfy({ $0 == 0 }) else { throw .field("\(field)", "has bytes after its NUL padding") }
+        var bytes = UnsafeRawBufferPointer(rebasing: b[..<end]).makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid: continue
+            case .emptyInput: return
+            case .error: throw .field("\(field)", "is not UTF-8")
+            }
+        }
+    }
+
+    /// Whether a command's strategy field addresses `name`: empty (every strategy) or exactly its
+    /// UTF-8 bytes. Compares bytes; builds nothing.
+    public static func addresses(_ p: UnsafeRawPointer, size: Int, _ name: String) -> Bool {
+        let b = UnsafeRawBufferPointer(start: p, count: size)
+        if b[0] == 0 { return true }
+        var name = name
+        return name.withUTF8 { n in
+            guard let base = n.baseAddress, n.count <= size else { return false }
+            return memcmp(p, base, n.count) == 0 && (n.count == size || b[n.count] == 0)
         }
     }
 

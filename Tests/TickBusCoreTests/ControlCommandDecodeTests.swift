@@ -79,4 +79,72 @@ struct ControlCommandDecodeTests {
             try decode(found).get()
         }
     }
+
+    @Test(
+        "decode(text: false) refuses exactly what decode refuses and keeps every other field; addresses matches names by bytes"
+    )
+    func textFreeDecode() throws {
+        func both(
+            _ s: [UInt8]
+        ) -> (Result<ControlCommand, ControlDecodeError>, Result<ControlCommand, ControlDecodeError>) {
+            s.withUnsafeBytes { b in
+                (
+                    Result { () throws(ControlDecodeError) -> ControlCommand in
+                        try ControlCommand.decode(b.baseAddress!, size: b.count)
+                    },
+                    Result { () throws(ControlDecodeError) -> ControlCommand in
+                        try ControlCommand.decode(b.baseAddress!, size: b.count, text: false)
+                    }
+                )
+            }
+        }
+        var good = [UInt8](repeating: 0, count: ControlCommandLayout.slotSize)
+        let c = ControlCommand(
+            verb: .load,
+            role: .canary,
+            commandId: 77,
+            version: VersionDigest(hex: String(repeating: "ab", count: 32))!,
+            runtimeId: 5,
+            strategy: "alpha",
+            issuer: "risk desk",
+            reason: "a reason longer than fifteen bytes, so a String of it would allocate"
+        )
+        good.withUnsafeMutableBytes { c.encode(into: $0.baseAddress!) }
+        let (full, bare) = both(good)
+        var expected = c
+        (expected.strategy, expected.issuer, expected.reason) = ("", "", "")
+        #expect(try full.get() == c)
+        #expect(try bare.get() == expected)
+        // Bad text in each field: both refuse with the same error.
+        for (offset, size, field) in [
+            (ControlCommandLayout.strategy, ControlCommandLayout.strategySize, "strategy"),
+            (ControlCommandLayout.issuer, ControlCommandLayout.issuerSize, "issuer"),
+            (ControlCommandLayout.reason, ControlCommandLayout.reasonSize, "reason"),
+        ] {
+            var invalid = good
+            invalid[offset] = 0xff  // not UTF-8
+            var padded = good
+            padded[offset + size - 1] = 0x41  // a byte after the NUL padding (every text here is shorter)
+            for (s, what) in [(invalid, "is not UTF-8"), (padded, "has bytes after its NUL padding")] {
+                let (a, b) = both(s)
+                #expect(throws: ControlDecodeError.field(field, what)) { try a.get() }
+                #expect(throws: ControlDecodeError.field(field, what)) { try b.get() }
+            }
+        }
+        good.withUnsafeBytes { b in
+            let f = b.baseAddress! + ControlCommandLayout.strategy
+            let n = ControlCommandLayout.strategySize
+            #expect(FixedText.addresses(f, size: n, "alpha"))
+            #expect(!FixedText.addresses(f, size: n, "alph"))
+            #expect(!FixedText.addresses(f, size: n, "alphab"))
+            #expect(!FixedText.addresses(f, size: n, ""))
+        }
+        let every = [UInt8](repeating: 0, count: 32)
+        every.withUnsafeBytes { #expect(FixedText.addresses($0.baseAddress!, size: 32, "anyone")) }
+        let full32 = [UInt8](repeating: 0x61, count: 32)
+        full32.withUnsafeBytes { b in
+            #expect(FixedText.addresses(b.baseAddress!, size: 32, String(repeating: "a", count: 32)))
+            #expect(!FixedText.addresses(b.baseAddress!, size: 32, String(repeating: "a", count: 31)))
+        }
+    }
 }

@@ -43,6 +43,9 @@ let package = Package(
         .target(name: "Feed", dependencies: ["TickBusCore", "Book", "CTickBus", "CFeed"], swiftSettings: hot),
         // zlib reading of gzip ITCH files and the C baseline loop of `bench feed`.
         .target(name: "CFeed", linkerSettings: [.linkedLibrary("z")]),
+        // Own orders matched against the order-level book in exchange time: latency, queue position,
+        // partial fills, fees (Docs/EXECUTION.md). The same code runs in paper trading and backtests.
+        .target(name: "Execution", dependencies: ["TickBusCore", "Book"], swiftSettings: hot),
         // Feature definitions and incremental evaluation.
         .target(name: "Features", dependencies: ["TickBusCore", "Book"], swiftSettings: hot),
         // Model loaders (LightGBM, XGBoost, linear, ONNX MLP) and flat evaluators.
@@ -98,7 +101,7 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
-                "Telemetry", "Bench", "Registry", "Control", "ControlWire",
+                "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution",
                 "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -121,6 +121,10 @@ let package = Package(
         ),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TickBusCore"]),
         .testTarget(
+            name: "ExecutionTests",
+            dependencies: ["Execution", "Book", "TickBusCore", "TestSupport", "tickbus"]
+        ),
+        .testTarget(
             name: "StrategyTests",
             dependencies: ["Strategy", "Models", "Features", "Feed", "TickBusCore", "TestSupport", "tickbus"]
         ),

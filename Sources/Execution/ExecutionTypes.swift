@@ -194,6 +194,8 @@ public enum OrderRejectReason: UInt8, Sendable, CustomStringConvertible {
     /// The IOC remainder (`cancelled` events) or a cancel request (`cancelled` after a cancel).
     case ioc = 8
     case cancelRequested = 9
+    /// An order id the simulator cannot hold (UInt64.max).
+    case badId = 10
     public var description: String {
         switch self {
         case .none: return ""
@@ -206,6 +208,7 @@ public enum OrderRejectReason: UInt8, Sendable, CustomStringConvertible {
         case .capacity: return "capacity"
         case .ioc: return "ioc"
         case .cancelRequested: return "cancel"
+        case .badId: return "bad_id"
         }
     }
 }

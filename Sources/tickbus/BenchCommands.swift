@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self,
             ModelBenchCommand.self,
-            StrategyBenchCommand.self, RecordBenchCommand.self, ControlBenchCommand.self,
+            StrategyBenchCommand.self, RecordBenchCommand.self, ControlBenchCommand.self, SimBenchCommand.self,
         ]
     )
 }

@@ -58,7 +58,7 @@ let package = Package(
         // decision verifier and the offline feature table (shared by replay, demo and the backtest).
         .target(
             name: "Replay",
-            dependencies: ["TickBusCore", "CTickBus", "Feed", "Features", "Journal", "Strategy"],
+            dependencies: ["TickBusCore", "CTickBus", "Feed", "Features", "Journal", "Strategy", "Execution", "Book"],
             swiftSettings: hot
         ),
         // Counters, histograms, /metrics and stat.
@@ -122,7 +122,8 @@ let package = Package(
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TickBusCore"]),
         .testTarget(
             name: "ExecutionTests",
-            dependencies: ["Execution", "Book", "TickBusCore", "TestSupport", "tickbus"]
+            dependencies: ["Execution", "Book", "Feed", "Replay", "TickBusCore", "TestSupport", "tickbus"],
+            exclude: ["reference_sim.py"]
         ),
         .testTarget(
             name: "StrategyTests",

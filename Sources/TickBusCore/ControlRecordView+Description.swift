@@ -43,8 +43,9 @@ extension ControlCommand: CustomStringConvertible {
 public enum RecordText {
     /// The line for the slot at `p` of `slotSize` bytes in a ring of `schema`: a market message as
     /// `MarketMessageView` prints it; in `decisions.<name>` a decision (kind 100), a control
-    /// record (101), or `record kind=K mseq=M inst=I t=T` for the kinds this build does not print
-    /// (102 order … 105 risk, whose layouts come later); in `control` a command, or
+    /// record (101), an order (102), an order event (103), a fill (104), a risk event (105), or
+    /// `record kind=K mseq=M inst=I t=T` for a kind this build does not know (or a slot too small
+    /// for its kind); in `control` a command, or
     /// `command invalid: <why>` when it does not decode.
     public static func line(_ p: UnsafeRawPointer, slotSize: Int, schema: SchemaID) -> String {
         switch schema {
@@ -55,6 +56,18 @@ public enum RecordText {
             if kind == DecisionLayout.kindValue { return DecisionRecordView(p).description }
             if kind == ControlRecordLayout.kindValue, slotSize >= ControlRecordLayout.size {
                 return ControlRecordView(p).description
+            }
+            if kind == OrderRecordLayout.kindValue, slotSize >= OrderRecordLayout.size {
+                return OrderRecordView(p).description
+            }
+            if kind == OrderEventRecordLayout.kindValue, slotSize >= OrderEventRecordLayout.size {
+                return OrderEventRecordView(p).description
+            }
+            if kind == FillRecordLayout.kindValue, slotSize >= FillRecordLayout.size {
+                return FillRecordView(p).description
+            }
+            if kind == RiskRecordLayout.kindValue, slotSize >= RiskRecordLayout.size {
+                return RiskRecordView(p).description
             }
             return
                 "record kind=\(kind) mseq=\(p.load(fromByteOffset: RecordHeader.marketSequence, as: UInt64.self)) "

@@ -197,9 +197,9 @@ enum StrategyRingFixture {
                 features: [0]
             ).store($0)
         }
-        // 5: an order (kind 102): only its header is defined yet.
+        // 5: a record of a kind no build defines (199): only its header is read.
         add { p in
-            p.storeBytes(of: UInt16(102), toByteOffset: 8, as: UInt16.self)
+            p.storeBytes(of: UInt16(199), toByteOffset: 8, as: UInt16.self)
             p.storeBytes(of: UInt64(20), toByteOffset: 16, as: UInt64.self)
             p.storeBytes(of: Int64(5000), toByteOffset: 24, as: Int64.self)
             p.storeBytes(of: UInt32(2), toByteOffset: 32, as: UInt32.self)
@@ -296,7 +296,7 @@ enum StrategyRingFixture {
         "decision mseq=15 inst=2 t=3000 live=2.0 shadow=nan signal=0 canary=nan model=1111222233334444 "
             + "live_model=1111222233334444 shadow_model=0000000000000000 canary_model=0000000000000000 pct=0 "
             + "roles=live+paused",
-        "record kind=102 mseq=20 inst=2 t=5000",
+        "record kind=199 mseq=20 inst=2 t=5000",
         "control cmd=9 load rejected:feature-mismatch mseq=21 live=010203040506 shadow=model:00000000000000ab "
             + "canary=a0a1a2a3a4a5 pct=30 role=canary paused=false features differ: f3 is 'spread', not 'imbalance'",
         "decision mseq=21 inst=3 t=6000 live=0.75 shadow=0.5 signal=1 canary=nan model=1111222233334444 "

@@ -132,7 +132,9 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(
             name: "JournalTests",
-            dependencies: ["Journal", "Replay", "Strategy", "TickBusCore", "Feed", "TestSupport", "tickbus"]
+            dependencies: [
+                "Journal", "Replay", "Strategy", "Execution", "TickBusCore", "Feed", "TestSupport", "tickbus",
+            ]
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
         .testTarget(

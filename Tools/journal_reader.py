@@ -7,6 +7,9 @@
 
     d = decision_frame(read_ring(DIR, "decisions.S"))     # decisions (layouts 1 and 2), role columns
     c = control_frame(read_ring(DIR, "decisions.S"))      # control records (kind 101)
+    f = fill_frame(read_ring(DIR, "decisions.S"))         # fills (kind 104); also order_frame,
+                                                          # order_event_frame, risk_frame
+    for r in execution_records(ring): print(r["kind_name"], r["order_id"])   # dicts, ring order
 
     python3 Tools/journal_reader.py DIR [RING]            # prints a summary and the head
     python3 Tools/journal_reader.py DIR RING --dump       # a strategy's ring, one line per record
@@ -250,6 +253,34 @@ ROLES = {0: "", 1: "live", 2: "shadow", 3: "canary"}
 REJECTIONS = {0: "", 1: "unloadable", 2: "feature-mismatch", 3: "empty-role", 4: "malformed", 5: "no-registry"}
 
 
+# Execution records (kinds 102-105), layout version 1: the order, the exchange's answer, the fill, the
+# risk check's event. Each table: (column, numpy type, offset) after the 56-byte header.
+ORDER_FIELDS = HEADER_FIELDS + [
+    ("order_id", "<u8", 56), ("price", "<i8", 64), ("quantity", "<u4", 72), ("side_code", "<u1", 76),
+    ("action_code", "<u1", 77), ("tif_code", "<u1", 78), ("policy_reason_code", "<u1", 79),
+    ("sent_time", "<i8", 80), ("arrival_time", "<i8", 88), ("acting_model_id", "<u8", 96)]
+ORDER_EVENT_FIELDS = HEADER_FIELDS + [
+    ("order_id", "<u8", 56), ("event_code", "<u1", 64), ("reason_code", "<u1", 65), ("fee", "<f8", 72),
+    ("quantity", "<u4", 80), ("event_time", "<i8", 88)]
+FILL_FIELDS = HEADER_FIELDS + [
+    ("order_id", "<u8", 56), ("price", "<i8", 64), ("quantity", "<u4", 72), ("side_code", "<u1", 76),
+    ("liquidity_code", "<u1", 77), ("fee", "<f8", 80), ("position_after", "<i8", 88), ("cash_after", "<f8", 96),
+    ("remaining", "<u4", 104), ("fill_time", "<i8", 112)]
+RISK_FIELDS = HEADER_FIELDS + [
+    ("code_value", "<u1", 56), ("value", "<f8", 64), ("limit", "<f8", 72), ("order_id", "<u8", 80)]
+SIDES = {0x42: "B", 0x53: "S"}
+ACTIONS = {1: "new", 2: "cancel"}
+TIFS = {1: "DAY", 2: "IOC"}
+POLICY_REASONS = {0: "", 1: "join", 2: "cross", 3: "quote", 4: "flat", 5: "opposite", 6: "lifetime", 7: "paused"}
+ORDER_EVENTS = {1: "ack", 2: "reject", 3: "cancelled", 4: "cancel_rejected"}
+REJECT_REASONS = {0: "", 1: "unknown_instrument", 2: "zero_quantity", 3: "bad_price", 4: "duplicate_id",
+                  5: "too_late", 6: "unknown_order", 7: "capacity", 8: "ioc", 9: "cancel",
+                  10: "bad_id"}
+LIQUIDITY = {1: "maker", 2: "taker"}
+RISK_CODES = {1: "refused:max_position", 2: "refused:max_orders", 3: "refused:paused", 4: "paused:max_loss",
+              5: "resumed"}
+
+
 def _field(r, dt, off):
     size = np.dtype(dt).itemsize
     return r[:, off:off + size].copy().view(dt).ravel()
@@ -322,13 +353,82 @@ def control_frame(ring):
     return pd.DataFrame(cols)
 
 
+def _named(codes, names, prefix):
+    return [names.get(int(v), f"{prefix}{int(v)}") for v in codes]
+
+
+def _execution_columns(ring, kind, fields):
+    r = _of_kind(ring, kind)
+    return {name: _field(r, dt, off) for name, dt, off in fields}
+
+
+def order_frame(ring):
+    """pandas DataFrame of the order records (kind 102): `order_id`, `price` (1e-4), `quantity`, `side`
+    ("B"/"S"), `action` ("new"/"cancel"), `tif` ("DAY"/"IOC"), `policy_reason` ("join", "cross", "quote",
+    "flat", "opposite", "lifetime", "paused"; "" for none), `sent_time`, `arrival_time`, `acting_model_id`,
+    with the header columns and the raw codes (`side_code`, `action_code`, ...)."""
+    import pandas as pd
+    cols = _execution_columns(ring, 102, ORDER_FIELDS)
+    cols["side"] = _named(cols["side_code"], SIDES, "?")
+    cols["action"] = _named(cols["action_code"], ACTIONS, "action")
+    cols["tif"] = _named(cols["tif_code"], TIFS, "tif")
+    cols["policy_reason"] = _named(cols["policy_reason_code"], POLICY_REASONS, "reason")
+    return pd.DataFrame(cols)
+
+
+def order_event_frame(ring):
+    """pandas DataFrame of the order event records (kind 103): `order_id`, `event` ("ack", "reject",
+    "cancelled", "cancel_rejected"), `reason` (the reject reason, "" for none), `fee` (dollars),
+    `quantity`, `event_time` (the exchange event's time; the header's times are when the strategy saw it)."""
+    import pandas as pd
+    cols = _execution_columns(ring, 103, ORDER_EVENT_FIELDS)
+    cols["event"] = _named(cols["event_code"], ORDER_EVENTS, "event")
+    cols["reason"] = _named(cols["reason_code"], REJECT_REASONS, "reason")
+    return pd.DataFrame(cols)
+
+
+def fill_frame(ring):
+    """pandas DataFrame of the fill records (kind 104): `order_id`, `price` (1e-4), `quantity`, `side`,
+    `liquidity` ("maker"/"taker"), `fee`, `position_after` (shares, the instrument), `cash_after`
+    (dollars, all instruments), `remaining`, `fill_time` (exchange time of the fill)."""
+    import pandas as pd
+    cols = _execution_columns(ring, 104, FILL_FIELDS)
+    cols["side"] = _named(cols["side_code"], SIDES, "?")
+    cols["liquidity"] = _named(cols["liquidity_code"], LIQUIDITY, "liquidity")
+    return pd.DataFrame(cols)
+
+
+def risk_frame(ring):
+    """pandas DataFrame of the risk records (kind 105): `code` ("refused:max_position",
+    "refused:max_orders", "refused:paused", "paused:max_loss", "resumed"), `code_value`, `value` (what was
+    checked), `limit`, `order_id` (the refused order, 0 when none)."""
+    import pandas as pd
+    cols = _execution_columns(ring, 105, RISK_FIELDS)
+    cols["code"] = _named(cols["code_value"], RISK_CODES, "code")
+    return pd.DataFrame(cols)
+
+
+EXECUTION_FRAMES = (("order", order_frame), ("order_event", order_event_frame), ("fill", fill_frame),
+                    ("risk", risk_frame))
+
+
+def execution_records(ring):
+    """Every execution record (kinds 102-105) of a strategy's ring as a dict of named fields (the columns
+    of its frame, plus `kind_name`), in ring order."""
+    rows = []
+    for name, frame in EXECUTION_FRAMES:
+        for row in frame(ring).to_dict("records"):
+            row["kind_name"] = name
+            rows.append(row)
+    return sorted(rows, key=lambda r: int(r["sequence"]))
+
+
 def other_records_frame(ring):
-    """pandas DataFrame of the records of a strategy's ring that are neither decisions nor control
-    records (102 order … 105 risk, whose layouts come with the execution issue): their header fields
-    and `kind_name`."""
+    """pandas DataFrame of the records of a strategy's ring of a kind this reader does not decode (not
+    100 to 105): their header fields and `kind_name` ("unknown" for a kind no build defines)."""
     import pandas as pd
     kinds = record_kinds(ring)
-    r = np.ascontiguousarray(ring.records)[(kinds != 100) & (kinds != 101)]
+    r = np.ascontiguousarray(ring.records)[(kinds < 100) | (kinds > 105)]
     cols = {name: _field(r, dt, off) for name, dt, off in HEADER_FIELDS}
     cols["kind_name"] = [RECORD_KINDS.get(int(k), "unknown") for k in cols["kind"]]
     return pd.DataFrame(cols)
@@ -341,10 +441,10 @@ def _text(v):
 
 
 def dump(ring, out=sys.stdout):
-    """Prints every record of a strategy's ring in ring order as `decision|control|record k=v …`, the
-    columns of its frame (floats as repr, empty text as `-`; a control record's message last, as the
-    rest of the line)."""
-    rows = []
+    """Prints every record of a strategy's ring in ring order as
+    `decision|control|order|order_event|fill|risk|record k=v …`, the columns of its frame (floats as repr,
+    empty text as `-`; a control record's message last, as the rest of the line)."""
+    rows = [(int(row["sequence"]), row.pop("kind_name"), row) for row in execution_records(ring)]
     for frame, tag in ((decision_frame(ring), "decision"), (control_frame(ring), "control"),
                        (other_records_frame(ring), "record")):
         for row in frame.to_dict("records"):
@@ -378,7 +478,10 @@ def main():
             print(market_frame(ring).head(5).to_string())
         elif schema == "decisions" and len(ring.records):
             d, c = decision_frame(ring), control_frame(ring)
-            print(f"decisions={len(d)} control={len(c)} other={len(ring.records) - len(d) - len(c)}")
+            e = {tag: len(frame(ring)) for tag, frame in EXECUTION_FRAMES}
+            other = len(ring.records) - len(d) - len(c) - sum(e.values())
+            print(f"decisions={len(d)} control={len(c)} orders={e['order']} order_events={e['order_event']} "
+                  f"fills={e['fill']} risk={e['risk']} other={other}")
             print(d.head(5).to_string())
             if len(c):
                 print(c.to_string())

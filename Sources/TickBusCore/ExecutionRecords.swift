@@ -205,7 +205,7 @@ public enum OrderEventRecordLayout {
     public static let eventNames = ["event0", "ack", "reject", "cancelled", "cancel_rejected"]
     public static let reasonNames = [
         "-", "unknown_instrument", "zero_quantity", "bad_price", "duplicate_id", "too_late", "unknown_order",
-        "capacity", "ioc", "cancel",
+        "capacity", "ioc", "cancel", "bad_id",
     ]
 
     /// Writes an order event record into the slot at `p`. Allocates nothing.

@@ -56,9 +56,11 @@ import TickBusCore
         #expect(bad.out.contains("offset \(error?.location?.offset ?? 0): crc-mismatch"), "\(bad.out)")
     }
 
-    /// A strategy's ring with decisions of layouts 1 and 2, control records, an order record and a
-    /// gap: the Python frames (`decision_frame`, `control_frame`, `other_records_frame`, printed by
-    /// `--dump`) hold, record by record, what the Swift reader and views read.
+    /// A strategy's ring with decisions of layouts 1 and 2, control records, a record of an unknown
+    /// kind, a gap, and an order, order event, fill and risk record: the Python frames
+    /// (`decision_frame`, `control_frame`, `order_frame`, `order_event_frame`, `fill_frame`,
+    /// `risk_frame`, `other_records_frame`, printed by `--dump`) hold, record by record, what the
+    /// Swift reader and views read.
     @Test func pythonFramesAgreeWithSwiftOnAStrategysRing() throws {
         let dir = temporaryDirectory("py-kinds")
         defer { removeDirectory(dir) }
@@ -66,7 +68,7 @@ import TickBusCore
         let out = try python([dir, StrategyRingFixture.ring, "--dump"])
         #expect(out.status == 0, "\(out.out)")
         let lines = out.out.split(separator: "\n").map(String.init)
-        #expect(lines.first == "ring=decisions.S records=9 gaps=1 lost=3 sealed reason=end-of-session", "\(out.out)")
+        #expect(lines.first == "ring=decisions.S records=13 gaps=1 lost=3 sealed reason=end-of-session", "\(out.out)")
         let rows = lines.dropFirst().map { line -> (String, [String: String]) in
             var l = Substring(line)
             var message: String?
@@ -183,8 +185,72 @@ import TickBusCore
             return ("control", e)
         }
         e["instrument"] = "\(p.load(fromByteOffset: RecordHeader.instrument, as: UInt32.self))"
+        if let x = executionExpected(p, &e) { return x }
         e["kind_name"] =
             RecordKind(rawValue: kind).map { "\($0)" == "orderEvent" ? "order_event" : "\($0)" } ?? "unknown"
         return ("record", e)
+    }
+
+    /// An execution record (kinds 102–105) as its Python frame names the columns, read through the
+    /// Swift views; nil for another kind.
+    static func executionExpected(_ p: UnsafeRawPointer, _ e: inout [String: String]) -> (String, [String: String])? {
+        let kind = p.load(fromByteOffset: RecordHeader.kind, as: UInt16.self)
+        func side(_ raw: UInt8) -> String { raw == 0x42 ? "B" : raw == 0x53 ? "S" : "?\(raw)" }
+        func header<V: RecordHeaderView>(_ v: V) {
+            e["layout_version"] = "\(v.layoutVersion)"
+            e["receive_time"] = "\(v.receiveTime)"
+            e["publish_time"] = "\(v.publishTime)"
+        }
+        switch kind {
+        case OrderRecordLayout.kindValue:
+            let v = OrderRecordView(p)
+            header(v)
+            e["order_id"] = "\(v.orderId)"
+            e["price"] = "\(v.price)"
+            e["quantity"] = "\(v.quantity)"
+            e["side"] = side(v.rawSide)
+            e["action"] = v.action == 1 ? "new" : v.action == 2 ? "cancel" : "action\(v.action)"
+            e["tif"] = v.tif == 1 ? "DAY" : v.tif == 2 ? "IOC" : "tif\(v.tif)"
+            e["policy_reason"] = v.policyReason.map { $0 == .none ? "" : $0.description } ?? "?"
+            e["sent_time"] = "\(v.sentTime)"
+            e["arrival_time"] = "\(v.arrivalTime)"
+            e["acting_model_id"] = "\(v.actingModelId)"
+            return ("order", e)
+        case OrderEventRecordLayout.kindValue:
+            let v = OrderEventRecordView(p)
+            header(v)
+            e["order_id"] = "\(v.orderId)"
+            e["event"] = OrderEventRecordLayout.eventNames[Int(v.event)]
+            e["reason"] = v.reason == 0 ? "" : OrderEventRecordLayout.reasonNames[Int(v.reason)]
+            e["fee"] = "\(v.fee)"
+            e["quantity"] = "\(v.quantity)"
+            e["event_time"] = "\(v.eventTime)"
+            return ("order_event", e)
+        case FillRecordLayout.kindValue:
+            let v = FillRecordView(p)
+            header(v)
+            e["order_id"] = "\(v.orderId)"
+            e["price"] = "\(v.price)"
+            e["quantity"] = "\(v.quantity)"
+            e["side"] = side(v.rawSide)
+            e["liquidity"] = v.liquidity == 1 ? "maker" : v.liquidity == 2 ? "taker" : "liquidity\(v.liquidity)"
+            e["fee"] = "\(v.fee)"
+            e["position_after"] = "\(v.positionAfter)"
+            e["cash_after"] = "\(v.cashAfter)"
+            e["remaining"] = "\(v.remaining)"
+            e["fill_time"] = "\(v.fillTime)"
+            return ("fill", e)
+        case RiskRecordLayout.kindValue:
+            let v = RiskRecordView(p)
+            header(v)
+            e["code"] = v.code?.description ?? "code\(v.rawCode)"
+            e["code_value"] = "\(v.rawCode)"
+            e["value"] = "\(v.value)"
+            e["limit"] = "\(v.limit)"
+            e["order_id"] = "\(v.orderId)"
+            return ("risk", e)
+        default:
+            return nil
+        }
     }
 }

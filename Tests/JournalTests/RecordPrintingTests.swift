@@ -1,3 +1,4 @@
+import Execution
 import Foundation
 import Journal
 import TestSupport
@@ -5,8 +6,9 @@ import Testing
 import TickBusCore
 
 /// `journal cat` and `tap --print` print every kind of record in a strategy's ring (decisions of
-/// layouts 1 and 2, control records, reserved kinds) and the commands of ring `control`, in the
-/// forms Docs/JOURNAL.md gives; the expected lines are written out by hand from the fixture's values.
+/// layouts 1 and 2, control records, orders, order events, fills, risk events, an unknown kind) and
+/// the commands of ring `control`, in the forms Docs/JOURNAL.md gives; the expected lines are
+/// written out by hand from the fixture's values.
 @Suite(.serialized) struct RecordPrintingTests {
     @Test func journalCatPrintsEveryKindOfAStrategysRing() throws {
         let dir = temporaryDirectory("cat-kinds")
@@ -28,6 +30,20 @@ import TickBusCore
         let got = r.stdout.split(separator: "\n").map(String.init)
         #expect(got.count == want.count, "\(r.stdout)")
         for (g, w) in zip(got, want) { #expect(g == w) }
+    }
+
+    /// The names an order event line prints are `Execution`'s own (`OrderEventKind`,
+    /// `OrderRejectReason`), which TickBusCore cannot import: the tables must not drift apart.
+    @Test func orderEventNamesAreExecutionsNames() {
+        let events = OrderEventRecordLayout.eventNames
+        for raw in 1..<events.count { #expect(events[raw] == OrderEventKind(rawValue: UInt8(raw))?.description) }
+        #expect(OrderEventKind(rawValue: UInt8(events.count)) == nil, "a kind the journal lines do not name")
+        let reasons = OrderEventRecordLayout.reasonNames
+        #expect(reasons[0] == "-" && OrderRejectReason(rawValue: 0) == OrderRejectReason.none)
+        for raw in 1..<reasons.count {
+            #expect(reasons[raw] == OrderRejectReason(rawValue: UInt8(raw))?.description)
+        }
+        #expect(OrderRejectReason(rawValue: UInt8(reasons.count)) == nil, "a reason the journal lines do not name")
     }
 
     @Test func tapPrintsDecisionsControlRecordsAndCommands() throws {

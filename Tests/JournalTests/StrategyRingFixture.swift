@@ -3,7 +3,8 @@ import TickBusCore
 
 /// A strategy's ring written by hand from the byte tables of Docs/JOURNAL.md ("Records in a
 /// strategy's ring"): decisions of layout 2 in each role state, one of layout 1, control records
-/// applied and rejected, a record of a reserved kind, and a gap (sequence = index).
+/// applied and rejected, a record of a kind no build defines, a gap (sequence = index), and an
+/// order, its acknowledgment, a fill and a risk event.
 enum StrategyRingFixture {
     static let slotSize = 256
     static let ring = "decisions.S"
@@ -253,6 +254,60 @@ enum StrategyRingFixture {
                 features: [1, 2]
             ).store($0)
         }
+        // 12..<16: the execution records of one order, written from the tables of Docs/JOURNAL.md.
+        func header(_ p: UnsafeMutableRawPointer, kind: UInt16, mseq: UInt64, t: Int64) {
+            p.storeBytes(of: kind, toByteOffset: 8, as: UInt16.self)
+            p.storeBytes(of: UInt8(1), toByteOffset: 15, as: UInt8.self)
+            p.storeBytes(of: mseq, toByteOffset: 16, as: UInt64.self)
+            p.storeBytes(of: t, toByteOffset: 24, as: Int64.self)
+            p.storeBytes(of: UInt32(1), toByteOffset: 32, as: UInt32.self)
+            p.storeBytes(of: Int64(500), toByteOffset: 40, as: Int64.self)
+            p.storeBytes(of: Int64(700), toByteOffset: 48, as: Int64.self)
+        }
+        // 12: an order: buy 100 at 100.0100, DAY, sent on a join signal of the live model.
+        add { p in
+            header(p, kind: 102, mseq: 41, t: 9100)
+            p.storeBytes(of: UInt64(7), toByteOffset: 56, as: UInt64.self)
+            p.storeBytes(of: Int64(1_000_100), toByteOffset: 64, as: Int64.self)
+            p.storeBytes(of: UInt32(100), toByteOffset: 72, as: UInt32.self)
+            p.storeBytes(of: UInt8(0x42), toByteOffset: 76, as: UInt8.self)
+            p.storeBytes(of: UInt8(1), toByteOffset: 77, as: UInt8.self)
+            p.storeBytes(of: UInt8(1), toByteOffset: 78, as: UInt8.self)
+            p.storeBytes(of: UInt8(1), toByteOffset: 79, as: UInt8.self)
+            p.storeBytes(of: Int64(9100), toByteOffset: 80, as: Int64.self)
+            p.storeBytes(of: Int64(29100), toByteOffset: 88, as: Int64.self)
+            p.storeBytes(of: liveId, toByteOffset: 96, as: UInt64.self)
+        }
+        // 13: its acknowledgment, with the per-order fee.
+        add { p in
+            header(p, kind: 103, mseq: 42, t: 30000)
+            p.storeBytes(of: UInt64(7), toByteOffset: 56, as: UInt64.self)
+            p.storeBytes(of: UInt8(1), toByteOffset: 64, as: UInt8.self)
+            p.storeBytes(of: 0.0035, toByteOffset: 72, as: Double.self)
+            p.storeBytes(of: Int64(29100), toByteOffset: 88, as: Int64.self)
+        }
+        // 14: a maker fill of 60 (rebate 0.002 a share); 40 remain.
+        add { p in
+            header(p, kind: 104, mseq: 43, t: 31000)
+            p.storeBytes(of: UInt64(7), toByteOffset: 56, as: UInt64.self)
+            p.storeBytes(of: Int64(1_000_100), toByteOffset: 64, as: Int64.self)
+            p.storeBytes(of: UInt32(60), toByteOffset: 72, as: UInt32.self)
+            p.storeBytes(of: UInt8(0x42), toByteOffset: 76, as: UInt8.self)
+            p.storeBytes(of: UInt8(1), toByteOffset: 77, as: UInt8.self)
+            p.storeBytes(of: -0.12, toByteOffset: 80, as: Double.self)
+            p.storeBytes(of: Int64(60), toByteOffset: 88, as: Int64.self)
+            p.storeBytes(of: -6000.4835, toByteOffset: 96, as: Double.self)
+            p.storeBytes(of: UInt32(40), toByteOffset: 104, as: UInt32.self)
+            p.storeBytes(of: Int64(30500), toByteOffset: 112, as: Int64.self)
+        }
+        // 15: the next order (8) refused: it would take the position to 1060, past 1000.
+        add { p in
+            header(p, kind: 105, mseq: 44, t: 31000)
+            p.storeBytes(of: UInt8(1), toByteOffset: 56, as: UInt8.self)
+            p.storeBytes(of: 1060.0, toByteOffset: 64, as: Double.self)
+            p.storeBytes(of: 1000.0, toByteOffset: 72, as: Double.self)
+            p.storeBytes(of: UInt64(8), toByteOffset: 80, as: UInt64.self)
+        }
         return out
     }
 
@@ -305,5 +360,11 @@ enum StrategyRingFixture {
         "decision mseq=40 inst=1 t=9000 live=nan shadow=0.125 signal=0 canary=nan model=0000000000000000 "
             + "live_model=0000000000000000 shadow_model=1111222233334444 canary_model=0000000000000000 pct=0 "
             + "roles=shadow",
+        "order mseq=41 inst=1 t=9100 id=7 action=new side=B px=1000100 qty=100 tif=DAY reason=join sent=9100 "
+            + "arrival=29100 model=1111222233334444",
+        "order_event mseq=42 inst=1 t=30000 id=7 event=ack reason=- fee=0.0035 qty=0 event_t=29100",
+        "fill mseq=43 inst=1 t=31000 id=7 side=B px=1000100 qty=60 liquidity=maker fee=-0.12 position=60 "
+            + "cash=-6000.4835 remaining=40 fill_t=30500",
+        "risk mseq=44 inst=1 t=31000 code=refused:max_position value=1060.0 limit=1000.0 id=8",
     ]
 }

@@ -279,6 +279,6 @@ struct ExecutionRecordTests {
     @Test func codeNames() {
         #expect(OrderPolicyReason.allCases.map(\.rawValue) == Array(0...7))
         #expect(RiskEventCode.allCases.map(\.rawValue) == Array(1...5))
-        #expect(OrderEventRecordLayout.eventNames.count == 5 && OrderEventRecordLayout.reasonNames.count == 10)
+        #expect(OrderEventRecordLayout.eventNames.count == 5 && OrderEventRecordLayout.reasonNames.count == 11)
     }
 }

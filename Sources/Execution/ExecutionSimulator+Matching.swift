@@ -24,7 +24,11 @@ extension ExecutionSimulator {
             case .cancel: _reduce(m, inst, books, leaves: false)
             case .delete:
                 // Rule 5: a level pushed below a LOBSTER file's depth keeps the queue as it was.
-                if m.flags & MarketFlags.truncate == 0 { _reduce(m, inst, books, leaves: true) }
+                if m.flags & MarketFlags.truncate == 0 {
+                    _reduce(m, inst, books, leaves: true)
+                } else {
+                    _truncate(m, inst)
+                }
             case .replace: _replace(m, inst, books)
             case .gap: gaps &+= 1
             default: break  // trades (non-displayed, cross) never fill own orders; tops, status
@@ -113,6 +117,7 @@ extension ExecutionSimulator {
 
     func makeLevel(_ key: UInt64) -> Int32 {
         if let l = levelIndex.find(key) { return l }
+        if levelFree < 0 && Int(levelUsed) == levels.capacity { sweepIdleLevels() }
         var l = levelFree
         if l >= 0 {
             levelFree = levels[l].head
@@ -127,15 +132,28 @@ extension ExecutionSimulator {
         return l
     }
 
-    /// Frees a level nothing refers to any more.
-    func releaseLevelIfIdle(_ l: Int32) {
-        let lv = levels[l]
-        guard lv.count == 0 && lv.ownCount == 0 && lv.takenUnknown == 0 else { return }
-        levelIndex.remove(lv.key)
-        levels[l] = _Level()
-        levels[l].head = levelFree
-        levelFree = l
+    /// Levels are kept when they fall idle (a price comes back soon, and removing and re-inserting
+    /// it per order would cost two hash updates); when the table is full, the idle ones are freed
+    /// in one sweep before it grows, so it holds at most twice the levels ever in use at once.
+    func sweepIdleLevels() {
+        var freed = 0
+        for i in 0..<Int(levelUsed) {
+            let lv = levels.base[i]
+            guard lv.key != 0, lv.count == 0 && lv.ownCount == 0 && lv.takenUnknown == 0 else { continue }
+            levelIndex.remove(lv.key)
+            levels.base[i] = _Level()
+            levels.base[i].head = levelFree
+            levelFree = Int32(i)
+            freed += 1
+        }
+        // Mostly busy: grow instead of sweeping again soon.
+        if freed * 4 < Int(levelUsed) {
+            levels.grow(to: Int(levelUsed) * 2, fill: _Level())
+        }
     }
+
+    /// A level nothing refers to any more stays until the next sweep (see `sweepIdleLevels`).
+    @inline(__always) func releaseLevelIfIdle(_ l: Int32) {}
 
     func track(id: UInt64, inst: UInt32, side: Int, price: Int64, quantity: UInt32, taken: UInt32) {
         guard id != 0, price > 0, price < 1 << 32 else { return }
@@ -164,7 +182,7 @@ extension ExecutionSimulator {
         realIndex.insert(id, r)
     }
 
-    func untrack(_ r: Int32) {
+    func untrack(_ r: Int32, keepLevel: Bool = false) {
         let node = reals[r]
         let l = node.level
         if node.prev >= 0 { reals[node.prev].next = node.next } else { levels[l].head = node.next }
@@ -175,7 +193,7 @@ extension ExecutionSimulator {
         reals[r] = _Real()
         reals[r].next = realFree
         realFree = r
-        releaseLevelIfIdle(l)
+        if !keepLevel { releaseLevelIfIdle(l) }
     }
 
     /// Removes `q` shares from a tracked real order; it leaves the book at zero (or when `leaves`).
@@ -309,7 +327,7 @@ extension ExecutionSimulator {
             makerFill(o, f, m)
             o = next
         }
-        if let l = findLevel(ExecutionSimulator.levelKey(inst, side, price)) {
+        if let l = r.map({ reals[$0].level }) ?? findLevel(ExecutionSimulator.levelKey(inst, side, price)) {
             var o = levels[l].ownHead
             while o >= 0 {
                 let next = owns[o].lnext
@@ -336,7 +354,16 @@ extension ExecutionSimulator {
         guard let side = ExecutionSimulator.sideIndex(m.side) else { return }
         let r = realIndex.find(m.orderId)
         let price = r.map { reals[$0].price } ?? m.price
-        deplete(inst, side, price, stamp: r.map { reals[$0].stamp }, Int64(m.quantity), books, unknown: r == nil)
+        deplete(
+            inst,
+            side,
+            price,
+            stamp: r.map { reals[$0].stamp },
+            Int64(m.quantity),
+            books,
+            unknown: r == nil,
+            level: r.map { reals[$0].level }
+        )
         if let r { reduceTracked(r, m.quantity, leaves: leaves) }
     }
 
@@ -347,9 +374,10 @@ extension ExecutionSimulator {
         stamp: UInt64?,
         _ q: Int64,
         _ books: OrderBooks,
-        unknown: Bool
+        unknown: Bool,
+        level: Int32? = nil
     ) {
-        guard let l = findLevel(ExecutionSimulator.levelKey(inst, side, price)) else { return }
+        guard let l = level ?? findLevel(ExecutionSimulator.levelKey(inst, side, price)) else { return }
         var o = levels[l].ownHead
         while o >= 0 {
             if stamp == nil || stamp! <= owns[o].stamp { owns[o].ahead = max(0, owns[o].ahead - q) }
@@ -358,13 +386,39 @@ extension ExecutionSimulator {
         if unknown { clampUnknown(l, books, inst, side, price, leaving: q) }
     }
 
+    /// A level pushed below a LOBSTER file's depth: the file says nothing more about its orders (a
+    /// cancel down there is never written), so they are forgotten — else they would pile up for the
+    /// whole day. Own orders there keep their `ahead` (rule 5); orders seen there again count as ahead.
+    func _truncate(_ m: MarketMessageView, _ inst: UInt32) {
+        guard let side = ExecutionSimulator.sideIndex(m.side),
+            let l = findLevel(ExecutionSimulator.levelKey(inst, side, m.price))
+        else { return }
+        levels[l].takenUnknown = 0
+        var r = levels[l].head
+        while r >= 0 {
+            let next = reals[r].next
+            untrack(r, keepLevel: true)
+            r = next
+        }
+        releaseLevelIfIdle(l)
+    }
+
     /// A replace is the old order leaving and a new order added (it loses its place, rule 5).
     func _replace(_ m: MarketMessageView, _ inst: UInt32, _ books: OrderBooks) {
         guard let side = ExecutionSimulator.sideIndex(m.replaceSide) else { return }
         let old = m.oldOrderId
         if let r = realIndex.find(old) {
             let node = reals[r]
-            deplete(inst, side, node.price, stamp: node.stamp, Int64(node.remaining), books, unknown: false)
+            deplete(
+                inst,
+                side,
+                node.price,
+                stamp: node.stamp,
+                Int64(node.remaining),
+                books,
+                unknown: false,
+                level: node.level
+            )
             untrack(r)
         } else if let o = books.order(old) {
             deplete(inst, side, o.price, stamp: nil, Int64(o.shares), books, unknown: true)

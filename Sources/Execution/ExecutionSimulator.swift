@@ -58,7 +58,7 @@ public final class ExecutionSimulator {
         maxOrders: Int = 4096,
         maxInstruments: Int = 65_536,
         watchAll: Bool = false,
-        realOrderCapacity: Int = 1 << 16
+        realOrderCapacity: Int = 1024
     ) {
         precondition(maxOrders > 0 && maxOrders < Int(Int32.max) && maxInstruments > 0)
         self.latency = latency
@@ -68,8 +68,10 @@ public final class ExecutionSimulator {
         self.watchAll = watchAll
         reals = _Buffer(capacity: realOrderCapacity, fill: _Real())
         realIndex = _Index(capacity: realOrderCapacity)
-        levels = _Buffer(capacity: 4096, fill: _Level())
-        levelIndex = _Index(capacity: 4096)
+        // Small to start (live orders and levels of a few instruments fit in the caches); the
+        // tables double as they fill, during warm-up.
+        levels = _Buffer(capacity: 256, fill: _Level())
+        levelIndex = _Index(capacity: 256)
         owns = _Buffer(capacity: maxOrders, fill: _Own())
         ownIndex = _Index(capacity: maxOrders)
         insts = _Buffer(capacity: maxInstruments, fill: _Instrument())

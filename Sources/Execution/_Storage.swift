@@ -34,29 +34,28 @@ struct _Buffer<T> {
 }
 
 /// An open-addressing map from a non-zero 64-bit key to an `Int32` (linear probing, backward-shift
-/// deletion, no tombstones). Invariant: `keys` and `values` hold `mask + 1` entries (a power of
-/// two) and `count <= (mask + 1) / 2` after every insert, so a probe always ends at an empty key (0).
+/// deletion, no tombstones), key and value side by side so a probe touches one cache line.
+/// Invariant: `slots` holds `mask + 1` entries (a power of two) and `count <= (mask + 1) / 2`
+/// after every insert, so a probe always ends at an empty key (0).
 @usableFromInline
 struct _Index {
-    @usableFromInline var keys: UnsafeMutablePointer<UInt64>
-    @usableFromInline var values: UnsafeMutablePointer<Int32>
+    @usableFromInline struct Slot {
+        @usableFromInline var key: UInt64
+        @usableFromInline var value: Int32
+    }
+    @usableFromInline var slots: UnsafeMutablePointer<Slot>
     @usableFromInline var mask: Int
     @usableFromInline var count = 0
 
     init(capacity: Int) {
         var c = 16
         while c < capacity * 2 { c <<= 1 }
-        keys = .allocate(capacity: c)
-        keys.initialize(repeating: 0, count: c)
-        values = .allocate(capacity: c)
-        values.initialize(repeating: -1, count: c)
+        slots = .allocate(capacity: c)
+        slots.initialize(repeating: Slot(key: 0, value: -1), count: c)
         mask = c - 1
     }
 
-    func release() {
-        keys.deallocate()
-        values.deallocate()
-    }
+    func release() { slots.deallocate() }
 
     @inlinable func home(_ key: UInt64) -> Int {
         // Fibonacci hashing: level keys differ in their low price bits, order ids are sequential.
@@ -67,8 +66,8 @@ struct _Index {
         guard key != 0 else { return nil }
         var i = home(key)
         while true {
-            let k = keys[i]  // Safe: i <= mask.
-            if k == key { return values[i] }  // Safe: i <= mask.
+            let k = slots[i].key  // Safe: i <= mask.
+            if k == key { return slots[i].value }  // Safe: i <= mask.
             if k == 0 { return nil }
             i = (i &+ 1) & mask
         }
@@ -79,16 +78,15 @@ struct _Index {
         if (count &+ 1) &* 2 > mask &+ 1 { rehash() }
         var i = home(key)
         while true {
-            let k = keys[i]  // Safe: i <= mask.
+            let k = slots[i].key  // Safe: i <= mask.
             if k == key {
-                values[i] = value  // Safe: i <= mask.
+                slots[i].value = value  // Safe: i <= mask.
                 return
             }
             if k == 0 { break }
             i = (i &+ 1) & mask
         }
-        keys[i] = key  // Safe: i <= mask.
-        values[i] = value  // Safe: i <= mask.
+        slots[i] = Slot(key: key, value: value)  // Safe: i <= mask.
         count &+= 1
     }
 
@@ -96,7 +94,7 @@ struct _Index {
         guard key != 0 else { return }
         var hole = home(key)
         while true {
-            let k = keys[hole]  // Safe: hole <= mask.
+            let k = slots[hole].key  // Safe: hole <= mask.
             if k == key { break }
             if k == 0 { return }
             hole = (hole &+ 1) & mask
@@ -104,34 +102,29 @@ struct _Index {
         var j = hole
         while true {
             j = (j &+ 1) & mask
-            let k = keys[j]  // Safe: j <= mask.
+            let k = slots[j].key  // Safe: j <= mask.
             if k == 0 { break }
             let h = home(k)
+            // Move j into the hole unless its home is cyclically in (hole, j].
             let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !inRange {
-                keys[hole] = k  // Safe: both <= mask.
-                values[hole] = values[j]  // Safe: both <= mask.
+                slots[hole] = slots[j]  // Safe: both <= mask.
                 hole = j
             }
         }
-        keys[hole] = 0  // Safe: hole <= mask.
-        values[hole] = -1  // Safe: hole <= mask.
+        slots[hole] = Slot(key: 0, value: -1)  // Safe: hole <= mask.
         count &-= 1
     }
 
     mutating func rehash() {
-        let oldKeys = keys
-        let oldValues = values
-        let old = mask + 1
-        let c = old * 2
-        keys = .allocate(capacity: c)
-        keys.initialize(repeating: 0, count: c)
-        values = .allocate(capacity: c)
-        values.initialize(repeating: -1, count: c)
+        let old = slots
+        let oldCount = mask + 1
+        let c = oldCount * 2
+        slots = .allocate(capacity: c)
+        slots.initialize(repeating: Slot(key: 0, value: -1), count: c)
         mask = c - 1
         count = 0
-        for k in 0..<old where oldKeys[k] != 0 { insert(oldKeys[k], oldValues[k]) }
-        oldKeys.deallocate()
-        oldValues.deallocate()
+        for k in 0..<oldCount where old[k].key != 0 { insert(old[k].key, old[k].value) }
+        old.deallocate()
     }
 }

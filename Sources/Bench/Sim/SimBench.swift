@@ -42,7 +42,7 @@ public enum SimBench {
 
     public static let chunk = 4096
 
-    /// Decodes `spec` into ring slots (sequence word set, 1, 2, …).
+    /// Decodes `spec` into ring slots (sequence word set as ring `market` sets it: 0, 1, 2, …).
     static func decode(_ spec: SourceSpec, limit: Int) throws(BenchError) -> DecodedMessages {
         var v = DecodeVisitor(limit: limit)
         do { _ = try spec.openFeedSource(&v) } catch { throw .invalid("\(spec.kind):\(spec.argument): \(error)") }
@@ -223,8 +223,8 @@ struct DecodedMessages {
         }
         let p = base + count * 64  // Safe: count < capacity.
         m.store(to: p)
+        p.storeBytes(of: UInt64(count), as: UInt64.self)  // ring `market` numbers from 0
         count += 1
-        p.storeBytes(of: UInt64(count), as: UInt64.self)
     }
 
     func view(_ i: Int) -> MarketMessageView { MarketMessageView(UnsafeRawPointer(base + i * 64)) }  // Safe: i < count.

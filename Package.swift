@@ -50,8 +50,13 @@ let package = Package(
         .target(name: "Features", dependencies: ["TickBusCore", "Book"], swiftSettings: hot),
         // Model loaders (LightGBM, XGBoost, linear, ONNX MLP) and flat evaluators.
         .target(name: "Models", dependencies: [], swiftSettings: hot),
-        // The strategy loop: ring in, features, models, decision records out.
-        .target(name: "Strategy", dependencies: ["TickBusCore", "Features", "Models", "CTickBus"], swiftSettings: hot),
+        // The strategy loop: ring in, features, models, decision records out; with an execution file,
+        // the order policy, risk limits and the simulator (paper trading).
+        .target(
+            name: "Strategy",
+            dependencies: ["TickBusCore", "Book", "Features", "Models", "Execution", "CTickBus"],
+            swiftSettings: hot
+        ),
         // Journals (io_uring writer, verifying reader).
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
         // Replay: the journal market source, opening any source spec, the replay publisher, the
@@ -127,7 +132,9 @@ let package = Package(
         ),
         .testTarget(
             name: "StrategyTests",
-            dependencies: ["Strategy", "Models", "Features", "Feed", "TickBusCore", "TestSupport", "tickbus"]
+            dependencies: [
+                "Strategy", "Models", "Features", "Feed", "Book", "Execution", "TickBusCore", "TestSupport", "tickbus",
+            ]
         ),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "TickBusCore", "TestSupport", "tickbus"]),
         .testTarget(

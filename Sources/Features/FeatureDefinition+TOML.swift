@@ -5,20 +5,7 @@ import Glibc
 extension FeatureDefinition {
     /// Reads and parses a definition file (see `parse`).
     public static func load(path: String) throws(FeatureError) -> FeatureDefinition {
-        guard let f = fopen(path, "rb") else { throw .io(path: path, errno: errno) }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-            bytes.append(contentsOf: buf[0..<n])
-            if n < buf.count {
-                // A short read is the end of the file or an error (a directory reads as EISDIR).
-                if ferror(f) != 0 { throw .io(path: path, errno: errno != 0 ? errno : EIO) }
-                break
-            }
-        }
-        return try parse(String(decoding: bytes, as: UTF8.self))
+        try parse(TOMLLine.readFile(path: path))
     }
 
     /// Parses the TOML subset above: `key = value` (integers with `_`, floats, "strings", booleans),
@@ -31,27 +18,25 @@ extension FeatureDefinition {
         var lineNo = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNo += 1
-            var line = Substring(rawLine)
-            if let hash = line.firstIndex(of: "#"), !line[..<hash].contains("\"") { line = line[..<hash] }
-            line = line.trimmingWhitespace
-            if line.isEmpty { continue }
-            if line == "[[feature]]" || line == "[[features]]" {
-                section = .feature
-                raw.append([])
-                continue
-            }
-            if line == "[signal]" {
-                section = .signal
-                continue
-            }
-            if line.hasPrefix("[") {
+            guard let parsed = try TOMLLine.parse(rawLine, line: lineNo) else { continue }
+            let key: String
+            let value: TOMLValue
+            switch parsed {
+            case .header(let line):
+                if line == "[[feature]]" || line == "[[features]]" {
+                    section = .feature
+                    raw.append([])
+                    continue
+                }
+                if line == "[signal]" {
+                    section = .signal
+                    continue
+                }
                 throw .syntax(line: lineNo, message: "unknown table \(line) (expected [signal] or [[feature]])")
+            case .pair(let k, let v):
+                key = k
+                value = v
             }
-            guard let eq = line.firstIndex(of: "=") else {
-                throw .syntax(line: lineNo, message: "expected key = value")
-            }
-            let key = String(line[..<eq].trimmingWhitespace)
-            let value = try TOMLValue.parse(line[line.index(after: eq)...].trimmingWhitespace, line: lineNo)
             switch section {
             case .feature: raw[raw.count - 1].append((key, value, lineNo))
             case .signal:

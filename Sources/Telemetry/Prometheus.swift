@@ -332,6 +332,7 @@ public enum PrometheusExposition {
                 st.swapHistogram,
                 c
             )
+            executionFamilies(st.execution, c) { add($0, $1, $2, $3, $4, suffix: $5) }
         }
         for p in s.processes {
             let l = [bus, ("pid", "\(p.pid)"), ("roles", p.roles.joined(separator: ","))]

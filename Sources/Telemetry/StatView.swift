@@ -2,8 +2,8 @@ import Foundation
 import TickBusCore
 
 /// The text frame of `tickbus stat`: rings, readers (lag with a bar, loss), strategies (latency
-/// p50/p99/p99.9, decisions/s), their model roles and control figures. Every line fits `width`
-/// columns (100 by default).
+/// p50/p99/p99.9, decisions/s), their model roles and control figures, and the execution figures
+/// of the strategies that sent orders. Every line fits `width` columns (100 by default).
 public enum StatView {
     public static func render(_ s: BusSnapshot, width: Int = 100) -> String {
         var lines: [String] = []
@@ -87,6 +87,7 @@ public enum StatView {
             )
         }
         lines += roleLines(s, formatter: f)
+        lines += executionLines(s)
         return lines.map { String($0.prefix(width)) }.joined(separator: "\n") + "\n"
     }
 

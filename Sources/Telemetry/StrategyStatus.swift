@@ -44,12 +44,14 @@ public struct StrategyStatus: Sendable, Codable, Equatable {
     public var swapLatency: LatencySummary
     /// The full swap latency histogram, for `/metrics` (not in the JSON).
     public var swapHistogram: LatencyHistogram
+    /// Orders, order events, fills, position, P&L, fees and risk events (stats block version 3).
+    public var execution: ExecutionStatus
 
     enum CodingKeys: String, CodingKey {
         case name, kind, pid, generation, state, alive, modelId, shadowModelId, messages, decisions, signals
         case disagreements, shadowDecisions, gaps, lost, heartbeatAgeSeconds, decisionsPerSecond, latency
         case roles, rolesAvailable, canaryPercent, paused, controlApplied, controlRejected, controlMalformed
-        case lastSwapNs, lastSwapLatencyNs, swapLatency
+        case lastSwapNs, lastSwapLatencyNs, swapLatency, execution
     }
 
     public init(from decoder: any Decoder) throws {
@@ -85,6 +87,8 @@ public struct StrategyStatus: Sendable, Codable, Equatable {
         lastSwapLatencyNs = try c.decodeIfPresent(UInt64.self, forKey: .lastSwapLatencyNs) ?? 0
         swapLatency = try c.decodeIfPresent(LatencySummary.self, forKey: .swapLatency) ?? LatencySummary(.empty)
         swapHistogram = .empty
+        // Added with stats block version 3.
+        execution = try c.decodeIfPresent(ExecutionStatus.self, forKey: .execution) ?? ExecutionStatus(ExecutionStats())
     }
 
     init(_ s: StatsSnapshot, now: UInt64) {
@@ -121,6 +125,59 @@ public struct StrategyStatus: Sendable, Codable, Equatable {
         lastSwapLatencyNs = s.lastSwapLatencyNs
         swapLatency = LatencySummary(s.swapLatency)
         swapHistogram = s.swapLatency
+        execution = ExecutionStatus(s.execution)
+    }
+}
+
+/// A strategy's execution figures (paper trading or a backtest on the bus), as `stat --json`,
+/// the `stat` execution table and `/metrics` show them. Money in dollars.
+public struct ExecutionStatus: Sendable, Codable, Equatable {
+    /// Own order actions sent (new orders and cancels).
+    public var ordersSent: UInt64
+    public var acks: UInt64
+    public var rejects: UInt64
+    public var cancelled: UInt64
+    public var cancelRejects: UInt64
+    public var fills: UInt64
+    public var filledShares: UInt64
+    public var orderedShares: UInt64
+    /// Filled shares / ordered shares; nil before any share was ordered.
+    public var fillRate: Double?
+    /// Shares (all instruments).
+    public var position: Int64
+    /// Realised + marked to the mid, after fees.
+    public var pnlDollars: Double
+    /// Every fee charged (fills and orders); a rebate is negative.
+    public var feesDollars: Double
+    /// The fills' fees alone.
+    public var fillFeesDollars: Double
+    /// Risk events by code, in code order: every `RiskEventCode` ("refused:max_position", …,
+    /// "resumed"), then "code6", "code7" and "other" (codes this build does not name) when not zero.
+    public var riskEvents: [RiskEventCount]
+    /// Whether the strategy sent an order or saw a risk event (the `stat` table shows only those).
+    public var hasOrders: Bool
+
+    public init(_ e: ExecutionStats) {
+        ordersSent = e.ordersSent
+        acks = e.acks
+        rejects = e.rejects
+        cancelled = e.cancelled
+        cancelRejects = e.cancelRejects
+        fills = e.fills
+        filledShares = e.filledShares
+        orderedShares = e.orderedShares
+        fillRate = e.fillRate
+        position = e.position
+        pnlDollars = Double(e.pnlMicros) / 1e6
+        feesDollars = Double(e.feesMicros) / 1e6
+        fillFeesDollars = Double(e.fillFeesMicros) / 1e6
+        var risk = RiskEventCode.allCases.map { RiskEventCount(code: "\($0)", count: e.riskEvents[Int($0.rawValue)]) }
+        for i in 1..<e.riskEvents.count where RiskEventCode(rawValue: UInt8(i)) == nil && e.riskEvents[i] != 0 {
+            risk.append(RiskEventCount(code: "code\(i)", count: e.riskEvents[i]))
+        }
+        if e.riskEvents[0] != 0 { risk.append(RiskEventCount(code: "other", count: e.riskEvents[0])) }
+        riskEvents = risk
+        hasOrders = e.hasOrders
     }
 }
 
@@ -148,5 +205,16 @@ public struct RoleStatus: Sendable, Codable, Equatable {
         return all.filter { !$0.1.isZero || $0.2 != 0 }.map {
             RoleStatus(role: "\($0.0)", version: $0.1.isZero ? "" : $0.1.hex, modelId: hex16($0.2))
         }
+    }
+}
+
+/// How many risk events of one code a strategy recorded.
+public struct RiskEventCount: Sendable, Codable, Equatable {
+    /// The code's name, as the journal's risk lines print it (`RiskEventCode`).
+    public var code: String
+    public var count: UInt64
+    public init(code: String, count: UInt64) {
+        self.code = code
+        self.count = count
     }
 }

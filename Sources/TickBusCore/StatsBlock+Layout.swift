@@ -21,6 +21,12 @@
 ///       +64 live version id (32 bytes)   +96 shadow version id   +128 canary version id
 /// 29248 swap latency: count u64, sum ns u64, min ns u64, max ns u64, overflow u64, last ns u64
 /// 29312 swap latency buckets: `LatencyHistogramLayout.bucketCount` x u64
+/// 57984 execution (version 3), own cache lines, each word on its own (no seqlock):
+///       +0 orders sent u64   +8 acks u64   +16 rejects u64   +24 cancelled u64   +32 cancel rejects u64
+///       +40 fills u64   +48 filled shares u64   +56 fill fees i64 (micro-dollars, the sum over fills)
+///       +64 position i64 (shares)   +72 P&L i64 (micro-dollars, realised + marked to mid, after fees)
+///       +80 fees i64 (micro-dollars, every fee charged)   +88 ordered shares u64 (new orders)   +96..<128 zero
+///       +128 risk events by code: 8 x u64 (word i counts code i, 1...7; word 0 any other code)
 /// ```
 ///
 /// The roles are several words written together; a reader must never combine the live version
@@ -35,7 +41,8 @@ public enum StatsLayout {
     /// "TKBSTATS" read as a little-endian UInt64.
     public static let magic: UInt64 = 0x5354_4154_5342_4B54
     /// 2: roles, control counters and the swap latency histogram appended after the buckets.
-    public static let version: UInt32 = 2
+    /// 3: the execution lines (orders, order events, fills, position, P&L, fees, risk events).
+    public static let version: UInt32 = 3
     public static let filePrefix = "stats."
 
     public static let magicOffset = 0
@@ -86,6 +93,26 @@ public enum StatsLayout {
     public static let swapLatencyLastOffset = swapLatencyCountOffset + swapLatencyLastField
     public static let swapBucketsOffset = swapLatencyCountOffset + swapBucketsField
 
+    /// The execution lines (version 3), after the swap latency buckets (64-byte aligned).
+    public static let executionOffset = swapBucketsOffset + LatencyHistogramLayout.bucketCount * 8
+    /// The execution words relative to `executionOffset`, where the writer keeps a pointer.
+    @inlinable public static var ordersSentField: Int { 0 }
+    @inlinable public static var acksField: Int { 8 }
+    @inlinable public static var rejectsField: Int { 16 }
+    @inlinable public static var cancelledField: Int { 24 }
+    @inlinable public static var cancelRejectsField: Int { 32 }
+    @inlinable public static var fillsField: Int { 40 }
+    @inlinable public static var filledSharesField: Int { 48 }
+    @inlinable public static var fillFeesField: Int { 56 }
+    @inlinable public static var positionField: Int { 64 }
+    @inlinable public static var pnlField: Int { 72 }
+    @inlinable public static var feesField: Int { 80 }
+    @inlinable public static var orderedSharesField: Int { 88 }
+    @inlinable public static var riskEventsField: Int { 128 }
+    /// Risk event words (`riskEventsField`): one per code 1...7, word 0 for any other code.
+    @inlinable public static var riskEventSlots: Int { 8 }
+    public static let executionSize = 192
+
     /// Every counter, latency field and bucket is one little-endian u64.
     @inlinable public static var wordSize: Int { 8 }
     // The latency fields relative to `latencyCountOffset`, where the writer keeps a pointer.
@@ -103,7 +130,7 @@ public enum StatsLayout {
     /// The longest stats name: the file name `stats.<name>` must stay a valid bus entry name.
     public static let maxNameLength = BusPaths.maxNameLength - filePrefix.utf8.count
 
-    public static var fileSize: Int { swapBucketsOffset + LatencyHistogramLayout.bucketCount * wordSize }
+    public static var fileSize: Int { executionOffset + executionSize }
 
     /// The file name of a stats block inside its bus directory.
     public static func fileName(_ name: String) -> String { filePrefix + name }

@@ -47,7 +47,9 @@ public enum StatsBlock {
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { throw .system(call: "fstat", path: path, errno: errno) }
-        guard Int(st.st_size) == StatsLayout.fileSize else {
+        // The header first, then the size: a block of another version (another size) is named by
+        // its version, not refused as the wrong size.
+        guard Int(st.st_size) >= StatsLayout.validatedPrefix else {
             throw .fileTooSmall(path: path, size: Int(st.st_size), needed: StatsLayout.fileSize)
         }
         var head = (UInt64(0), UInt64(0))
@@ -69,6 +71,9 @@ public enum StatsBlock {
         }
         guard version == StatsLayout.version else {
             throw .unsupportedVersion(path: path, found: version, supported: StatsLayout.version)
+        }
+        guard Int(st.st_size) == StatsLayout.fileSize else {
+            throw .fileTooSmall(path: path, size: Int(st.st_size), needed: StatsLayout.fileSize)
         }
         guard let raw = mmap(nil, StatsLayout.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), raw != MAP_FAILED
         else {
@@ -140,7 +145,8 @@ public enum StatsBlock {
                 maxNs: tb_load_relaxed_u64(p + StatsLayout.swapLatencyMaxOffset),
                 overflow: tb_load_relaxed_u64(p + StatsLayout.swapLatencyOverflowOffset)
             ),
-            lastSwapLatencyNs: tb_load_relaxed_u64(p + StatsLayout.swapLatencyLastOffset)
+            lastSwapLatencyNs: tb_load_relaxed_u64(p + StatsLayout.swapLatencyLastOffset),
+            execution: Self.execution(p)
         )
     }
 

@@ -22,6 +22,8 @@ public struct StatsSnapshot: Sendable, Equatable {
     public var swapLatency: LatencyHistogram
     /// The last swap latency recorded (ns); 0 if none.
     public var lastSwapLatencyNs: UInt64
+    /// Orders, order events, fills, position, P&L, fees and risk events (version 3).
+    public var execution = ExecutionStats()
 
     public func counter(_ c: StatsCounter) -> UInt64 { counters[c.rawValue] }
 }

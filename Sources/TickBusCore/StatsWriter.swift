@@ -15,6 +15,7 @@ import Glibc
 /// stats.heartbeat()                            // when idle and every few thousand messages
 /// stats.recordControl(applied: true, roles: r, wallTimeNs: now)   // per control command
 /// stats.recordSwapLatency(ns: decided - command.publishTime)      // first decision after a swap
+/// stats.recordOrderSent(); stats.recordFill(quantity: q, feeMicros: f)   // execution (paper trading)
 /// stats.close()                                // at a clean exit
 /// ```
 ///
@@ -29,6 +30,8 @@ public struct StatsWriter: @unchecked Sendable {
     let roles: UnsafeMutableRawPointer
     /// The swap latency line (`StatsLayout.swapLatencyCountOffset`); its buckets follow at +64.
     @usableFromInline let swapLatency: UnsafeMutableRawPointer
+    /// The execution lines (`StatsLayout.executionOffset`).
+    @usableFromInline let execution: UnsafeMutableRawPointer
 
     /// Creates (or replaces, with the next generation) `/dev/shm/tickbus/<bus>/stats.<name>`. The
     /// file is written under a temporary name and renamed into place, like a ring segment.
@@ -99,6 +102,7 @@ public struct StatsWriter: @unchecked Sendable {
         buckets = raw + StatsLayout.bucketsOffset
         roles = raw + StatsLayout.rolesOffset
         swapLatency = raw + StatsLayout.swapLatencyCountOffset
+        execution = raw + StatsLayout.executionOffset
     }
 
     public var path: String { mapping.path }

@@ -46,6 +46,9 @@ let package = Package(
         // Own orders matched against the order-level book in exchange time: latency, queue position,
         // partial fills, fees (Docs/EXECUTION.md). The same code runs in paper trading and backtests.
         .target(name: "Execution", dependencies: ["TickBusCore", "Book"], swiftSettings: hot),
+        // The backtest's accounts and outputs: pnl.csv, report.json, report.html (Docs/EXECUTION.md,
+        // "report.json"). Not a hot module: Foundation for JSON.
+        .target(name: "BacktestReport", dependencies: ["TickBusCore", "Execution"]),
         // Feature definitions and incremental evaluation.
         .target(name: "Features", dependencies: ["TickBusCore", "Book"], swiftSettings: hot),
         // Model loaders (LightGBM, XGBoost, linear, ONNX MLP) and flat evaluators.
@@ -142,6 +145,11 @@ let package = Package(
             dependencies: [
                 "Journal", "Replay", "Strategy", "Execution", "TickBusCore", "Feed", "TestSupport", "tickbus",
             ]
+        ),
+        .testTarget(
+            name: "BacktestReportTests",
+            dependencies: ["BacktestReport", "Execution", "TickBusCore", "TestSupport"],
+            exclude: ["Reference"]
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
         .testTarget(

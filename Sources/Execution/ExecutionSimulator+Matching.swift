@@ -179,17 +179,19 @@ extension ExecutionSimulator {
         levels[l].tail = r
         levels[l].count &+= 1
         levels[l].knownShares &+= Int64(quantity)
-        realIndex.insert(id, r)
+        // An id seen again while still tracked (a source that reuses ids, a replayed day): the
+        // old order is gone — forget it, else it would stay in its level forever.
+        if let old = realIndex.insert(id, r) { untrack(old, keepIndex: true) }
     }
 
-    func untrack(_ r: Int32, keepLevel: Bool = false) {
+    func untrack(_ r: Int32, keepLevel: Bool = false, keepIndex: Bool = false) {
         let node = reals[r]
         let l = node.level
         if node.prev >= 0 { reals[node.prev].next = node.next } else { levels[l].head = node.next }
         if node.next >= 0 { reals[node.next].prev = node.prev } else { levels[l].tail = node.prev }
         levels[l].count &-= 1
         levels[l].knownShares &-= Int64(node.remaining)
-        realIndex.remove(node.id)
+        if !keepIndex { realIndex.remove(node.id) }
         reals[r] = _Real()
         reals[r].next = realFree
         realFree = r

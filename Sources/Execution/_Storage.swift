@@ -73,21 +73,24 @@ struct _Index {
         }
     }
 
-    /// Inserts or overwrites. `key` must not be 0.
-    mutating func insert(_ key: UInt64, _ value: Int32) {
+    /// Inserts or overwrites. `key` must not be 0. Returns the value it replaced, if any.
+    @discardableResult
+    mutating func insert(_ key: UInt64, _ value: Int32) -> Int32? {
         if (count &+ 1) &* 2 > mask &+ 1 { rehash() }
         var i = home(key)
         while true {
             let k = slots[i].key  // Safe: i <= mask.
             if k == key {
+                let old = slots[i].value  // Safe: i <= mask.
                 slots[i].value = value  // Safe: i <= mask.
-                return
+                return old
             }
             if k == 0 { break }
             i = (i &+ 1) & mask
         }
         slots[i] = Slot(key: key, value: value)  // Safe: i <= mask.
         count &+= 1
+        return nil
     }
 
     mutating func remove(_ key: UInt64) {

@@ -18,8 +18,13 @@ import Glibc
 /// percent; paused) before the market message with the record's first market sequence; a
 /// rejected one changes nothing. Either way the replay republishes it (`StrategyLoop.replay`) and
 /// compares it with the recorded one, so the replay must reach it at the same market sequence,
-/// after the same exchange time, with the same model ids. Other record kinds (orders, fills:
-/// a later issue) are skipped.
+/// after the same exchange time, with the same model ids.
+///
+/// Paper trading (the strategy ran with `--execution E.toml`; give the same file): the replay
+/// runs the same `StrategyLoop.step`, so it publishes the same orders (102), order events (103),
+/// fills (104), risk records (105) and risk pauses (control records with the `risk` flag, outputs
+/// never re-applied) in the same places of the sequence; every record is compared with the
+/// recorded one, all bytes of the slot but the publish time.
 public enum DecisionVerifier {
     typealias Field = (name: String, offset: Int, size: Int)
 
@@ -47,15 +52,20 @@ public enum DecisionVerifier {
         public var market: UInt64 = 0
         /// Decisions reproduced and equal to the recorded ones.
         public var decisions: UInt64 = 0
-        /// Control records re-applied (or, rejected ones, passed) and equal to the recorded ones.
+        /// Control records re-applied (or, rejected ones, passed) and equal to the recorded ones
+        /// (risk pauses included).
         public var controls: UInt64 = 0
+        /// Execution records (orders, order events, fills, risk events) reproduced and equal.
+        public var execution: UInt64 = 0
         /// The first difference, nil when every decision was reproduced.
         public var firstDifference: String?
-        /// `verified market=M decisions=D [controls=C ]identical=BOOL`, the contract line
-        /// (`controls=` only when the recording has control records).
+        /// `verified market=M decisions=D [controls=C ][execution=E ]identical=BOOL`, the contract
+        /// line (`controls=` only when the recording has control records, `execution=` only when it
+        /// has execution records).
         public var line: String {
             "verified market=\(market) decisions=\(decisions) "
-                + (controls > 0 ? "controls=\(controls) " : "") + "identical=\(firstDifference == nil)"
+                + (controls > 0 ? "controls=\(controls) " : "") + (execution > 0 ? "execution=\(execution) " : "")
+                + "identical=\(firstDifference == nil)"
         }
     }
 
@@ -103,7 +113,8 @@ public enum DecisionVerifier {
                 ring: "decisions.verify",
                 schema: .decisions,
                 slotSize: recorded.slotSize,
-                capacity: 1024
+                // One market message may publish many records (a pause cancels every order): drained after each.
+                capacity: 1 << 14
             )
             var reader = try RingReader(
                 bus: bus,
@@ -126,7 +137,7 @@ public enum DecisionVerifier {
     }
 
     /// The recorded ring, one record ahead: control records are looked at before the market
-    /// message they precede. Skips kinds other than decisions and control records.
+    /// message they precede.
     struct Recorded {
         let reader: JournalReader
         var pending: UnsafeRawPointer?
@@ -136,9 +147,7 @@ public enum DecisionVerifier {
         mutating func peek() -> UnsafeRawPointer? {
             while pending == nil {
                 switch reader.next() {
-                case .record(let q)?:
-                    let kind = q.load(fromByteOffset: RecordHeader.kind, as: UInt16.self)
-                    if kind == DecisionLayout.kindValue || kind == ControlRecordLayout.kindValue { pending = q }
+                case .record(let q)?: pending = q
                 case .gap(let from, let count)?:
                     failure =
                         "the recorded decisions have a gap of \(count) from sequence \(from): nothing to compare with"
@@ -151,8 +160,8 @@ public enum DecisionVerifier {
         mutating func consume() { pending = nil }
     }
 
-    /// The comparison loop: control records due are re-applied, then one market record in, at
-    /// most one decision out and compared.
+    /// The comparison loop: control records due are re-applied, then one market record through
+    /// `StrategyLoop.step`, and every record it published compared with the recorded ones.
     static func compare(
         _ marketReader: JournalReader,
         _ recordedReader: JournalReader,
@@ -169,10 +178,61 @@ public enum DecisionVerifier {
         var failure: String?
         var next: UInt64?  // the market sequence after the last one fed
 
-        /// Re-applies every control record due before market sequence `s`; a difference ends it.
+        /// Compares every record the replay published since the last call with the next recorded
+        /// ones, in order; `at` names the market sequence being processed.
+        func drain(at s: UInt64) -> String? {
+            while case .message(let mine) = reader.poll() {
+                let kind = mine.base.load(fromByteOffset: RecordHeader.kind, as: UInt16.self)
+                guard let q = recorded.peek() else {
+                    return recorded.failure
+                        ?? "the replay published a record of kind \(kind) at market sequence \(s) (after \(outcome.decisions) decisions) but the recording has no more"
+                        + (recordedReader.stopError.map { " (the decisions journal stops early: \($0))" } ?? "")
+                }
+                let recordedKind = q.load(fromByteOffset: RecordHeader.kind, as: UInt16.self)
+                let at = "record \(mine.base.load(as: UInt64.self)) (market sequence \(s))"
+                guard recordedKind == kind else {
+                    return
+                        "\(at): the replay published a record of kind \(kind), the recording has kind \(recordedKind)"
+                        + (recordedKind == ControlRecordLayout.kindValue
+                            ? " (control record of command \(ControlRecordView(q).commandId))" : "")
+                }
+                // Safe: both records are `slotSize` bytes (the private ring has the recording's slot size).
+                switch kind {
+                case DecisionLayout.kindValue:
+                    if let d = difference(
+                        mine.base,
+                        q,
+                        slotSize: slotSize,
+                        features: engine.count,
+                        names: strategy.definition.names
+                    ) {
+                        return "decision \(outcome.decisions) (market sequence \(s)): \(d)"
+                    }
+                    outcome.decisions += 1
+                case ControlRecordLayout.kindValue:
+                    if let d = difference(mine.base, q, controlFields, slotSize: slotSize) {
+                        return
+                            "control record of command \(ControlRecordView(q).commandId) (market sequence \(s)): \(d)"
+                    }
+                    outcome.controls += 1
+                default:
+                    if let d = executionDifference(mine.base, q, kind: kind, slotSize: slotSize) {
+                        return "\(at), kind \(kind): \(d)"
+                    }
+                    outcome.execution += 1
+                }
+                recorded.consume()
+            }
+            return nil
+        }
+
+        /// Re-applies every control record due before market sequence `s` (commands; a risk
+        /// pause is the output of a market message, compared when the replay publishes it); a
+        /// difference ends it.
         func controls(before s: UInt64) -> String? {
             while let q = recorded.peek(), q.load(fromByteOffset: RecordHeader.kind, as: UInt16.self) == 101 {
                 let r = ControlRecordView(q)
+                if r.isRisk { return nil }
                 let f = r.firstMarketSequence
                 if f > s { return nil }
                 if f < s {
@@ -184,15 +244,7 @@ public enum DecisionVerifier {
                 } catch {
                     return "control record of command \(r.commandId) (market sequence \(f)): \(error)"
                 }
-                guard case .message(let mine) = reader.poll() else {
-                    return "internal: the verification ring returned no control record"
-                }
-                // Safe: both records are `slotSize` bytes (the private ring has the recording's slot size).
-                if let d = difference(mine.base, q, controlFields, slotSize: slotSize) {
-                    return "control record of command \(r.commandId) (market sequence \(f)): \(d)"
-                }
-                outcome.controls += 1
-                recorded.consume()
+                if let d = drain(at: s) { return d }
             }
             return recorded.failure
         }
@@ -211,44 +263,16 @@ public enum DecisionVerifier {
                 break
             }
             next = m.sequence &+ 1
-            if m.rawKind == MessageKind.endOfSession.rawValue { break }
-            guard engine.update(m) else {
-                loop.processed(m)
-                continue
-            }
-            loop.decide(m, into: &producer)
-            loop.processed(m)
-            guard case .message(let mine) = reader.poll() else {
-                failure = "internal: the verification ring returned nothing"
+            if m.rawKind == MessageKind.endOfSession.rawValue {
+                loop.finishSession(into: &producer)
+                failure = drain(at: m.sequence)
                 break
             }
-            let compared = outcome.decisions
-            guard let q = recorded.peek() else {
-                failure =
-                    recorded.failure
-                    ?? "replay made decision \(compared) (market sequence \(m.sequence)) but the recording has only \(compared) decisions"
-                    + (recordedReader.stopError.map { " (the decisions journal stops early: \($0))" } ?? "")
-                break
-            }
-            if q.load(fromByteOffset: RecordHeader.kind, as: UInt16.self) == ControlRecordLayout.kindValue {
-                let r = ControlRecordView(q)
-                failure =
-                    "decision \(compared) (market sequence \(m.sequence)): the recording has the control record of command \(r.commandId) (from market sequence \(r.firstMarketSequence)) instead"
-                break
-            }
-            // Safe: both records are `slotSize` bytes (the private ring has the recording's slot size).
-            if let d = difference(
-                mine.base,
-                q,
-                slotSize: slotSize,
-                features: engine.count,
-                names: strategy.definition.names
-            ) {
-                failure = "decision \(compared) (market sequence \(m.sequence)): \(d)"
+            loop.step(m, into: &producer)
+            if let f = drain(at: m.sequence) {
+                failure = f
                 break loop
             }
-            recorded.consume()
-            outcome.decisions += 1
         }
         // Control records applied after the last market message (while the strategy was idle).
         if failure == nil, let next { failure = controls(before: next) }
@@ -259,11 +283,34 @@ public enum DecisionVerifier {
         }
         if failure == nil, recorded.peek() != nil {
             failure =
-                "the recording has more records than the replay made (\(outcome.decisions) decisions and \(outcome.controls) control records reproduced)"
+                "the recording has more records than the replay made (\(outcome.decisions) decisions, \(outcome.controls) control records and \(outcome.execution) execution records reproduced)"
         }
         if failure == nil, let f = recorded.failure { failure = f }
         outcome.firstDifference = failure
         return outcome
+    }
+
+    /// The first byte range where a replayed execution record (kinds 102–105) differs from the
+    /// recorded one, or nil: every byte of the slot but the publish time (48..<56).
+    static func executionDifference(
+        _ mine: UnsafeRawPointer,
+        _ q: UnsafeRawPointer,
+        kind: UInt16,
+        slotSize: Int
+    )
+        -> String?
+    {
+        var o = 0
+        while o < slotSize {
+            if o != RecordHeader.publishTime, memcmp(mine + o, q + o, 8) != 0 {
+                let a = q.loadUnaligned(fromByteOffset: o, as: UInt64.self)
+                let b = mine.loadUnaligned(fromByteOffset: o, as: UInt64.self)
+                return
+                    "bytes \(o)..<\(o + 8) differ: recorded 0x\(String(a, radix: 16)), replayed 0x\(String(b, radix: 16))"
+            }
+            o += 8
+        }
+        return nil
     }
 
     /// The first field where a replayed record differs from the recorded one, or nil.

@@ -1,3 +1,4 @@
+import Execution
 import Features
 import Models
 import TickBusCore
@@ -21,6 +22,9 @@ public struct LoadedStrategy {
     public var definitionDigest: String?
     /// Prepares the versions `load` and `rollback` commands name; nil: refused (`noRegistry`).
     public var loader: VersionLoader?
+    /// The execution file (`--execution E.toml`): paper trading after each decision; nil: none.
+    /// The live run, `replay --verify-decisions` and the backtest give it to the same loop.
+    public var execution: ExecutionSettings?
 
     /// The live model.
     public var live: LoadedModel { liveVersion.model }
@@ -98,7 +102,8 @@ public struct LoadedStrategy {
                 slotSize: slotSize,
                 stats: stats,
                 loader: loader,
-                definitionDigest: definitionDigest
+                definitionDigest: definitionDigest,
+                execution: execution
             )
         } catch { throw .loop(error) }
     }

@@ -232,6 +232,7 @@ extension StrategyLoop {
             into: &producer
         )
         _controlTelemetry(applied: failure == nil)
+        if failure == nil, command.verb == .resume { _resumed(into: &producer) }
         return ControlOutcome(
             commandId: command.commandId,
             rawVerb: command.verb.rawValue,
@@ -378,6 +379,7 @@ extension StrategyLoop {
         message: String,
         commandPublishTime: Int64,
         firstMarketSequence: UInt64,
+        extraFlags: UInt16 = 0,
         into producer: inout RingProducer
     ) -> UInt64 {
         let r = roles
@@ -386,7 +388,7 @@ extension StrategyLoop {
         return producer.publish { p in
             // Safe: the slot is `slotSize` bytes (checked >= ControlRecordLayout.size at init).
             (p + 8).initializeMemory(as: UInt8.self, repeating: 0, count: size - 8)
-            var flags: UInt16 = applied ? ControlRecordLayout.applied : 0
+            var flags: UInt16 = (applied ? ControlRecordLayout.applied : 0) | extraFlags
             if r.paused { flags |= ControlRecordLayout.paused }
             p.storeBytes(of: ControlRecordLayout.kindValue, toByteOffset: ControlRecordLayout.kind, as: UInt16.self)
             p.storeBytes(of: flags, toByteOffset: ControlRecordLayout.flags, as: UInt16.self)
@@ -430,7 +432,7 @@ extension StrategyLoop {
         nextMarketSequence: UInt64,
         into producer: inout RingProducer
     ) throws(ControlReplayError) -> UInt64 {
-        if record.applied {
+        if record.applied, !record.isRisk {
             let r = record.roles
             let newLive = try restored(r.liveVersion, r.liveModelId, "live")
             let newShadow = try restored(r.shadowVersion, r.shadowModelId, "shadow")
@@ -441,7 +443,7 @@ extension StrategyLoop {
             canaryPercent = r.canaryPercent
             paused = r.paused
         }
-        return publishControlRecord(
+        let sequence = publishControlRecord(
             commandId: record.commandId,
             rawVerb: record.rawCommand,
             rawRole: record.base.load(fromByteOffset: ControlRecordLayout.role, as: UInt8.self),
@@ -450,8 +452,11 @@ extension StrategyLoop {
             message: record.message,
             commandPublishTime: record.commandPublishTime,
             firstMarketSequence: nextMarketSequence,
+            extraFlags: record.flags & ControlRecordLayout.risk,
             into: &producer
         )
+        if record.applied, !record.isRisk, record.verb == .resume { _resumed(into: &producer) }
+        return sequence
     }
 
     mutating func restored(

@@ -1,4 +1,5 @@
 import CTickBus
+import Execution
 import Features
 import Models
 import TickBusCore
@@ -22,6 +23,8 @@ public struct StrategySummary: Sendable {
     public var rejected: UInt64 = 0
     /// The last swap's latency: the command's publish time to the first decision under it (ns).
     public var lastSwapLatencyNs: UInt64 = 0
+    /// What paper trading did (nil without an execution file).
+    public var execution: PaperTradingSummary?
     public init() {}
 }
 
@@ -117,6 +120,10 @@ public struct StrategyLoop: ~Copyable {
     /// The running definition's digest when it came from a registry version (versions loaded
     /// later must store the same definition), else nil.
     public let definitionDigest: String?
+    /// Paper trading (the order policy, risk limits and simulator) when an execution file was
+    /// given; nil: decisions only. Not @usableFromInline, like `cache` (its deinit must not be
+    /// inlined into fragile code); `step` reaches it.
+    var paper: PaperTrading?
 
     /// A loop over `engine` with the given roles. Every version is checked against the
     /// definition (`PreparedVersion.mismatch`) and the slot size.
@@ -132,6 +139,7 @@ public struct StrategyLoop: ~Copyable {
     ///   - loader: prepares a version a `load` or `rollback` names; nil: loads are refused with
     ///     `ControlRejection.noRegistry`.
     ///   - definitionDigest: the running definition's registry digest, if it has one.
+    ///   - execution: an execution file: paper trading after each decision (`PaperTrading`).
     public init(
         engine: FeatureEngine,
         live: PreparedVersion,
@@ -142,7 +150,8 @@ public struct StrategyLoop: ~Copyable {
         slotSize: Int,
         stats: StatsWriter? = nil,
         loader: VersionLoader? = nil,
-        definitionDigest: String? = nil
+        definitionDigest: String? = nil,
+        execution: ExecutionSettings? = nil
     ) throws(StrategyError) {
         let n = engine.count
         guard n <= DecisionLayout.maxFeatures(slotSize: slotSize) else {
@@ -183,6 +192,16 @@ public struct StrategyLoop: ~Copyable {
         self.canary = .empty
         self.canaryPercent = canaryPercent
         paused = false
+        if let execution {
+            let d = engine.definition
+            paper = PaperTrading(
+                settings: execution,
+                slotSize: slotSize,
+                stats: stats,
+                maxInstruments: d.instrument != nil ? 1 : d.maxInstruments,
+                watch: d.instrument
+            )
+        }
         for v in [live] + [shadow, canary].compactMap({ $0 }) + preload { _ = remember(v) }
         self.live = cache.roleModel(live)
         if let shadow { self.shadow = cache.roleModel(shadow) }
@@ -226,6 +245,12 @@ public struct StrategyLoop: ~Copyable {
     /// - Returns: the record's publish time (monotonic ns).
     @inlinable @discardableResult
     public func decide(_ m: MarketMessageView, into producer: inout RingProducer) -> Int64 {
+        _decide(m, into: &producer).publishTime
+    }
+
+    /// `decide`, returning the decision as paper trading reads it (instrument, acting signal and model).
+    @inlinable
+    public func _decide(_ m: MarketMessageView, into producer: inout RingProducer) -> DecisionOutcome {
         let x = UnsafePointer(featureValues)
         let n = featureCount
         var flags: UInt16 = 0
@@ -309,7 +334,12 @@ public struct StrategyLoop: ~Copyable {
             signal: signal,
             shadowSignal: shadowSignal
         )
-        return publishTime
+        return DecisionOutcome(
+            instrument: instrument,
+            signal: signal,
+            actingModelId: routed ? canaryId : liveId,
+            publishTime: publishTime
+        )
     }
 
     /// Publishes a record for every market message with no features and no model: the baseline of
@@ -408,6 +438,8 @@ public struct StrategyLoop: ~Copyable {
                 stats?.count(.messages)
                 if m.rawKind == MessageKind.endOfSession.rawValue {
                     summary.endOfSession = true
+                    finishSession(into: &producer)
+                    summary.execution = executionSummary()
                     if let log { for outcome in pendingLog { log(outcome.description) } }
                     return summary
                 }
@@ -416,16 +448,16 @@ public struct StrategyLoop: ~Copyable {
                         self.passThrough(m, into: &producer)
                         summary.decisions &+= 1
                     }
-                } else if engine.update(m) {
-                    let published = decide(m, into: &producer)
+                    lastExchangeTime = m.exchangeTime
+                } else if let decision = step(m, into: &producer) {
                     summary.decisions &+= 1
                     if _slowPath(swapFrom != 0) {
+                        let published = decision.publishTime
                         _swapped(latencyNs: UInt64(clamping: published &- swapFrom))
                         summary.lastSwapLatencyNs = UInt64(clamping: published &- swapFrom)
                         swapFrom = 0
                     }
                 }
-                lastExchangeTime = m.exchangeTime
                 if _slowPath(hasPending) && swapFrom == 0 {
                     if let log { for outcome in pendingLog { log(outcome.description) } }
                     pendingLog.removeAll(keepingCapacity: true)
@@ -440,7 +472,10 @@ public struct StrategyLoop: ~Copyable {
                         lastControlCheck = now
                         if let line = control.maintain(now: now) { log?(line) }
                     }
-                    if stop() { return summary }
+                    if stop() {
+                        summary.execution = executionSummary()
+                        return summary
+                    }
                 }
             case .gap(_, let count):
                 summary.lost &+= count
@@ -462,11 +497,20 @@ public struct StrategyLoop: ~Copyable {
                 stats?.heartbeat(now: now)
                 lastControlCheck = now
                 if let line = control.maintain(now: now) { log?(line) }
-                if stop() { return summary }
+                if stop() {
+                    summary.execution = executionSummary()
+                    return summary
+                }
                 switch reader.producerStatus() {
                 case .running: continue
-                case .closed, .dead: if reader.caughtUp { return summary }
-                case .replaced: return summary
+                case .closed, .dead:
+                    if reader.caughtUp {
+                        summary.execution = executionSummary()
+                        return summary
+                    }
+                case .replaced:
+                    summary.execution = executionSummary()
+                    return summary
                 }
             }
         }

@@ -437,7 +437,7 @@ public enum FixedText {
 /// before it (0 if none).
 ///
 /// ```
-/// 0   sequence   8 kind u16 (101)   10 flags u16 (bit 0 applied, bit 1 paused after it)
+/// 0   sequence   8 kind u16 (101)   10 flags u16 (bit 0 applied, bit 1 paused after it, bit 2 risk)
 /// 12  command u8 (ControlVerb)   13 role u8   14 canary percent u8 (after it)   15 layout version u8 (1)
 /// 16  first market sequence u64   24 exchange time i64   32 rejection code u32 (0 when applied)
 /// 36  zero u32   40 command publish time i64 (monotonic, from the command)   48 publish time i64
@@ -473,6 +473,8 @@ public enum ControlRecordLayout {
 
     public static let applied: UInt16 = 1 << 0
     public static let paused: UInt16 = 1 << 1
+    /// Published by the strategy's risk limits (a breached `max_loss`), not by a command.
+    public static let risk: UInt16 = 1 << 2
 }
 
 /// Why a strategy rejected a command (`ControlRecordLayout.rejection`).
@@ -521,6 +523,8 @@ public struct ControlRecordView {
     @inlinable public var sequence: UInt64 { base.load(as: UInt64.self) }
     @inlinable public var flags: UInt16 { base.load(fromByteOffset: ControlRecordLayout.flags, as: UInt16.self) }
     @inlinable public var applied: Bool { flags & ControlRecordLayout.applied != 0 }
+    /// The strategy's own risk limits wrote it (no command): an output of a replay, not an input.
+    @inlinable public var isRisk: Bool { flags & ControlRecordLayout.risk != 0 }
     @inlinable public var rawCommand: UInt8 { base.load(fromByteOffset: ControlRecordLayout.command, as: UInt8.self) }
     public var verb: ControlVerb? { ControlVerb(rawValue: rawCommand) }
     @inlinable public var firstMarketSequence: UInt64 {

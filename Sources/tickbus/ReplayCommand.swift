@@ -47,6 +47,8 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("canary-percent"), help: "The canary percent the live strategy started with.")
     var canaryPercent: UInt8 = 0
     @Option(help: "Recorded decisions ring (default: the only decisions.* ring of the journal).") var decisions: String?
+    @Option(help: "The execution file the live strategy paper-traded with, with --verify-decisions (E.toml).")
+    var execution: String?
 
     /// The models for `--verify-decisions`: files or registry versions.
     var selection: StrategySelection {
@@ -57,7 +59,8 @@ struct ReplayCommand: ParsableCommand {
             registry: registry,
             live: live,
             canary: canary,
-            canaryPercent: canaryPercent
+            canaryPercent: canaryPercent,
+            execution: execution
         )
     }
 

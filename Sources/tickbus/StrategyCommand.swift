@@ -31,6 +31,10 @@ struct StrategyCommand: ParsableCommand {
     var canaryPercent: UInt8 = 0
     @Option(help: "With --registry: a version prepared at start, so a later load of it is a swap (repeatable).")
     var preload: [String] = []
+    @Option(
+        help:
+            "Execution file (E.toml): paper trading — the order policy, risk limits and simulator after each decision; orders, fills and risk events go into decisions.<name>."
+    ) var execution: String?
     @Flag(name: .customLong("no-control"), help: "Ignore ring control (keep the roles given at start).")
     var noControl = false
     @Option(help: "Strategy name: publishes ring decisions.<name>.") var name: String
@@ -57,11 +61,15 @@ struct StrategyCommand: ParsableCommand {
             live: live,
             canary: canary,
             canaryPercent: canaryPercent,
-            preload: preload
+            preload: preload,
+            execution: execution
         )
     }
 
-    func validate() throws { try selection.validate() }
+    func validate() throws {
+        try selection.validate()
+        if execution != nil, passThrough { throw ValidationError("--execution needs decisions (not --pass-through)") }
+    }
 
     func run() throws {
         // A parent may spawn us with SIGINT/SIGTERM blocked (the mask is inherited); we must hear them.
@@ -125,6 +133,7 @@ struct StrategyCommand: ParsableCommand {
         var control = noControl ? ControlPort.disabled(strategy: name) : ControlPort(bus: bus, strategy: name)
         warn(
             "strategy \(name): \(strategy.modelsDescription), \(loop.engine.count) features, decisions.\(name), "
+                + (execution.map { "paper trading (\($0)), " } ?? "")
                 + (noControl ? "control ignored" : control.attached ? "control attached" : "control not there yet")
         )
         let mallocsBefore = tb_thread_malloc_count()
@@ -145,6 +154,12 @@ struct StrategyCommand: ParsableCommand {
         print(
             "strategy \(name): messages=\(summary.messages) decisions=\(summary.decisions) lost=\(summary.lost) gaps=\(summary.gaps) eos=\(summary.endOfSession) commands=\(summary.commands) rejected=\(summary.rejected) mallocs=\(mallocs)"
         )
+        if let e = summary.execution {
+            // Contract line of paper trading (Docs/EXECUTION.md).
+            print(
+                "strategy \(name): orders=\(e.sent - e.cancels) cancels=\(e.cancels) refused=\(e.refused) fills=\(e.fills) filled_shares=\(e.filledShares) events=\(e.events) pauses=\(e.pauses)"
+            )
+        }
         flushOut()
     }
 }

@@ -17,6 +17,8 @@ struct StrategySelection {
     var canary: String? = nil
     var canaryPercent: UInt8 = 0
     var preload: [String] = []
+    /// The execution file (paper trading), `--execution E.toml`.
+    var execution: String? = nil
 
     /// Refuses a mixed or incomplete combination (a usage error).
     func validate() throws {
@@ -69,6 +71,11 @@ struct StrategySelection {
             }
         }
         strategy.canaryPercent = canaryPercent
+        if let execution {
+            do { strategy.execution = try ExecutionSettings.load(path: execution) } catch {
+                throw RuntimeFailure(error)
+            }
+        }
         return strategy
     }
 }

@@ -401,7 +401,9 @@ struct _ResponseQueue: ExecutionSink {
         count += 1
     }
 
-    /// Doubles the ring (more answers in flight than ever before): the one allocation after warm-up.
+    /// Doubles the ring (more answers in flight than ever before): the one allocation after warm-up,
+    /// out of line (the per-message path calls it, never inlines the allocator).
+    @inline(never)
     mutating func grow() {
         let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: capacity * 2)
         for i in 0..<count { (bigger + i).initialize(to: storage[(head + i) & (capacity - 1)]) }

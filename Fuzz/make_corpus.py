@@ -283,6 +283,8 @@ def main(target, out):
         put(out, control_record(5, 1, 1, live=a))
         put(out, control_record(6, 2, 3, applied=False, rejection=3, message="no canary loaded", percent=30))
         put(out, control_record(7, 1, 2, canary=b, percent=30))
+    elif target == "order-csv":
+        pass  # Fuzz/seeds only: hand-written order files (every refusal kind, cancels, ties)
     elif target in ("registry-manifest", "alias-log"):
         pass  # Fuzz/seeds only: written by `tickbus registry` (Docs/FUZZING.md)
     else:

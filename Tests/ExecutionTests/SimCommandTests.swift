@@ -70,4 +70,31 @@ import Testing
         #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/o.csv"), "\(missing.stderr)")
         #expect(!missing.stderr.contains("USAGE"), "\(missing.stderr)")
     }
+
+    /// The order-csv fuzz seeds and regression inputs through the real CLI on a real ITCH sample:
+    /// each run ends by itself (status 0 or 1, a whole-file refusal 64), never by a trap.
+    @Test func fuzzCorpusThroughTheCLI() throws {
+        let itch = try TickBusTest.sharedData("itch50/sample.itch")
+        let out = TickBusTest.temporaryDirectory("xsimfz").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var inputs: [String] = []
+        for base in ["Fuzz/seeds/order-csv", "Fuzz/regressions/order-csv"] {
+            let dir = TickBusTest.repositoryRoot.appendingPathComponent(base).path
+            for n in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
+                inputs.append(dir + "/" + n)
+            }
+        }
+        #expect(inputs.count >= 5)
+        for input in inputs {
+            let r = try TickBusTest.run(
+                [
+                    "sim", "--source", "itch:\(itch)", "--orders", input, "--out", out + "/f.csv", "--events",
+                    out + "/e.csv",
+                ],
+                timeout: 60
+            )
+            #expect(!r.timedOut && [0, 1, 64].contains(r.status), "\(input): \(r.status) \(r.stderr)")
+            #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("*** Signal"), "\(input): \(r.stderr)")
+        }
+    }
 }

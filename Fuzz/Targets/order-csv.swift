@@ -85,14 +85,45 @@ public func fuzzOrderCSV(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let m: MarketMessage
         switch i % 5 {
         case 0, 1:
-            m = .orderEvent(.add, instrument: inst, exchangeTime: time, orderId: UInt64(i + 1), price: price,
-                            quantity: UInt32(100 + i), side: side)
-        case 2: m = .orderEvent(.execute, instrument: inst, exchangeTime: time, orderId: id, price: price,
-                                quantity: 30, side: side)
-        case 3: m = .orderEvent(.cancel, instrument: inst, exchangeTime: time, orderId: id, price: price,
-                                quantity: 20, side: side)
-        default: m = .orderEvent(.delete, instrument: inst, exchangeTime: time, orderId: id, price: price,
-                                 quantity: 0, side: side)
+            m = .orderEvent(
+                .add,
+                instrument: inst,
+                exchangeTime: time,
+                orderId: UInt64(i + 1),
+                price: price,
+                quantity: UInt32(100 + i),
+                side: side
+            )
+        case 2:
+            m = .orderEvent(
+                .execute,
+                instrument: inst,
+                exchangeTime: time,
+                orderId: id,
+                price: price,
+                quantity: 30,
+                side: side
+            )
+        case 3:
+            m = .orderEvent(
+                .cancel,
+                instrument: inst,
+                exchangeTime: time,
+                orderId: id,
+                price: price,
+                quantity: 20,
+                side: side
+            )
+        default:
+            m = .orderEvent(
+                .delete,
+                instrument: inst,
+                exchangeTime: time,
+                orderId: id,
+                price: price,
+                quantity: 0,
+                side: side
+            )
         }
         m.store(to: slot)
         slot.storeBytes(of: UInt64(i), as: UInt64.self)

@@ -5,13 +5,14 @@ public enum RecordKind: UInt16, Sendable, CaseIterable {
     case decision = 100
     /// A control command applied or rejected (`ControlRecordLayout`).
     case control = 101
-    /// An own order sent (the execution issue defines the layout).
+    /// An own order or cancel sent (`OrderRecordLayout`).
     case order = 102
-    /// An own order's event: accepted, cancelled, expired (the execution issue).
+    /// The exchange's answer to an own action: acknowledged, rejected, cancelled, cancel rejected
+    /// (`OrderEventRecordLayout`).
     case orderEvent = 103
-    /// A fill of an own order (the execution issue).
+    /// A fill of an own order, with the position and cash after it (`FillRecordLayout`).
     case fill = 104
-    /// A risk check's event (the execution issue).
+    /// A risk check's event: an order refused, trading paused or resumed (`RiskRecordLayout`).
     case risk = 105
 }
 

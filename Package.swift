@@ -84,7 +84,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models",
-                "Journal", "Features", "Strategy", "Execution",
+                "Journal", "Features", "Strategy", "Execution", "Replay",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hot
@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "Models", "Features", "Strategy", "Bench", "CTickBus", "BacktestReport",
+                "Models", "Features", "Strategy", "Bench", "CTickBus",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -109,7 +109,7 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
-                "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution",
+                "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
                 "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -151,10 +151,7 @@ let package = Package(
             dependencies: ["BacktestReport", "Execution", "TickBusCore", "TestSupport"],
             exclude: ["Reference"]
         ),
-        .testTarget(
-            name: "RegistryTests",
-            dependencies: ["Registry", "Models", "BacktestReport", "TestSupport", "tickbus"]
-        ),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
         .testTarget(
             name: "ControlTests",
             dependencies: [

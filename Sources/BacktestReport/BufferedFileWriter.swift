@@ -3,7 +3,7 @@ import Foundation
 /// Appends bytes to a file through a fixed buffer (64 KiB): memory does not grow with what is
 /// written. Errors are sticky: the first failed `write(2)` is kept, later appends are dropped,
 /// and `close()` reports it, so per-row calls on the backtest's path need not throw.
-struct BufferedFileWriter: ~Copyable {
+public struct BufferedFileWriter: ~Copyable {
     let path: String
     private var fd: Int32
     private var buffer: [UInt8]
@@ -12,7 +12,7 @@ struct BufferedFileWriter: ~Copyable {
     static let capacity = 1 << 16
 
     /// Creates or truncates `path` (mode 0644).
-    init(path: String) throws(BacktestReportError) {
+    public init(path: String) throws(BacktestReportError) {
         self.path = path
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .open(path: path, errno: errno) }
@@ -30,12 +30,12 @@ struct BufferedFileWriter: ~Copyable {
     deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// Appends ASCII/UTF-8 bytes.
-    mutating func append(_ s: String) {
+    public mutating func append(_ s: String) {
         var s = s
         s.withUTF8 { append($0) }
     }
 
-    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+    public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard fd >= 0 else { return }
         if used + bytes.count > Self.capacity { flush() }
         if bytes.count > Self.capacity {
@@ -112,7 +112,7 @@ struct BufferedFileWriter: ~Copyable {
     }
 
     /// Flushes and closes; throws the first write error, if any.
-    mutating func close() throws(BacktestReportError) {
+    public mutating func close() throws(BacktestReportError) {
         flush()
         if fd >= 0 {
             if Glibc.close(fd) != 0, failure == nil { failure = .write(path: path, errno: errno) }

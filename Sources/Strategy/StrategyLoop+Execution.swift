@@ -1,3 +1,4 @@
+import Book
 import Execution
 import Features
 import TickBusCore
@@ -12,16 +13,22 @@ extension StrategyLoop {
     /// - Returns: the decision made at `m`, nil when `m` was not a decision point.
     @discardableResult
     public mutating func step(_ m: MarketMessageView, into producer: inout RingProducer) -> DecisionOutcome? {
+        let engine = _engine
+        let books = _books
+        // Safe: `self.engine` keeps the engine and its book alive (see `_engine`).
         if paper == nil {
             lastExchangeTime = m.exchangeTime
-            return engine.update(m) ? _decide(m, into: &producer) : nil
+            return engine._withUnsafeGuaranteedRef { $0.update(m) } ? _decide(m, into: &producer) : nil
         }
-        paper!.onMarket(m, books: engine.books, into: &producer)
-        let decision: DecisionOutcome? = engine.update(m) ? _decide(m, into: &producer) : nil
+        books._withUnsafeGuaranteedRef { b in paper!.onMarket(m, books: b, into: &producer) }
+        let decided = engine._withUnsafeGuaranteedRef { $0.update(m) }
+        let decision: DecisionOutcome? = decided ? _decide(m, into: &producer) : nil
         lastExchangeTime = m.exchangeTime
-        if paper!.afterUpdate(m, books: engine.books, decision: decision, paused: paused, into: &producer) {
-            _riskPause(m, into: &producer)
+        let p = paused
+        let breached = books._withUnsafeGuaranteedRef { b in
+            paper!.afterUpdate(m, books: b, decision: decision, paused: p, into: &producer)
         }
+        if breached { _riskPause(m, into: &producer) }
         return decision
     }
 

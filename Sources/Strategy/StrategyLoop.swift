@@ -1,3 +1,4 @@
+import Book
 import CTickBus
 import Execution
 import Features
@@ -124,6 +125,11 @@ public struct StrategyLoop: ~Copyable {
     /// given; nil: decisions only. Not @usableFromInline, like `cache` (its deinit must not be
     /// inlined into fragile code); `step` reaches it.
     var paper: PaperTrading?
+    /// The engine and its book as unretained references for `step` (which mutates `paper` while
+    /// passing them: a strong load there would retain and release). Invariant: `engine` keeps
+    /// both alive for the loop's lifetime.
+    let _engine: Unmanaged<FeatureEngine>
+    let _books: Unmanaged<OrderBooks>
 
     /// A loop over `engine` with the given roles. Every version is checked against the
     /// definition (`PreparedVersion.mismatch`) and the slot size.
@@ -177,6 +183,8 @@ public struct StrategyLoop: ~Copyable {
             }
         }
         self.engine = engine
+        _engine = .passUnretained(engine)
+        _books = .passUnretained(engine.books)
         self.stats = stats
         self.loader = loader
         self.definitionDigest = definitionDigest

@@ -30,15 +30,16 @@ public struct Policy: Equatable, Sendable {
     public var bytes: [UInt8]
 
     /// Used when the registry has no `policy.toml`: `champion` and `canary` gated by features,
-    /// predictions and latency, no approvals.
+    /// predictions, latency and the backtest report (no thresholds: a report of this version's
+    /// model and features, with decisions), no approvals.
     public static let defaultText = """
         # Default policy (no policy.toml in the registry).
         [alias.champion]
-        gates = ["features", "predictions", "latency"]
+        gates = ["features", "predictions", "latency", "backtest"]
         latency_p99_ns = 100000
 
         [alias.canary]
-        gates = ["features", "predictions", "latency"]
+        gates = ["features", "predictions", "latency", "backtest"]
         latency_p99_ns = 100000
 
         """

@@ -1,3 +1,4 @@
+import BacktestReport
 import Foundation
 import TestSupport
 import Testing
@@ -10,10 +11,18 @@ struct RegistryCLITests {
         defer { s.remove() }
         let reg = ["--registry", s.root]
         let ex = try s.examples("lgb_binary")
+        // The default policy's backtest gate: a report of this model and definition.
+        let report = s.dir.appendingPathComponent("report.json")
+        try Data(
+            try BacktestGateTests.report(
+                model: try BacktestGateTests.sha256(Scratch.fixture("lgb_binary.txt")),
+                features: try BacktestGateTests.sha256(try s.definition())
+            ).json()
+        ).write(to: report)
         let add = try TickBusTest.run(
             ["registry", "add"] + reg + [
                 "--name", "alpha", "--model", Scratch.fixture("lgb_binary.txt"),
-                "--features", try s.definition(), "--examples", ex, "--tag", "run=1",
+                "--features", try s.definition(), "--examples", ex, "--tag", "run=1", "--backtest", report.path,
             ]
         )
         #expect(add.status == 0, "\(add.stderr)")
@@ -22,7 +31,7 @@ struct RegistryCLITests {
         let again = try TickBusTest.run(
             ["registry", "add", "--json"] + reg + [
                 "--name", "alpha", "--model", Scratch.fixture("lgb_binary.txt"),
-                "--features", try s.definition(), "--examples", ex, "--tag", "run=1",
+                "--features", try s.definition(), "--examples", ex, "--tag", "run=1", "--backtest", report.path,
             ]
         )
         #expect(again.lastLine == "{\"id\":\"\(id)\",\"name\":\"alpha\"}")

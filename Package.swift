@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "Models", "Features", "Strategy", "Bench", "CTickBus",
+                "Models", "Features", "Strategy", "Bench", "CTickBus", "BacktestReport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -151,7 +151,10 @@ let package = Package(
             dependencies: ["BacktestReport", "Execution", "TickBusCore", "TestSupport"],
             exclude: ["Reference"]
         ),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Models", "TestSupport", "tickbus"]),
+        .testTarget(
+            name: "RegistryTests",
+            dependencies: ["Registry", "Models", "BacktestReport", "TestSupport", "tickbus"]
+        ),
         .testTarget(
             name: "ControlTests",
             dependencies: [

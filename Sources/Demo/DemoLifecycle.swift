@@ -14,6 +14,10 @@ enum DemoLifecycle {
         var championExamples: String
         var canary: String
         var canaryExamples: String
+        /// The execution file both models are backtested with before registering.
+        var execution: String
+        /// The market data of those backtests (the bundled recording).
+        var backtestSource: String
     }
 
     /// The two registered versions.
@@ -23,8 +27,9 @@ enum DemoLifecycle {
         var canary: String
     }
 
-    /// `registry add` both models and move `demo@champion` and `demo@canary` through the default
-    /// policy's gates (features, predictions against numpy's, single-row latency).
+    /// Backtests both models, `registry add`s them with their reports and moves `demo@champion` and
+    /// `demo@canary` through the default policy's gates (features, predictions against numpy's,
+    /// single-row latency, the backtest report).
     static func register(
         _ i: Inputs,
         registry: String,
@@ -38,18 +43,29 @@ enum DemoLifecycle {
             guard r.status == 0 else { throw .step(name: name, output: r.stdout + r.stderr) }
             return r
         }
+        func backtest(_ model: String, _ tag: String) throws(DemoError) -> String {
+            let out = registry + "-backtest-" + tag
+            _ = try run(
+                "backtest \(tag)",
+                [
+                    "backtest", "--source", i.backtestSource, "--features", i.features, "--model", model,
+                    "--execution", i.execution, "--out", out, "--quiet",
+                ]
+            )
+            return out + "/report.json"
+        }
         let a = try run(
             "registry add",
             [
                 "registry", "add", "--registry", registry, "--name", "demo", "--model", i.champion, "--features",
-                i.features, "--examples", i.championExamples,
+                i.features, "--examples", i.championExamples, "--backtest", try backtest(i.champion, "champion"),
             ]
         ).lastLine
         let c = try run(
             "registry add",
             [
                 "registry", "add", "--registry", registry, "--name", "demo", "--model", i.canary, "--features",
-                i.features, "--examples", i.canaryExamples,
+                i.features, "--examples", i.canaryExamples, "--backtest", try backtest(i.canary, "canary"),
             ]
         ).lastLine
         _ = try run(

@@ -23,6 +23,8 @@ public enum DemoSession {
         public var rate: Double = 60_000
         public var features = "Recordings/synthetic-5/features.toml"
         public var model = "Recordings/synthetic-5/model.json"
+        /// The strategy paper-trades with this execution file; the session is then backtested with it.
+        public var execution = "Tools/backtest/join.toml"
         /// The canary model and the example rows of both (`Tools/make_demo_versions.py`); nil: the
         /// files `model-b.json`, `examples.csv` and `examples-b.csv` beside `model`.
         public var canaryModel: String?
@@ -49,7 +51,8 @@ public enum DemoSession {
         let canaryModel = o.canaryModel ?? (beside as NSString).appendingPathComponent("model-b.json")
         let examples = o.examples ?? (beside as NSString).appendingPathComponent("examples.csv")
         let canaryExamples = o.canaryExamples ?? (beside as NSString).appendingPathComponent("examples-b.csv")
-        for f in [features, model, canaryModel, examples, canaryExamples]
+        let execution = o.execution
+        for f in [features, model, canaryModel, examples, canaryExamples, execution]
         where !FileManager.default.fileExists(atPath: f) {
             throw .missingFile(f)
         }
@@ -80,7 +83,11 @@ public enum DemoSession {
                 champion: model,
                 championExamples: examples,
                 canary: canaryModel,
-                canaryExamples: canaryExamples
+                canaryExamples: canaryExamples,
+                execution: execution,
+                backtestSource: "journal:"
+                    + ((features as NSString).deletingLastPathComponent as NSString)
+                    .appendingPathComponent("session")
             ),
             registry: registry,
             deadline: deadline,
@@ -106,6 +113,7 @@ public enum DemoSession {
             [
                 "strategy", "--bus", bus, "--registry", registry, "--live", versions.champion,
                 "--preload", versions.canary, "--name", "demo", "--cpu", "\(cpu)", "--gating",
+                "--execution", execution,
             ]
         )
         try DemoChild.waitForRing(bus: bus, ring: "decisions.demo", timeout: 30)
@@ -141,13 +149,20 @@ public enum DemoSession {
         let decisions = UInt64(sKV["decisions"] ?? "") ?? 0
         // Control records share decisions.demo with the decisions (one per command the strategy obeyed).
         let controls = UInt64(sKV["commands"] ?? "") ?? 0
-        let records = decisions + controls
+        // Paper trading: orders, order events, fills and risk records share the ring too.
+        let paper = keyValues(rStrategy.line(prefix: "strategy demo: orders=") ?? "")
+        let tdReceived = UInt64(keyValues(rTapDecisions.lastLine)["received"] ?? "") ?? 0
+        let records = tdReceived
         let sent = UInt64(commandLines.count - 1)  // the alias move is the registry's, not a command
         ok = ok && rStrategy.status == 0 && sKV["messages"] == "\(published)" && sKV["lost"] == "0"
+        ok = ok && records >= decisions + controls && paper["orders"] != nil
         ok = ok && sKV["rejected"] == "0" && controls == sent
         let where_ = placement.replacingOccurrences(of: "strategy demo: ", with: "")
         say(
             "  strategy   received=\(sKV["messages"] ?? "?") lost=\(sKV["lost"] ?? "?") decisions=\(decisions) commands=\(controls) rejected=\(sKV["rejected"] ?? "?")  [\(where_)]\(status(rStrategy))"
+        )
+        say(
+            "  paper      orders=\(paper["orders"] ?? "?") cancels=\(paper["cancels"] ?? "?") fills=\(paper["fills"] ?? "?") filled_shares=\(paper["filled_shares"] ?? "?") refused=\(paper["refused"] ?? "?") (simulated against the live book, \(execution))"
         )
 
         let tm = keyValues(rTapMarket.lastLine)
@@ -178,12 +193,33 @@ public enum DemoSession {
         // same market sequences, and compare every decision.
         let verify = try DemoChild.start(
             name: "replay",
-            ["replay", "--dir", journal, "--verify-decisions", "--registry", registry, "--live", versions.champion]
+            [
+                "replay", "--dir", journal, "--verify-decisions", "--registry", registry, "--live", versions.champion,
+                "--execution", execution,
+            ]
         ).wait(until: deadline)
         let v = keyValues(verify.lastLine)
         let reproduced = verify.status == 0 && v["identical"] == "true" && v["decisions"] == "\(decisions)"
         ok = ok && reproduced
         say("  replay     \(verify.lastLine)\(status(verify))")
+
+        // A backtest of the session's own market ring with the starting champion and the same
+        // execution file: the live code in one process (the live session also swapped models, so
+        // its P&L differs from this single-model run).
+        let backtestDir = journal + "-backtest"
+        let backtest = try DemoChild.start(
+            name: "backtest",
+            [
+                "backtest", "--source", "journal:\(journal)", "--registry", registry, "--version", versions.champion,
+                "--execution", execution, "--out", backtestDir, "--name", "demo", "--quiet",
+            ]
+        ).wait(until: deadline)
+        let b = keyValues(backtest.lastLine)
+        ok = ok && backtest.status == 0 && b["decisions"] != nil
+        say(
+            "  backtest   pnl=$\(b["pnl"] ?? "?") fees=$\(b["fees"] ?? "?") fills=\(b["fills"] ?? "?") orders=\(b["orders"] ?? "?") max_drawdown=$\(b["max_drawdown"] ?? "?")\(status(backtest))"
+        )
+        say("  report     \(b["report"] ?? "?")")
 
         if ok {
             say(
@@ -194,7 +230,8 @@ public enum DemoSession {
             server.signal(SIGTERM)
             for (name, r) in [
                 ("feed", rFeed), ("strategy", rStrategy), ("tap market", rTapMarket), ("tap decisions", rTapDecisions),
-                ("recorder", rRecorder), ("replay", verify), ("control serve", server.wait(until: deadline)),
+                ("recorder", rRecorder), ("replay", verify), ("backtest", backtest),
+                ("control serve", server.wait(until: deadline)),
             ] where r.status != 0 || !r.stderr.isEmpty && !ok {
                 say("--- \(name) (status \(r.status)):\n\(r.stdout.suffix(2000))\(r.stderr.suffix(2000))")
             }

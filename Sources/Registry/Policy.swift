@@ -2,9 +2,12 @@
 ///
 /// ```toml
 /// [alias.champion]
-/// gates = ["features", "predictions", "latency", "approvals"]   # "backtest" may be named
+/// gates = ["features", "predictions", "latency", "backtest", "approvals"]
 /// latency_p99_ns = 100000
 /// approvals = ["risk"]
+/// min_sharpe = 1.5          # thresholds of the backtest gate, each optional
+/// max_drawdown = 2500.0
+/// min_fill_rate = 0.05
 ///
 /// [keys]
 /// risk = ["<64 hex digits: an Ed25519 public key>"]
@@ -15,6 +18,49 @@ public struct Policy: Equatable, Sendable {
         public var gates: [String] = ["features", "predictions", "latency"]
         public var latencyP99Ns: Int = 100_000
         public var approvals: [String] = []
+        /// The backtest gate's thresholds on the version's report.json.
+        public var backtest = BacktestThresholds()
+    }
+
+    /// Limits on a backtest report (Docs/EXECUTION.md, "report.json"); nil = not checked. A limit on
+    /// a figure the report leaves null (a Sharpe ratio over fewer than two minutes, a fill rate
+    /// with no order) fails.
+    public struct BacktestThresholds: Equatable, Sendable {
+        /// `sharpe` at least this.
+        public var minSharpe: Double?
+        /// `max_drawdown` (dollars) at most this.
+        public var maxDrawdown: Double?
+        /// `fill_rate` at least this.
+        public var minFillRate: Double?
+        /// `pnl` (dollars) at least this.
+        public var minPnl: Double?
+        /// `hit_rate` at least this.
+        public var minHitRate: Double?
+        public init() {}
+
+        /// The policy keys, in the order the gate reports them.
+        public static let keys = ["min_sharpe", "max_drawdown", "min_fill_rate", "min_pnl", "min_hit_rate"]
+
+        subscript(key: String) -> Double? {
+            get {
+                switch key {
+                case "min_sharpe": return minSharpe
+                case "max_drawdown": return maxDrawdown
+                case "min_fill_rate": return minFillRate
+                case "min_pnl": return minPnl
+                default: return minHitRate
+                }
+            }
+            set {
+                switch key {
+                case "min_sharpe": minSharpe = newValue
+                case "max_drawdown": maxDrawdown = newValue
+                case "min_fill_rate": minFillRate = newValue
+                case "min_pnl": minPnl = newValue
+                default: minHitRate = newValue
+                }
+            }
+        }
     }
 
     /// Every gate name a policy may use.
@@ -93,10 +139,25 @@ public struct Policy: Equatable, Sendable {
                     }
                     aliases[a]!.latencyP99Ns = v
                 case "approvals": aliases[a]!.approvals = try Self.strings(value, at: at)
+                case _ where BacktestThresholds.keys.contains(key):
+                    guard let v = Double(value.replacingOccurrences(of: "_", with: "")), v.isFinite,
+                        value.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true
+                    else {
+                        throw .malformed(what: at, reason: "\(key) must be a finite number, found \(value)")
+                    }
+                    if (key == "min_fill_rate" || key == "min_hit_rate") && !(0...1).contains(v) {
+                        throw .malformed(what: at, reason: "\(key) is a share: between 0 and 1, found \(value)")
+                    }
+                    if key == "max_drawdown" && v < 0 {
+                        throw .malformed(what: at, reason: "max_drawdown is dollars below a peak: >= 0, found \(value)")
+                    }
+                    aliases[a]!.backtest[key] = v
                 default:
                     throw .malformed(
                         what: at,
-                        reason: "unknown key '\(key)' (expected gates, latency_p99_ns, approvals)"
+                        reason:
+                            "unknown key '\(key)' (expected gates, latency_p99_ns, approvals, "
+                            + BacktestThresholds.keys.joined(separator: ", ") + ")"
                     )
                 }
             } else {
@@ -105,6 +166,9 @@ public struct Policy: Equatable, Sendable {
         }
         for (a, rule) in aliases where !rule.approvals.isEmpty && !rule.gates.contains("approvals") {
             throw .malformed(what: what, reason: "[alias.\(a)] lists approvals but not the 'approvals' gate")
+        }
+        for (a, rule) in aliases where rule.backtest != BacktestThresholds() && !rule.gates.contains("backtest") {
+            throw .malformed(what: what, reason: "[alias.\(a)] sets backtest thresholds but not the 'backtest' gate")
         }
         self.aliases = aliases
         self.keys = keys

@@ -22,16 +22,7 @@ extension Registry {
             case "features": results.append(featureGate(m, loaded, loadError))
             case "predictions": results.append(predictionGate(m, loaded, loadError))
             case "latency": results.append(latencyGate(m, loaded, loadError, budget: rule.latencyP99Ns))
-            case "backtest":
-                results.append(
-                    GateResult(
-                        gate: gate,
-                        passed: false,
-                        detail: m.objects["backtest"] == nil
-                            ? "no backtest report stored with the version (add --backtest)"
-                            : "backtest reports cannot be judged yet (thresholds and schema come with the backtest issue)"
-                    )
-                )
+            case "backtest": results.append(backtestGate(m, rule.backtest))
             case "approvals":
                 results.append(approvalGate(version.id, alias: alias, roles: rule.approvals, policy: policy))
             default: results.append(GateResult(gate: gate, passed: false, detail: "unknown gate"))

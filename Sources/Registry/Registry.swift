@@ -1,3 +1,4 @@
+import BacktestReport
 import Features
 import Foundation
 import Models
@@ -74,6 +75,13 @@ public struct Registry: Sendable {
             guard Manifest.objectRoles.contains(role) else { throw .invalidArgument("unknown object role \(role)") }
             let bytes = try FileIO.read(path)
             if role == "examples" { _ = try ExampleRows(bytes: bytes, what: path) }  // refuse a malformed file now, not at the gate
+            if role == "backtest" {
+                // Its error names the file and the key; RegistryError keeps no BacktestReport type
+                // (the fuzz build compiles RegistryError without Foundation).
+                do { _ = try BacktestReport.decode(bytes, what: path) } catch {
+                    throw .malformed(what: "--backtest", reason: "\(error)")
+                }
+            }
             stored[role] = try objects.put(bytes)
         }
         let manifest = Manifest(

@@ -72,7 +72,16 @@ struct BacktestCommand: ParsableCommand {
         o.inputs = InputHashes.hashes(
             ["source": sourcePath(spec), "features": features, "model": model, "execution": execution]
         )
-        if let version { o.inputs["registry_version"] = version }
+        if let registry, let version {
+            // A registry version: its model and definition as the manifest names them (what the
+            // registry's backtest gate checks against).
+            do {
+                let v = try Registry(root: registry).resolve(version)
+                o.inputs["registry_version"] = v.id
+                o.inputs["model"] = v.manifest.model
+                o.inputs["features"] = v.manifest.definition
+            } catch { throw RuntimeFailure(error) }
+        }
         if case .lobster(_, let book) = spec {
             o.inputs["source_orderbook"] = InputHashes.sha256(path: book) ?? "unreadable"
         }

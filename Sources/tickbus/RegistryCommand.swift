@@ -41,7 +41,8 @@ struct RegistryAddCommand: ParsableCommand {
     @Option(help: "Feature definition (TOML).") var features: String
     @Option(help: "Example rows and the library's outputs (Tools/export_examples.py).") var examples: String?
     @Option(help: "Feature snapshot (opaque here).") var snapshot: String?
-    @Option(help: "Backtest report (opaque here).") var backtest: String?
+    @Option(help: "Backtest report (report.json of tickbus backtest; the backtest gate reads it).") var backtest:
+        String?
     @Option(help: "Drift baseline (opaque here).") var baseline: String?
     @Option(help: "A tag k=v (part of the version id); repeatable.") var tag: [String] = []
 

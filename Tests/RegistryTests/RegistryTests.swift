@@ -54,11 +54,13 @@ struct Scratch {
         model: String = "lgb_binary.txt",
         features: String? = nil,
         examples: String? = nil,
+        backtest: String? = nil,
         tags: [String: String] = [:],
         name: String = "alpha"
     ) throws -> String {
         var r = Registry.AddRequest(name: name, model: Self.fixture(model), features: try features ?? definition())
         if let examples { r.objects["examples"] = examples }
+        if let backtest { r.objects["backtest"] = backtest }
         r.tags = tags
         return try registry.add(r)
     }

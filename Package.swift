@@ -144,7 +144,8 @@ let package = Package(
             name: "JournalTests",
             dependencies: [
                 "Journal", "Replay", "Strategy", "Execution", "TickBusCore", "Feed", "TestSupport", "tickbus",
-            ]
+            ],
+            exclude: ["backtest_pnl_check.py"]
         ),
         .testTarget(
             name: "BacktestReportTests",

@@ -11,7 +11,9 @@ struct _Buffer<T> {
         base.initialize(repeating: fill, count: self.capacity)
     }
 
-    /// Doubles until at least `needed`; new elements are `fill`. Allocates (warm-up only).
+    /// Doubles until at least `needed`; new elements are `fill`. Allocates (warm-up only), out of
+    /// line so the per-message functions hold no allocation (`Tools/hot-path-check`).
+    @inline(never)
     mutating func grow(to needed: Int, fill: T) {
         var c = capacity
         while c < needed { c &*= 2 }
@@ -119,6 +121,7 @@ struct _Index {
         count &-= 1
     }
 
+    @inline(never)
     mutating func rehash() {
         let old = slots
         let oldCount = mask + 1

@@ -12,6 +12,7 @@ struct BacktestBenchCommand: ParsableCommand {
     @Option(help: "Market source (SOURCE spec). Default: the real LOBSTER level-5 day.") var source: String?
     @Option(help: "Rounds; each runs every contender once, in alternating order.") var rounds: Int = 3
     @Flag(help: "Also measure the peak memory (VmHWM) over the day and over ten days in a row.") var memory = false
+    @Option(help: "Run only these contenders, comma-separated: quote, model (for profiling).") var only: String?
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -43,6 +44,10 @@ struct BacktestBenchCommand: ParsableCommand {
                     execution: BenchProcess.resolve("Tools/backtest/join.toml")
                 ),
             ]
+            if let only {
+                let names = only.split(separator: ",").map(String.init)
+                o.contenders = o.contenders.filter { names.contains($0.name) }
+            }
             return try BacktestBench.run(o)
         }
         printBench(outcome.report, text: outcome.text, json: json)

@@ -285,6 +285,8 @@ def main(target, out):
         put(out, control_record(7, 1, 2, canary=b, percent=30))
     elif target == "order-csv":
         pass  # Fuzz/seeds only: hand-written order files (every refusal kind, cancels, ties)
+    elif target == "execution-file":
+        pass  # Fuzz/seeds only: hand-written execution files (every key, quote limits, extremes)
     elif target in ("registry-manifest", "alias-log"):
         pass  # Fuzz/seeds only: written by `tickbus registry` (Docs/FUZZING.md)
     else:

@@ -66,7 +66,10 @@ let package = Package(
         // decision verifier and the offline feature table (shared by replay, demo and the backtest).
         .target(
             name: "Replay",
-            dependencies: ["TickBusCore", "CTickBus", "Feed", "Features", "Journal", "Strategy", "Execution", "Book", "BacktestReport"],
+            dependencies: [
+                "TickBusCore", "CTickBus", "Feed", "Features", "Journal", "Strategy", "Execution", "Book",
+                "BacktestReport",
+            ],
             swiftSettings: hot
         ),
         // Counters, histograms, /metrics and stat.

@@ -65,7 +65,7 @@ public final class OrderBooks {
     }
 
     /// Best bid and ask (a side with zero shares is empty).
-    @inlinable public func top(instrument: UInt32) -> TopOfBook {
+    @inlinable @inline(__always) public func top(instrument: UInt32) -> TopOfBook {
         guard Int(instrument) < maxInstruments else { return .empty }
         return TopOfBook(bid: sides[_index(instrument, .buy)].best, ask: sides[_index(instrument, .sell)].best)
     }

@@ -54,7 +54,7 @@ public struct _SideLevels {
 
     @inlinable func better(_ a: Int64, than b: Int64) -> Bool { isBid ? a > b : a < b }
 
-    @inlinable var best: PriceLevel {
+    @inlinable @inline(__always) var best: PriceLevel {
         let f = fallback.best
         guard ladderCount > 0, let l = ladder else { return f }
         let b = l[Self.slot(bestKey)]  // Safe: slot < window.

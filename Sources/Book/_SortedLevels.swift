@@ -8,7 +8,7 @@ public struct _SortedLevels {
     @usableFromInline var capacity: Int32 = 0
     @inlinable init() { base = nil }
 
-    @inlinable var best: PriceLevel {
+    @inlinable @inline(__always) var best: PriceLevel {
         count > 0 ? base![Int(count) - 1] : PriceLevel(price: 0, shares: 0, orders: 0)  // Safe: count > 0.
     }
 

@@ -88,7 +88,10 @@ extension FeatureEngine {
         let mid = bothSides ? (bid + ask) / 2 : .nan
         dp[Self.mid] = mid
         let prevMid = dp[Self.prevMid]
-        let r = mid > 0 && prevMid > 0 ? log(mid / prevMid) : Double.nan
+        // Only the volatilities read r. An unchanged mid is log(1) = +0 exactly (IEEE 754; glibc's
+        // log returns +0 there too), so the shortcut gives the same bits without the call.
+        let r =
+            !needsReturn || !(mid > 0 && prevMid > 0) ? Double.nan : mid == prevMid ? 0 : log(mid / prevMid)
         let event = ip[Self.events]
         ip[Self.events] = event &+ 1
         if trade { ip[Self.lastTrade] = now }

@@ -50,6 +50,8 @@ public final class FeatureEngine {
     @usableFromInline var used = 0
     @usableFromInline let only: UInt32
     @usableFromInline let everyEvent: Bool
+    /// A feature reads the event's log return (the volatilities): otherwise `observe` skips the `log`.
+    @usableFromInline let needsReturn: Bool
 
     // Common integer state per instrument (offsets).
     @usableFromInline static let bidPx = 0, askPx = 1, bidSz = 2, askSz = 3, prevBidPx = 4, prevAskPx = 5,
@@ -110,6 +112,7 @@ public final class FeatureEngine {
         slotOf.initialize(repeating: 0, count: 65_536)
         only = definition.instrument ?? 0
         everyEvent = definition.trigger == .every
+        needsReturn = plan.contains { $0.kind == .volatilityEvents || $0.kind == .volatilityTime }
         for s in 0..<slots { resetSlot(s) }
     }
 

@@ -341,7 +341,13 @@ struct DemoTests {
         for verb in ["load", "canary", "promote", "rollback"] {
             #expect(r.stdout.contains("  control    \(verb) applied at market sequence"), "\(verb): \(r.stdout)")
         }
-        #expect(r.stdout.contains("controls=4 identical=true"), "\(r.stdout)")
+        // The replay verified the control records and the paper-trading records (orders, events,
+        // fills) too, and the session's own market ring was backtested.
+        let replayLine = r.stdout.split(separator: "\n").first { $0.contains("  replay ") }.map(String.init) ?? ""
+        let replay = keyValues(replayLine)
+        #expect(replay["controls"] == "4" && replay["identical"] == "true", "\(r.stdout)")
+        #expect((replay["execution"].flatMap { Int($0) } ?? 0) > 0, "\(r.stdout)")
+        #expect(r.stdout.contains("  backtest   pnl="), "\(r.stdout)")
         let feedLine = r.stdout.split(separator: "\n").first { $0.contains("feed ") }.map(String.init) ?? ""
         #expect(
             keyValues(feedLine.replacingOccurrences(of: "feed", with: ""))["published"].flatMap { Int($0) } ?? 0 > 5000

@@ -101,6 +101,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Drift statistics against frozen baselines, and the drift monitor (Docs/DRIFT.md).
+        .target(name: "Drift", dependencies: ["TickBusCore", "Features", "Registry"], swiftSettings: hot),
         // The control server's submission frame (Docs/CONTROL.md): core only, so the fuzz build compiles it alone.
         .target(name: "ControlWire", dependencies: ["TickBusCore"]),
         // `tickbus control serve` (the one producer of ring `control`, checking against the registry) and its client.
@@ -112,7 +114,7 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
-                "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
+                "Telemetry", "Bench", "Registry", "Control", "Drift", "ControlWire", "Execution", "BacktestReport",
                 "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -164,6 +166,11 @@ let package = Package(
             dependencies: [
                 "Control", "ControlWire", "Registry", "Journal", "TickBusCore", "CTickBus", "TestSupport", "tickbus",
             ]
+        ),
+        .testTarget(
+            name: "DriftTests",
+            dependencies: ["Drift", "Features", "TestSupport", "tickbus"],
+            exclude: ["statistics_reference.py", "baseline_reference.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

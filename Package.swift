@@ -105,6 +105,18 @@ let package = Package(
         .target(name: "ControlWire", dependencies: ["TickBusCore"]),
         // `tickbus control serve` (the one producer of ring `control`, checking against the registry) and its client.
         .target(name: "Control", dependencies: ["ControlWire", "Registry", "TickBusCore", "CTickBus"]),
+        // The drift policy file (levels, thresholds, actions, canary settings) and its state over
+        // windows: on the definitions' TOML subset only, so the fuzz build compiles its reader alone.
+        .target(name: "DriftPolicy", dependencies: ["Features"]),
+        // `tickbus drift`: baselines, window statistics, the monitor (windows, outcomes, the policy's
+        // actions through the control server, the paired canary analysis) (Docs/DRIFT.md).
+        .target(
+            name: "Drift",
+            dependencies: [
+                "TickBusCore", "CTickBus", "Features", "Registry", "DriftPolicy", "Control", "ControlWire", "Journal",
+                "BacktestReport", "Telemetry",
+            ]
+        ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
         .target(name: "Demo", dependencies: ["TickBusCore", "Journal", "TestSupport"]),
@@ -113,7 +125,7 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus",
+                "CMallocCounter", "CTickBus", "Drift", "DriftPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -163,6 +175,12 @@ let package = Package(
             name: "ControlTests",
             dependencies: [
                 "Control", "ControlWire", "Registry", "Journal", "TickBusCore", "CTickBus", "TestSupport", "tickbus",
+            ]
+        ),
+        .testTarget(
+            name: "DriftTests",
+            dependencies: [
+                "Drift", "DriftPolicy", "Registry", "Journal", "TickBusCore", "Features", "TestSupport", "tickbus",
             ]
         ),
     ],

@@ -287,6 +287,8 @@ def main(target, out):
         pass  # Fuzz/seeds only: hand-written order files (every refusal kind, cancels, ties)
     elif target == "execution-file":
         pass  # Fuzz/seeds only: hand-written execution files (every key, quote limits, extremes)
+    elif target == "drift-policy":
+        pass  # Fuzz/seeds only: hand-written policies (every key, edges, lists, refusals)
     elif target in ("registry-manifest", "alias-log"):
         pass  # Fuzz/seeds only: written by `tickbus registry` (Docs/FUZZING.md)
     else:

@@ -41,6 +41,33 @@ public final class MetricsServer: Sendable {
         }
     }
 
+    /// Binds `host:port` and serves `/metrics` from `text`: the exposition another process
+    /// (the drift monitor) renders itself and replaces whole as it changes.
+    public static func start(host: String, port: Int, text: MetricsText, about: String) throws -> MetricsServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let channel = try ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 64)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(
+                            MetricsHandler(source: .text(text), about: about)
+                        )
+                    }
+                }
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: host, port: port)
+                .wait()
+            let bound = channel.localAddress?.port ?? port
+            return MetricsServer(group: group, channel: channel, port: bound, host: host)
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+    }
+
     init(group: MultiThreadedEventLoopGroup, channel: any Channel, port: Int, host: String) {
         self.group = group
         self.channel = channel
@@ -60,13 +87,22 @@ final class MetricsHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let bus: String
-    let tracker: SnapshotTracker
+    enum Source {
+        case bus(String, SnapshotTracker)
+        case text(MetricsText)
+    }
+    let source: Source
+    let about: String
     var head: HTTPRequestHead?
 
     init(bus: String, tracker: SnapshotTracker) {
-        self.bus = bus
-        self.tracker = tracker
+        source = .bus(bus, tracker)
+        about = "tickbus telemetry for bus \(bus)"
+    }
+
+    init(source: Source, about: String) {
+        self.source = source
+        self.about = about
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -87,11 +123,14 @@ final class MetricsHandler: ChannelInboundHandler {
                 body = "only GET\n"
             } else if path == "/metrics" {
                 status = .ok
-                body = PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                switch source {
+                case .bus(let bus, let tracker): body = PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                case .text(let t): body = t.get()
+                }
                 contentType = PrometheusExposition.contentType
             } else if path == "/" {
                 status = .ok
-                body = "tickbus telemetry for bus \(bus): GET /metrics\n"
+                body = "\(about): GET /metrics\n"
             } else {
                 status = .notFound
                 body = "not found: \(path) (try /metrics)\n"
@@ -118,4 +157,18 @@ final class MetricsHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
+
+/// An exposition text replaced whole by its writer and served as it is by `MetricsServer`.
+public final class MetricsText: Sendable {
+    let lock = PthreadLock()
+    nonisolated(unsafe) var text = ""
+
+    public init() {}
+
+    /// Replaces the text (the writer's thread).
+    public func set(_ s: String) { lock.withLock { text = s } }
+
+    /// The text now (the server's thread).
+    public func get() -> String { lock.withLock { text } }
 }

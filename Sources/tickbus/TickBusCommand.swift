@@ -15,7 +15,7 @@ struct TickBusCommand: ParsableCommand {
             BookCommand.self, SynthCommand.self, MoldUDP64Command.self,
             FeaturesCommand.self, StrategyCommand.self, ModelCommand.self,
             RecordCommand.self, JournalCommand.self, ReplayCommand.self, SimCommand.self, BacktestCommand.self,
-            MetricsCommand.self, StatCommand.self, RegistryCommand.self, ControlCLICommand.self,
+            MetricsCommand.self, StatCommand.self, RegistryCommand.self, ControlCLICommand.self, DriftCommand.self,
         ]
     )
 

@@ -115,7 +115,8 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "CTickBus", "Features", "Registry", "DriftPolicy", "Control", "ControlWire", "Journal",
                 "BacktestReport", "Telemetry",
-            ]
+            ],
+            swiftSettings: hot
         ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
@@ -181,7 +182,8 @@ let package = Package(
             name: "DriftTests",
             dependencies: [
                 "Drift", "DriftPolicy", "Registry", "Journal", "TickBusCore", "Features", "TestSupport", "tickbus",
-            ]
+            ],
+            exclude: ["statistics_reference.py", "baseline_reference.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

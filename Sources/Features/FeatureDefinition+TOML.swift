@@ -102,6 +102,11 @@ extension FeatureDefinition {
                 case "levels": spec.levels = try int(max: FeatureSpec.maxLevels)
                 case "halflife_ns": spec.halfLifeNs = Int64(try int())
                 case "capacity": spec.capacity = try int(max: FeatureSpec.maxCapacity)
+                case "categorical":
+                    guard let b = value.bool else {
+                        throw .syntax(line: line, message: "categorical must be true or false")
+                    }
+                    spec.categorical = b
                 case "alpha":
                     guard let a = value.double, a > 0, a <= 1 else {
                         throw .syntax(line: line, message: "alpha must be in (0, 1]")

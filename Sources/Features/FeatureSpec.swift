@@ -12,6 +12,9 @@ public struct FeatureSpec: Sendable, Equatable {
     public var alpha: Double = 0
     /// EWMA half-life in exchange-time ns (`volatility_time`).
     public var halfLifeNs: Int64 = 0
+    /// A categorical feature (`categorical = true`): the drift monitor compares its category
+    /// frequencies (chi-squared) instead of its bins. The engine computes it like any other.
+    public var categorical: Bool = false
     /// Capacity of the exchange-time window buffers (entries per instrument); older entries beyond it are dropped.
     public var capacity: Int = 4096
 

@@ -7,7 +7,7 @@ struct DriftCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drift",
         abstract: "Drift monitor: windows of a strategy's decisions against a baseline, outcomes, the layered policy.",
-        subcommands: [DriftMonitorCommand.self],
+        subcommands: [DriftMonitorCommand.self, DriftBaselineCommand.self],
         defaultSubcommand: DriftMonitorCommand.self
     )
 }

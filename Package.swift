@@ -113,7 +113,8 @@ let package = Package(
         .target(
             name: "Drift",
             dependencies: [
-                "TickBusCore", "CTickBus", "Features", "Registry", "DriftPolicy", "Control", "ControlWire", "Journal",
+                "TickBusCore", "CTickBus", "Book", "Features", "Registry", "DriftPolicy", "Control", "ControlWire",
+                "Journal",
                 "BacktestReport", "Telemetry",
             ],
             swiftSettings: hot

@@ -1,3 +1,4 @@
+import Book
 import CTickBus
 import DriftPolicy
 import Features
@@ -23,6 +24,8 @@ public final class DriftMonitor {
     var spare: [DriftWindow] = []
     var nextWindow = 0
     var tracker = OutcomeTracker()
+    /// The market's books, rebuilt from the ring (for the mid at decisions and outcomes).
+    let books = OrderBooks()
     var scorer: WindowScorer
     var policyState: PolicyState?
     let emit: (String) -> Void
@@ -99,10 +102,20 @@ public final class DriftMonitor {
         }
     }
 
-    /// A market message (in ring order, up to the market sequence of the next decision).
+    /// A market message (in ring order, up to the market sequence of the next decision): applied
+    /// to the monitor's own books; a change of the instrument's two-sided mid settles outcomes
+    /// (the backtest's `BacktestOutputs.market` rule: any source, with or without top messages).
     public func market(_ m: MarketMessageView) {
-        guard m.rawKind == MessageKind.topOfBook.rawValue else { return }
-        let mid = OutcomeTracker.mid(m)
+        switch m.rawKind {
+        case MessageKind.add.rawValue, MessageKind.execute.rawValue, MessageKind.cancel.rawValue,
+            MessageKind.delete.rawValue, MessageKind.replace.rawValue, MessageKind.topOfBook.rawValue:
+            break
+        default: return
+        }
+        _ = books.apply(m)
+        guard m.instrument < 1 << 16 else { return }
+        let mid = OutcomeTracker.mid(books.top(instrument: m.instrument))
+        guard mid > 0, mid != tracker.mid(of: m.instrument) else { return }
         tracker.top(instrument: m.instrument, time: m.exchangeTime, mid: mid) { p, r in settle(p, r) }
         printReady()
     }

@@ -1,8 +1,10 @@
+import Book
 import TickBusCore
 
 /// What became of a decision's signal once its horizon passed (concept drift, Docs/DRIFT.md
-/// "Monitor"): the sign of the mid move from the decision's exchange time to the first
-/// two-sided top-of-book of its instrument at or after `time + horizon`.
+/// "Monitor"): the sign of the mid move from the decision's mid to the mid of the first change of
+/// its instrument's two-sided top of book at or after `time + horizon` — the backtest ledger's
+/// rule, so the hit rate compares with the backtest report's.
 public enum OutcomeResult: Sendable, Equatable {
     /// The move had the signal's sign; `move` is the mid move in 1e-4 (signed).
     case hit(move: Int64)
@@ -19,7 +21,7 @@ public struct PendingOutcome: Sendable {
     public var window: Int
     public var time: Int64
     public var due: Int64
-    /// The mid in force at `time` (1e-4): 0 until a later top-of-book fixes it, -1 when there was none.
+    /// The mid when it was made (1e-4): the book after its market message; -1 when one-sided.
     public var startMid: Int64
     /// The acting signal (what the hit rate judges).
     public var signal: Int8
@@ -39,9 +41,9 @@ public struct PendingOutcome: Sendable {
 }
 
 /// Decisions waiting for their horizon, per instrument, in exchange-time order, and the mid of
-/// every instrument. The caller hands it the decisions before any market message of a later
-/// exchange time (`DriftMonitor` advances the market only up to each decision's market sequence),
-/// so that the mid at a decision is the last two-sided top at or before its time.
+/// every instrument. The caller hands it each decision right after the market message it was
+/// made on (`DriftMonitor` advances the market only up to each decision's market sequence), so
+/// that the mid at a decision is the book's after that message, as in the backtest.
 ///
 /// Memory is bounded: at most `maxPending` decisions wait at once; a decision beyond that is
 /// counted in `overflow` and its outcome is unknown.
@@ -51,8 +53,6 @@ public struct OutcomeTracker: Sendable {
         var queue: [PendingOutcome] = []
         /// Index of the first entry in `queue` still live (entries before it were resolved).
         var head = 0
-        /// Index of the first entry whose start mid is not fixed yet.
-        var unstarted = 0
     }
     var instruments: [Instrument] = []
     var index: [UInt32: Int] = [:]
@@ -76,14 +76,16 @@ public struct OutcomeTracker: Sendable {
             return false
         }
         let i = slot(instrument)
+        var p = p
+        p.startMid = instruments[i].mid > 0 ? instruments[i].mid : -1
         instruments[i].queue.append(p)
         pending += 1
         return true
     }
 
-    /// A top-of-book: fixes the start mid of decisions made before `time`, then settles those
-    /// due at or before `time` (calling `settle` for each, in order), then takes the new mid. A
-    /// one-sided top (`mid` ≤ 0) changes nothing, as in the backtest's ledger.
+    /// A new mid of `instrument` (a change of its two-sided top): settles the decisions due at or
+    /// before `time` (calling `settle` for each, in order), then takes the new mid. A one-sided
+    /// top (`mid` ≤ 0) changes nothing, as in the backtest's ledger.
     public mutating func top(
         instrument: UInt32,
         time: Int64,
@@ -94,11 +96,7 @@ public struct OutcomeTracker: Sendable {
         let i = slot(instrument)
         var s = instruments[i]
         instruments[i] = Instrument()  // keep `s` uniquely referenced while it changes
-        while s.unstarted < s.queue.count, s.queue[s.unstarted].time < time {
-            s.queue[s.unstarted].startMid = s.mid > 0 ? s.mid : -1
-            s.unstarted += 1
-        }
-        while s.head < s.unstarted, s.queue[s.head].due <= time {
+        while s.head < s.queue.count, s.queue[s.head].due <= time {
             let p = s.queue[s.head]
             s.head += 1
             pending -= 1
@@ -108,10 +106,8 @@ public struct OutcomeTracker: Sendable {
         if s.head == s.queue.count {
             s.queue.removeAll(keepingCapacity: true)
             s.head = 0
-            s.unstarted = 0
         } else if s.head >= 4096, s.head * 2 >= s.queue.count {
             s.queue.removeFirst(s.head)
-            s.unstarted -= s.head
             s.head = 0
         }
         instruments[i] = s
@@ -133,13 +129,15 @@ public struct OutcomeTracker: Sendable {
         return (move > 0) == (p.signal > 0) ? .hit(move: move) : .miss(move: move)
     }
 
-    /// The mid of a two-sided top-of-book in 1e-4, rounded down as the backtest does; 0 when a
+    /// The mid of a two-sided top of book in 1e-4, rounded down as the backtest does; 0 when a
     /// side is empty.
-    @inlinable
-    public static func mid(_ m: MarketMessageView) -> Int64 {
-        guard m.bidSize > 0, m.askSize > 0 else { return 0 }
-        let (sum, overflow) = m.bidPrice.addingReportingOverflow(m.askPrice)
+    public static func mid(_ top: TopOfBook) -> Int64 {
+        guard top.bid.shares > 0, top.ask.shares > 0 else { return 0 }
+        let (sum, overflow) = top.bid.price.addingReportingOverflow(top.ask.price)
         guard !overflow, sum > 0 else { return 0 }
         return sum / 2
     }
+
+    /// The last mid taken for `instrument` (0 before the first).
+    public func mid(of instrument: UInt32) -> Int64 { index[instrument].map { instruments[$0].mid } ?? 0 }
 }

@@ -184,7 +184,7 @@ let package = Package(
             dependencies: [
                 "Drift", "DriftPolicy", "Registry", "Journal", "TickBusCore", "Features", "TestSupport", "tickbus",
             ],
-            exclude: ["statistics_reference.py", "baseline_reference.py"]
+            exclude: ["statistics_reference.py", "baseline_reference.py", "shift_itch.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

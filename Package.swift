@@ -108,16 +108,17 @@ let package = Package(
         // The drift policy file (levels, thresholds, actions, canary settings) and its state over
         // windows: on the definitions' TOML subset only, so the fuzz build compiles its reader alone.
         .target(name: "DriftPolicy", dependencies: ["Features"]),
-        // `tickbus drift`: baselines, window statistics, the monitor (windows, outcomes, the policy's
-        // actions through the control server, the paired canary analysis) (Docs/DRIFT.md).
+        // Drift statistics against frozen baselines (Docs/DRIFT.md).
+        .target(name: "Drift", dependencies: ["TickBusCore", "Features", "Registry"], swiftSettings: hot),
+        // The drift monitor of `tickbus drift` (Docs/DRIFT.md): windows of a strategy's decisions, outcomes
+        // from the market's books, the policy's actions through the control server, the paired canary
+        // analysis, /metrics. Apart from `Drift` so that the benchmarks can import the statistics.
         .target(
-            name: "Drift",
+            name: "DriftMonitor",
             dependencies: [
-                "TickBusCore", "CTickBus", "Book", "Features", "Registry", "DriftPolicy", "Control", "ControlWire",
-                "Journal",
-                "BacktestReport", "Telemetry",
-            ],
-            swiftSettings: hot
+                "Drift", "DriftPolicy", "TickBusCore", "CTickBus", "Book", "Features", "Registry", "Control",
+                "ControlWire", "Journal", "BacktestReport", "Telemetry",
+            ]
         ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
@@ -127,7 +128,7 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus", "Drift", "DriftPolicy",
+                "CMallocCounter", "CTickBus", "Drift", "DriftPolicy", "DriftMonitor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -182,7 +183,8 @@ let package = Package(
         .testTarget(
             name: "DriftTests",
             dependencies: [
-                "Drift", "DriftPolicy", "Registry", "Journal", "TickBusCore", "Features", "TestSupport", "tickbus",
+                "Drift", "DriftPolicy", "DriftMonitor", "Registry", "Journal", "TickBusCore", "Features", "TestSupport",
+                "tickbus",
             ],
             exclude: ["statistics_reference.py", "baseline_reference.py", "shift_itch.py"]
         ),

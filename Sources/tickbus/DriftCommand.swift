@@ -1,5 +1,6 @@
 import ArgumentParser
 import Drift
+import DriftMonitor
 import TickBusCore
 
 /// `tickbus drift`: the drift monitor (the default) and its baselines (`drift baseline`).

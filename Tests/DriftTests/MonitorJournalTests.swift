@@ -1,4 +1,5 @@
 import Drift
+import DriftMonitor
 import Foundation
 import Journal
 import TestSupport

@@ -1,6 +1,7 @@
 import CTickBus
 import Control
 import ControlWire
+import Drift
 import DriftPolicy
 import TickBusCore
 

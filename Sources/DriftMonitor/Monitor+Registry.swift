@@ -1,4 +1,5 @@
 import BacktestReport
+import Drift
 import Features
 import Registry
 
@@ -15,7 +16,7 @@ struct VersionInfo: Sendable {
     var expectedHitRate: Double?
 }
 
-extension DriftMonitor {
+extension Monitor {
     /// Finds the version whose runtime id the first decision carries, checks the baseline against
     /// its feature list and definition hash, and takes its backtest's hit rate and signal rule.
     func lookUpVersion(runtimeId: UInt64) throws(MonitorError) {

@@ -1,3 +1,5 @@
+import Drift
+
 /// A JSON text built by appending (the monitor's lines: window, alert, retrain request). Numbers
 /// are Swift's shortest round-trip form; a NaN, an infinity or nil is `null`.
 struct JSONText {

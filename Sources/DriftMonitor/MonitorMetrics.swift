@@ -1,3 +1,5 @@
+import Drift
+
 /// What the monitor exposes on `/metrics` (`tickbus drift --listen`): drift scores per column,
 /// levels, actions, windows, outcomes and losses, rendered in the Prometheus text format after
 /// every window (Docs/DRIFT.md, "Operations").

@@ -1,4 +1,5 @@
 import Book
+import Drift
 import TickBusCore
 
 /// What became of a decision's signal once its horizon passed (concept drift, Docs/DRIFT.md
@@ -42,7 +43,7 @@ public struct PendingOutcome: Sendable {
 
 /// Decisions waiting for their horizon, per instrument, in exchange-time order, and the mid of
 /// every instrument. The caller hands it each decision right after the market message it was
-/// made on (`DriftMonitor` advances the market only up to each decision's market sequence), so
+/// made on (`Monitor` advances the market only up to each decision's market sequence), so
 /// that the mid at a decision is the book's after that message, as in the backtest.
 ///
 /// Memory is bounded: at most `maxPending` decisions wait at once; a decision beyond that is

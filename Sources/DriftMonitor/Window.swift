@@ -1,3 +1,5 @@
+import Drift
+
 /// One window of the monitor: a block of `capacity` consecutive decision records, its column
 /// values (the features, then the live prediction), and the outcomes of its signals as they
 /// become known. Its line is printed once it is full (or the input ended) and no outcome of it

@@ -1,3 +1,4 @@
+import Drift
 import Journal
 import Registry
 import TickBusCore

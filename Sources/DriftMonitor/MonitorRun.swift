@@ -1,4 +1,5 @@
 import CTickBus
+import Drift
 import Journal
 import TickBusCore
 
@@ -19,8 +20,8 @@ public enum MonitorRun {
 
     /// Runs the monitor over `directory`'s `decisions.<strategy>` and `market` journals.
     /// - Throws: `.journal` when the decisions journal cannot be opened, `.schema` when it is
-    ///   not a decisions ring, and what `DriftMonitor.record` throws.
-    public static func journal(_ directory: String, _ monitor: DriftMonitor) throws(MonitorError) -> Summary {
+    ///   not a decisions ring, and what `Monitor.record` throws.
+    public static func journal(_ directory: String, _ monitor: Monitor) throws(MonitorError) -> Summary {
         let ring = "decisions.\(monitor.options.strategy)"
         let decisions: JournalReader
         do { decisions = try JournalReader(directory: directory, ring: ring) } catch {
@@ -94,7 +95,7 @@ public enum MonitorRun {
     /// - Parameter from: where the decisions start (`.start`: the ring's oldest; `.now`).
     public static func bus(
         _ bus: String,
-        _ monitor: DriftMonitor,
+        _ monitor: Monitor,
         from: StartPosition = .start,
         attachTimeout: Double = 10,
         stop: () -> Bool
@@ -161,7 +162,7 @@ public enum MonitorRun {
     static func advance(
         _ market: inout RingReader,
         through s: UInt64,
-        _ monitor: DriftMonitor,
+        _ monitor: Monitor,
         _ summary: inout Summary,
         stop: () -> Bool
     ) {
@@ -180,7 +181,7 @@ public enum MonitorRun {
         }
     }
 
-    static func drain(_ market: inout RingReader, _ monitor: DriftMonitor, _ summary: inout Summary) {
+    static func drain(_ market: inout RingReader, _ monitor: Monitor, _ summary: inout Summary) {
         while true {
             switch market.poll() {
             case .message(let slot):

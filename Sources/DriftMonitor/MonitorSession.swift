@@ -1,3 +1,4 @@
+import Drift
 import DriftPolicy
 import Features
 import Registry
@@ -72,7 +73,7 @@ public enum MonitorSession {
         case .journal(let d): source = "journal \(d)"
         case .bus(let b, _, _): source = "bus \(b), ring decisions.\(options.strategy)"
         }
-        let monitor = try DriftMonitor(
+        let monitor = try Monitor(
             baseline: baseline,
             baselinePath: r.baselinePath,
             options: options,

@@ -1,5 +1,6 @@
 import Book
 import CTickBus
+import Drift
 import DriftPolicy
 import Features
 import TickBusCore
@@ -12,7 +13,7 @@ import TickBusCore
 ///
 /// Not a hot-path module: it runs beside the strategy as a live reader, never slowing it; per
 /// record it copies the columns into the window's preallocated storage and queues the outcome.
-public final class DriftMonitor {
+public final class Monitor {
     public let options: MonitorOptions
     public let baseline: DriftBaseline
     public let baselinePath: String
@@ -39,7 +40,7 @@ public final class DriftMonitor {
     var versionInfo: VersionInfo?
     public let source: String
     /// Called after every window's line (the metrics endpoint's text is refreshed here).
-    public var onReport: ((DriftMonitor) -> Void)?
+    public var onReport: ((Monitor) -> Void)?
 
     /// - Parameters:
     ///   - source: what the decisions come from (errors name it).

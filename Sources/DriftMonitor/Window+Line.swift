@@ -1,3 +1,5 @@
+import Drift
+
 /// The window's JSON line (a contract, Docs/DRIFT.md "Monitor"):
 ///
 /// ```

@@ -1,3 +1,4 @@
+import Drift
 import DriftPolicy
 import Features
 

@@ -57,23 +57,26 @@ struct MonitorProcessTests {
         var features: String { dir + "/features.toml" }
         var baseline: String { dir + "/b.tbbaseline" }
         var v0 = "", a = ""
+        /// Canaries: the opposite of A's signal (worse), and A with another intercept (as good).
+        var worse = "", same = ""
         var runtime: [String: UInt64] = [:]
 
         init(_ prefix: String) throws {
             dir = TickBusTest.temporaryDirectory("drift-live-\(prefix)").path
             let reg = try Registry.create(root: dir + "/registry")
             try MonitorProcessTests.definition.write(toFile: dir + "/features.toml", atomically: true, encoding: .utf8)
-            try "[alias.champion]\ngates = [\"features\"]\nlatency_p99_ns = 100000000\n"
+            let gated = "gates = [\"features\"]\nlatency_p99_ns = 100000000\n"
+            try "[alias.champion]\n\(gated)\n[alias.canary]\n\(gated)\n"
                 .write(toFile: reg.root + "/policy.toml", atomically: true, encoding: .utf8)
             var ids: [String] = []
-            for (i, c) in [0.0005, 0.001].enumerated() {
+            for (i, (c, b)) in [(0.0005, 0.0), (0.001, 0.01), (-0.001, -0.01), (0.001, 0.011)].enumerated() {
                 let model = dir + "/m\(i).json"
                 try """
-                {"type": "linear", "feature_names": ["ofi50"], "coefficients": [\(c)], "intercept": \(0.01 * Double(i))}
+                {"type": "linear", "feature_names": ["ofi50"], "coefficients": [\(c)], "intercept": \(b)}
                 """.write(toFile: model, atomically: true, encoding: .utf8)
                 ids.append(try reg.add(Registry.AddRequest(name: "m", model: model, features: dir + "/features.toml")))
             }
-            (v0, a) = (ids[0], ids[1])
+            (v0, a, worse, same) = (ids[0], ids[1], ids[2], ids[3])
             _ = try reg.setAlias("m@champion", to: v0, reason: "first validated")
             _ = try reg.setAlias("m@champion", to: a, reason: "better")
             for id in ids { runtime[id] = try reg.resolve(id).manifest.runtimeId }
@@ -121,22 +124,31 @@ struct MonitorProcessTests {
         var drift: Child.Result
         var journal: String
         var lines: [[String: Any]]
+        var strategy: Child.Result
         /// The window lines (alert lines name their window too).
         var windows: [[String: Any]] { lines.filter { $0["window"] != nil && $0["alert"] == nil } }
     }
 
     /// One session: control serve, strategy (A live), recorder, drift monitor, feed of `itch`.
-    static func session(_ s: Setup, itch: String, name: String) throws -> Session {
+    static func session(
+        _ s: Setup,
+        itch: String,
+        name: String,
+        canary: String? = nil,
+        policy: String? = nil
+    ) throws -> Session {
         let bus = TickBusTest.uniqueBus("drift-\(name)")
         defer { TickBusTest.removeBus(bus) }
         let journal = s.dir + "/journal-\(name)"
         let server = try Child(["control", "serve", "--bus", bus, "--registry", s.registry])
         defer { _ = server.signal(SIGTERM) }
         #expect(server.waitFor(timeout: 30) { $0.contains("control serve: bus=") }, "\(server.stderr)")
-        let strategy = try Child([
-            "strategy", "--bus", bus, "--registry", s.registry, "--live", s.a, "--preload", s.v0, "--name", "S",
-            "--cpu", "0", "--gating", "--attach-timeout", "30", "--capacity", "262144",
-        ])
+        let strategy = try Child(
+            [
+                "strategy", "--bus", bus, "--registry", s.registry, "--live", s.a, "--preload", s.v0, "--name", "S",
+                "--cpu", "0", "--gating", "--attach-timeout", "30", "--capacity", "262144",
+            ] + (canary.map { ["--canary", $0, "--canary-percent", "50"] } ?? [])
+        )
         defer { strategy.signal(SIGKILL) }
         let recorder = try Child([
             "record", "--bus", bus, "--rings", "market,decisions.S,control", "--dir", journal, "--gating",
@@ -149,7 +161,8 @@ struct MonitorProcessTests {
             }
         )
         let drift = try Child([
-            "drift", "--bus", bus, "--strategy", "S", "--baseline", s.baseline, "--policy", s.dir + "/policy.toml",
+            "drift", "--bus", bus, "--strategy", "S", "--baseline", s.baseline, "--policy",
+            policy ?? s.dir + "/policy.toml",
             "--registry", s.registry, "--expected-hit-rate", "0.5", "--attach-timeout", "30",
             // A window's line waits for its outcomes; the session spans 1.5 s of exchange time.
             "--horizon-ns", "1000000",
@@ -174,7 +187,7 @@ struct MonitorProcessTests {
         let lines = d.stdout.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
-        return Session(drift: d, journal: journal, lines: lines)
+        return Session(drift: d, journal: journal, lines: lines, strategy: st)
     }
 
     @Test(

@@ -234,6 +234,9 @@ struct ActionRunner {
         j.int("window", s.window)
         j.int("first_market_sequence", v.firstMarketSequence)
         j.int("latency_ns", latency)
+        // The two parts: window end → the server's publish of the command, then → the record.
+        j.int("to_command_ns", v.commandPublishTime &- s.endNs)
+        j.int("swap_ns", v.publishTime &- v.commandPublishTime)
         if !v.applied { j.string("message", v.message) }
         j.close()
         emit(j.text)

@@ -19,31 +19,16 @@ public final class MetricsServer: Sendable {
         bus: String,
         tracker: SnapshotTracker = SnapshotTracker()
     ) throws -> MetricsServer {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        do {
-            let channel = try ServerBootstrap(group: group)
-                .serverChannelOption(ChannelOptions.backlog, value: 64)
-                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(MetricsHandler(bus: bus, tracker: tracker))
-                    }
-                }
-                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-                .bind(host: host, port: port)
-                .wait()
-            let bound = channel.localAddress?.port ?? port
-            return MetricsServer(group: group, channel: channel, port: bound, host: host)
-        } catch {
-            try? group.syncShutdownGracefully()
-            throw error
-        }
+        try serve(host: host, port: port, source: .bus(bus, tracker), about: "tickbus telemetry for bus \(bus)")
     }
 
     /// Binds `host:port` and serves `/metrics` from `text`: the exposition another process
     /// (the drift monitor) renders itself and replaces whole as it changes.
     public static func start(host: String, port: Int, text: MetricsText, about: String) throws -> MetricsServer {
+        try serve(host: host, port: port, source: .text(text), about: about)
+    }
+
+    static func serve(host: String, port: Int, source: MetricsHandler.Source, about: String) throws -> MetricsServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let channel = try ServerBootstrap(group: group)
@@ -52,9 +37,7 @@ public final class MetricsServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(
-                            MetricsHandler(source: .text(text), about: about)
-                        )
+                        try channel.pipeline.syncOperations.addHandler(MetricsHandler(source: source, about: about))
                     }
                 }
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -87,18 +70,13 @@ final class MetricsHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    enum Source {
+    enum Source: Sendable {
         case bus(String, SnapshotTracker)
         case text(MetricsText)
     }
     let source: Source
     let about: String
     var head: HTTPRequestHead?
-
-    init(bus: String, tracker: SnapshotTracker) {
-        source = .bus(bus, tracker)
-        about = "tickbus telemetry for bus \(bus)"
-    }
 
     init(source: Source, about: String) {
         self.source = source

@@ -150,26 +150,36 @@ public final class Monitor {
         }
     }
 
-    func decision(_ d: DecisionRecordView, count: Int) throws(MonitorError) {
-        if !checkedFirst {
-            guard d.layoutVersion == DecisionLayout.layoutVersionValue else {
-                throw .schema(
-                    source: source,
-                    message:
-                        "decision record layout version \(d.layoutVersion) at sequence \(d.sequence); this monitor reads version \(DecisionLayout.layoutVersionValue)"
-                )
-            }
-            guard d.featureCount == featureNames.count else {
-                throw .definitionMismatch(
-                    baseline: baselinePath,
-                    message:
-                        "the decisions carry \(d.featureCount) features, the baseline \(featureNames.count) (\(featureNames.joined(separator: ", ")))"
-                )
-            }
-            checkedFirst = true
-            liveModel = d.modelId
-            if options.registry != nil { try lookUpVersion(runtimeId: d.modelId) }
+    /// Checks the first decision record (its layout version and feature count) before anything
+    /// is done for it; the drivers call it before they advance the market to the record, so a
+    /// ring of another layout is refused at once. Later records are only counted when malformed.
+    /// - Throws: `.schema` for another layout version, `.definitionMismatch` for another feature count.
+    public func validate(_ p: UnsafeRawPointer, count: Int) throws(MonitorError) {
+        guard !checkedFirst, count >= DecisionLayout.features,
+            p.load(fromByteOffset: RecordHeader.kind, as: UInt16.self) == DecisionLayout.kindValue
+        else { return }
+        let d = DecisionRecordView(p)
+        guard d.layoutVersion == DecisionLayout.layoutVersionValue else {
+            throw .schema(
+                source: source,
+                message:
+                    "decision record layout version \(d.layoutVersion) at sequence \(d.sequence); this monitor reads version \(DecisionLayout.layoutVersionValue)"
+            )
         }
+        guard d.featureCount == featureNames.count else {
+            throw .definitionMismatch(
+                baseline: baselinePath,
+                message:
+                    "the decisions carry \(d.featureCount) features, the baseline \(featureNames.count) (\(featureNames.joined(separator: ", ")))"
+            )
+        }
+        checkedFirst = true
+        liveModel = d.modelId
+        if options.registry != nil { try lookUpVersion(runtimeId: d.modelId) }
+    }
+
+    func decision(_ d: DecisionRecordView, count: Int) throws(MonitorError) {
+        try validate(d.base, count: count)
         guard d.layoutVersion == DecisionLayout.layoutVersionValue, d.featureCount == featureNames.count,
             count >= DecisionLayout.features + 8 * featureNames.count
         else {

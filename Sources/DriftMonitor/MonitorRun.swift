@@ -74,6 +74,7 @@ public enum MonitorRun {
             switch e {
             case .record(let p):
                 summary.decisionRecords += 1
+                try monitor.validate(p, count: decisions.slotSize)
                 advance(through: p.load(fromByteOffset: RecordHeader.marketSequence, as: UInt64.self))
                 try monitor.record(p, count: decisions.slotSize)
             case .gap(_, let count):
@@ -136,6 +137,7 @@ public enum MonitorRun {
             case .message(let slot):
                 idle = 0
                 summary.decisionRecords += 1
+                try monitor.validate(slot.base, count: slot.count)
                 let s = slot.base.load(fromByteOffset: RecordHeader.marketSequence, as: UInt64.self)
                 advance(&market, through: s, monitor, &summary, stop: stop)
                 try monitor.record(slot.base, count: slot.count)

@@ -101,12 +101,25 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Drift statistics against frozen baselines, and the drift monitor (Docs/DRIFT.md).
-        .target(name: "Drift", dependencies: ["TickBusCore", "Features", "Registry"], swiftSettings: hot),
         // The control server's submission frame (Docs/CONTROL.md): core only, so the fuzz build compiles it alone.
         .target(name: "ControlWire", dependencies: ["TickBusCore"]),
         // `tickbus control serve` (the one producer of ring `control`, checking against the registry) and its client.
         .target(name: "Control", dependencies: ["ControlWire", "Registry", "TickBusCore", "CTickBus"]),
+        // The drift policy file (levels, thresholds, actions, canary settings) and its state over
+        // windows: on the definitions' TOML subset only, so the fuzz build compiles its reader alone.
+        .target(name: "DriftPolicy", dependencies: ["Features"]),
+        // Drift statistics against frozen baselines (Docs/DRIFT.md).
+        .target(name: "Drift", dependencies: ["TickBusCore", "Features", "Registry"], swiftSettings: hot),
+        // The drift monitor of `tickbus drift` (Docs/DRIFT.md): windows of a strategy's decisions, outcomes
+        // from the market's books, the policy's actions through the control server, the paired canary
+        // analysis, /metrics. Apart from `Drift` so that the benchmarks can import the statistics.
+        .target(
+            name: "DriftMonitor",
+            dependencies: [
+                "Drift", "DriftPolicy", "TickBusCore", "CTickBus", "Book", "Features", "Registry", "Control",
+                "ControlWire", "Journal", "BacktestReport", "Telemetry",
+            ]
+        ),
         // `tickbus demo`: the whole session in child processes (through the tests' process harness),
         // replayed and checked (Foundation is fine here).
         .target(name: "Demo", dependencies: ["TickBusCore", "Journal", "TestSupport"]),
@@ -114,8 +127,8 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
-                "Telemetry", "Bench", "Registry", "Control", "Drift", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus",
+                "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
+                "CMallocCounter", "CTickBus", "Drift", "DriftPolicy", "DriftMonitor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -169,8 +182,11 @@ let package = Package(
         ),
         .testTarget(
             name: "DriftTests",
-            dependencies: ["Drift", "Features", "TestSupport", "tickbus"],
-            exclude: ["statistics_reference.py", "baseline_reference.py"]
+            dependencies: [
+                "Drift", "DriftPolicy", "DriftMonitor", "Registry", "Journal", "TickBusCore", "Features", "TestSupport",
+                "tickbus",
+            ],
+            exclude: ["statistics_reference.py", "baseline_reference.py", "shift_itch.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -19,6 +19,16 @@ public final class MetricsServer: Sendable {
         bus: String,
         tracker: SnapshotTracker = SnapshotTracker()
     ) throws -> MetricsServer {
+        try serve(host: host, port: port, source: .bus(bus, tracker), about: "tickbus telemetry for bus \(bus)")
+    }
+
+    /// Binds `host:port` and serves `/metrics` from `text`: the exposition another process
+    /// (the drift monitor) renders itself and replaces whole as it changes.
+    public static func start(host: String, port: Int, text: MetricsText, about: String) throws -> MetricsServer {
+        try serve(host: host, port: port, source: .text(text), about: about)
+    }
+
+    static func serve(host: String, port: Int, source: MetricsHandler.Source, about: String) throws -> MetricsServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             let channel = try ServerBootstrap(group: group)
@@ -27,7 +37,7 @@ public final class MetricsServer: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                        try channel.pipeline.syncOperations.addHandler(MetricsHandler(bus: bus, tracker: tracker))
+                        try channel.pipeline.syncOperations.addHandler(MetricsHandler(source: source, about: about))
                     }
                 }
                 .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -60,13 +70,17 @@ final class MetricsHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let bus: String
-    let tracker: SnapshotTracker
+    enum Source: Sendable {
+        case bus(String, SnapshotTracker)
+        case text(MetricsText)
+    }
+    let source: Source
+    let about: String
     var head: HTTPRequestHead?
 
-    init(bus: String, tracker: SnapshotTracker) {
-        self.bus = bus
-        self.tracker = tracker
+    init(source: Source, about: String) {
+        self.source = source
+        self.about = about
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -87,11 +101,14 @@ final class MetricsHandler: ChannelInboundHandler {
                 body = "only GET\n"
             } else if path == "/metrics" {
                 status = .ok
-                body = PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                switch source {
+                case .bus(let bus, let tracker): body = PrometheusExposition.scrape(bus: bus, tracker: tracker)
+                case .text(let t): body = t.get()
+                }
                 contentType = PrometheusExposition.contentType
             } else if path == "/" {
                 status = .ok
-                body = "tickbus telemetry for bus \(bus): GET /metrics\n"
+                body = "\(about): GET /metrics\n"
             } else {
                 status = .notFound
                 body = "not found: \(path) (try /metrics)\n"
@@ -118,4 +135,18 @@ final class MetricsHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
+
+/// An exposition text replaced whole by its writer and served as it is by `MetricsServer`.
+public final class MetricsText: Sendable {
+    let lock = PthreadLock()
+    nonisolated(unsafe) var text = ""
+
+    public init() {}
+
+    /// Replaces the text (the writer's thread).
+    public func set(_ s: String) { lock.withLock { text = s } }
+
+    /// The text now (the server's thread).
+    public func get() -> String { lock.withLock { text } }
 }

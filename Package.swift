@@ -60,6 +60,11 @@ let package = Package(
             dependencies: ["TickBusCore", "Book", "Features", "Models", "Execution", "CTickBus"],
             swiftSettings: hot
         ),
+        // libzstd (Debian's libzstd-dev) for the Parquet target's ZSTD pages.
+        .target(name: "CZstd", linkerSettings: [.linkedLibrary("zstd")]),
+        // Parquet files written natively (encoder, Thrift compact metadata, ZSTD) and read back
+        // (Docs/PARQUET.md): the core and libzstd only.
+        .target(name: "Parquet", dependencies: ["TickBusCore", "CZstd"], swiftSettings: hot),
         // Journals (io_uring writer, verifying reader).
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
         // Replay: the journal market source, opening any source spec, the replay publisher, the
@@ -149,6 +154,11 @@ let package = Package(
                 "Journal", "Replay", "Strategy", "Execution", "TickBusCore", "Feed", "TestSupport", "tickbus",
             ],
             exclude: ["backtest_pnl_check.py"]
+        ),
+        .testTarget(
+            name: "ParquetTests",
+            dependencies: ["Parquet", "TestSupport"],
+            exclude: ["parquet_readers.py"]
         ),
         .testTarget(
             name: "BacktestReportTests",

@@ -65,6 +65,8 @@ let package = Package(
         // Parquet files written natively (encoder, Thrift compact metadata, ZSTD) and read back
         // (Docs/PARQUET.md): the core and libzstd only.
         .target(name: "Parquet", dependencies: ["TickBusCore", "CZstd"], swiftSettings: hot),
+        // `tickbus export`: journal rings as Parquet tables (Docs/PARQUET.md).
+        .target(name: "Export", dependencies: ["TickBusCore", "Journal", "Parquet"], swiftSettings: hot),
         // Journals (io_uring writer, verifying reader).
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
         // Replay: the journal market source, opening any source spec, the replay publisher, the
@@ -92,7 +94,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models",
-                "Journal", "Features", "Strategy", "Execution", "Replay",
+                "Journal", "Features", "Strategy", "Execution", "Replay", "Export",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hot
@@ -118,7 +120,7 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus",
+                "CMallocCounter", "CTickBus", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -157,8 +159,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ParquetTests",
-            dependencies: ["Parquet", "TestSupport"],
-            exclude: ["parquet_readers.py"]
+            dependencies: ["Parquet", "TestSupport", "tickbus"],
+            exclude: ["parquet_readers.py", "export_check.py"]
         ),
         .testTarget(
             name: "BacktestReportTests",

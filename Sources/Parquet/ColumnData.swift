@@ -15,17 +15,6 @@ struct ColumnData {
         max(i32.count, i64.count, f64.count, bools.count, ends.count)
     }
 
-    mutating func reserve(_ physical: PhysicalType, rows: Int) {
-        defs.reserveCapacity(rows)
-        switch physical {
-        case .int32: i32.reserveCapacity(rows)
-        case .int64: i64.reserveCapacity(rows)
-        case .double: f64.reserveCapacity(rows)
-        case .boolean: bools.reserveCapacity(rows)
-        default: ends.reserveCapacity(rows)
-        }
-    }
-
     mutating func clear() {
         defs.removeAll(keepingCapacity: true)
         i32.removeAll(keepingCapacity: true)

@@ -17,7 +17,8 @@ import Glibc
 /// orders, key-value metadata), its 4-byte length and `PAR1`.
 ///
 /// The file is written under `path + ".tmp"` and renamed to `path` by `close()`: a reader never sees
-/// half a file.
+/// half a file. No descriptor stays open between row groups (the file is opened for appending at each
+/// flush), so an export can hold one writer per partition, thousands of them.
 public final class ParquetWriter {
     public struct Options: Sendable {
         /// Rows per row group (and per data page).
@@ -35,7 +36,6 @@ public final class ParquetWriter {
     public let columns: [ParquetColumn]
     public let options: Options
     var data: [ColumnData]
-    let fd: Int32
     var rows = 0
     var totalRows: Int64 = 0
     /// Bytes of the file so far (written and buffered).
@@ -53,8 +53,8 @@ public final class ParquetWriter {
     /// - Throws: `ParquetError.system` when the file cannot be created, `.misuse` for a bad schema.
     public init(path: String, columns: [ParquetColumn], options: Options = Options()) throws(ParquetError) {
         guard !columns.isEmpty else { throw .misuse("a Parquet file needs at least one column") }
-        guard options.rowGroupRows >= 1 && options.rowGroupRows <= 1 << 24 else {
-            throw .misuse("rows per row group must be 1…16777216, not \(options.rowGroupRows)")
+        guard options.rowGroupRows >= 1 && options.rowGroupRows <= 1 << 22 else {
+            throw .misuse("rows per row group must be 1…4194304, not \(options.rowGroupRows)")
         }
         for c in columns where ![.boolean, .int32, .int64, .double, .byteArray].contains(c.physical) {
             throw .misuse("column \(c.name): physical type \(c.physical) is not written")
@@ -63,26 +63,21 @@ public final class ParquetWriter {
         self.columns = columns
         self.options = options
         zstd = try ZstdCompressor(level: options.zstdLevel)
-        data = columns.map { c in
-            var d = ColumnData()
-            d.reserve(c.physical, rows: options.rowGroupRows)
-            return d
-        }
+        // No reservation up front: a partition's writer may only ever hold a few rows; the arrays keep
+        // the capacity they grew to between row groups.
+        data = columns.map { _ in ColumnData() }
         let f = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard f >= 0 else {
             throw .system(path: path + ".tmp", SystemCallError(call: "open", argument: path, errno: errno))
         }
-        fd = f
-        out.reserveCapacity(Self.flushBytes * 2)
+        Glibc.close(f)
         append(Self.magic)
     }
 
-    deinit {
-        if !closed {
-            Glibc.close(fd)
-            unlink(path + ".tmp")
-        }
-    }
+    deinit { if !closed { unlink(path + ".tmp") } }
+
+    /// Rows buffered for the row group being filled.
+    public var bufferedRows: Int { rows }
 
     /// Rows written so far, including the row group being filled.
     public var rowCount: Int64 { totalRows + Int64(rows) }
@@ -178,7 +173,7 @@ public final class ParquetWriter {
         )
         totalRows += Int64(rows)
         rows = 0
-        try flush()
+        try flush(all: true)
     }
 
     /// Writes the last row group and the footer, closes the file and renames it into place.
@@ -202,9 +197,6 @@ public final class ParquetWriter {
         append(Self.magic)
         try flush(all: true)
         closed = true
-        if Glibc.close(fd) != 0 {
-            throw .system(path: path, SystemCallError(call: "close", argument: path, errno: errno))
-        }
         if rename(path + ".tmp", path) != 0 {
             let e = errno
             unlink(path + ".tmp")
@@ -238,7 +230,11 @@ public final class ParquetWriter {
     }
 
     func flush(all: Bool = false) throws(ParquetError) {
-        guard all || out.count >= Self.flushBytes else { return }
+        guard all || out.count >= Self.flushBytes, !out.isEmpty else { return }
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(path: tmp, SystemCallError(call: "open", argument: tmp, errno: errno)) }
+        defer { Glibc.close(fd) }
         var done = 0
         let total = out.count
         while done < total {
@@ -246,9 +242,9 @@ public final class ParquetWriter {
             do {
                 n = try out.withBytes { (b) throws(SystemCallError) in
                     // Safe: done < total = b.count.
-                    try retryingEINTR("write", path) { write(fd, b.baseAddress! + done, total - done) }
+                    try retryingEINTR("write", tmp) { write(fd, b.baseAddress! + done, total - done) }
                 }
-            } catch { throw .system(path: path, error) }
+            } catch { throw .system(path: tmp, error) }
             done += n
         }
         out.removeAll(keepingCapacity: true)

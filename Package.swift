@@ -159,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParquetTests",
-            dependencies: ["Parquet", "TestSupport", "tickbus"],
+            dependencies: ["Parquet", "Journal", "TickBusCore", "TestSupport", "tickbus"],
             exclude: ["parquet_readers.py", "export_check.py"]
         ),
         .testTarget(

@@ -50,7 +50,7 @@ struct ExportCommand: ParsableCommand {
                 warn("export: \(n) records, \(format3(s)) s, \(Int(Double(n) / s)) records/s")
             }
         } catch {
-            throw RuntimeFailure("export: \(error)")
+            throw RuntimeFailure("export: \(error)", status: ExitStatus.error)
         }
         let seconds = Double(tb_monotonic_ns() - start) / 1e9
         for (table, rows) in summary.rows.sorted(by: { $0.key < $1.key }) { print("table=\(table) rows=\(rows)") }

@@ -96,7 +96,7 @@ import Testing
             "\(p.stderr)"
         )
         let m = try TickBusTest.run(["export", "--journal", dir.path + "/none", "--ring", "market", "--out", dir.path])
-        #expect(m.status == 1 && m.stderr.hasPrefix("export: "), "\(m.stderr)")
+        #expect(m.status == 1 && m.stderr.hasPrefix("Error: export: "), "\(m.stderr)")
         #expect(!m.stderr.contains("USAGE"), "no usage banner for a runtime error: \(m.stderr)")
         let r = try TickBusTest.run(["export", "--journal", Self.recording, "--ring", "nope", "--out", dir.path])
         #expect(r.status == 1 && r.stderr.contains("nope"), "\(r.stderr)")

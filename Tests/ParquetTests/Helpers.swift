@@ -4,13 +4,13 @@ import TestSupport
 /// Runs `Tests/ParquetTests/parquet_readers.py ARGS` (pyarrow, DuckDB, polars) with a deadline.
 func pythonReaders(_ args: [String], timeout: TimeInterval = 120) throws -> Child.Result {
     let script = TickBusTest.repositoryRoot.appendingPathComponent("Tests/ParquetTests/parquet_readers.py").path
-    return try Child([script] + args, executable: "/usr/bin/python3").wait(timeout: timeout)
+    return try Child(["python3", script] + args, executable: "/usr/bin/env").wait(timeout: timeout)
 }
 
 /// Runs a Python script of this folder with a deadline.
 func pythonScript(_ name: String, _ args: [String], timeout: TimeInterval = 300) throws -> Child.Result {
     let script = TickBusTest.repositoryRoot.appendingPathComponent("Tests/ParquetTests/\(name)").path
-    return try Child([script] + args, executable: "/usr/bin/python3").wait(timeout: timeout)
+    return try Child(["python3", script] + args, executable: "/usr/bin/env").wait(timeout: timeout)
 }
 
 /// A JSON literal for a test's expected column values (Python's json reads NaN and Infinity).

@@ -20,7 +20,7 @@ import Testing
         do {
             let f = try ParquetFile(bytes: bytes, path: "bad.parquet")
             for c in 0..<f.columns.count { _ = try f.read(column: c) }
-            Issue.record("accepted: \(comment)")
+            Issue.record("accepted: \(comment) (\(bytes.count) bytes)")
         } catch {
             #expect(check(error), "\(comment): \(error)")
             #expect("\(error)".hasPrefix("bad.parquet: "), "the error names the file: \(error)")
@@ -51,7 +51,7 @@ import Testing
         refuses(long, { if case .badFooterLength(_, len, n) = $0 { true } else { false } }, "footer length \(len)")
 
         var magic = good
-        magic[1] = 0x41
+        magic[1] = 0x5A  // "PZR1"
         refuses(magic, { if case .badMagic(_, 0) = $0 { true } else { false } }, "bad leading magic")
 
         // Every byte of the footer overwritten in turn: each is refused or reads consistently, never a trap.

@@ -105,15 +105,15 @@ import Testing
                 case "i64":
                     let v = sample.i64[range].compactMap { $0 }
                     #expect(nulls == range.count - v.count)
-                    #expect((col["min"] as! NSNumber).int64Value == v.min()!)
-                    #expect((col["max"] as! NSNumber).int64Value == v.max()!)
+                    #expect(Int64(col["min"] as! String) == v.min()!)
+                    #expect(Int64(col["max"] as! String) == v.max()!)
                 case "u64":
                     let v = sample.u64[range].compactMap { $0 }
-                    #expect((col["min"] as! NSNumber).uint64Value == v.min()!)
-                    #expect((col["max"] as! NSNumber).uint64Value == v.max()!, "unsigned order")
+                    #expect(UInt64(col["min"] as! String) == v.min()!)
+                    #expect(UInt64(col["max"] as! String) == v.max()!, "unsigned order")
                 case "i32":
                     let v = sample.i32[range].compactMap { $0 }
-                    #expect((col["min"] as! NSNumber).int32Value == v.min()!)
+                    #expect(Int32(col["min"] as! String) == v.min()!)
                     #expect((col["encodings"] as! [String]).contains("RLE_DICTIONARY"), "low cardinality: dictionary")
                 case "words":
                     let v = sample.words[range].compactMap { $0 }
@@ -122,7 +122,7 @@ import Testing
                     #expect(col["has_dictionary_page"] as? Bool == true)
                 case "f64":
                     let v = sample.f64[range].compactMap { $0 }.filter { !$0.isNaN }
-                    #expect((col["max"] as! NSNumber).doubleValue == v.max()!)
+                    #expect(Double(col["max"] as! String) == v.max()!)
                 default: break
                 }
             }

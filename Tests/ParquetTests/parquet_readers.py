@@ -119,8 +119,9 @@ def metadata(path):
                 "encodings": list(cc.encodings),
                 "has_dictionary_page": cc.has_dictionary_page,
                 "has_min_max": bool(s is not None and s.has_min_max),
-                "min": plain(s.min) if s is not None and s.has_min_max else None,
-                "max": plain(s.max) if s is not None and s.has_min_max else None,
+                # As text: exact for 64-bit integers, and JSON has no inf or NaN.
+                "min": str(plain(s.min)) if s is not None and s.has_min_max else None,
+                "max": str(plain(s.max)) if s is not None and s.has_min_max else None,
                 "null_count": s.null_count if s is not None else None,
             })
         groups.append({"rows": rg.num_rows, "columns": cols})

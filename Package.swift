@@ -60,6 +60,13 @@ let package = Package(
             dependencies: ["TickBusCore", "Book", "Features", "Models", "Execution", "CTickBus"],
             swiftSettings: hot
         ),
+        // libzstd (Debian's libzstd-dev) for the Parquet target's ZSTD pages.
+        .target(name: "CZstd", linkerSettings: [.linkedLibrary("zstd")]),
+        // Parquet files written natively (encoder, Thrift compact metadata, ZSTD) and read back
+        // (Docs/PARQUET.md): the core and libzstd only.
+        .target(name: "Parquet", dependencies: ["TickBusCore", "CZstd"], swiftSettings: hot),
+        // `tickbus export`: journal rings as Parquet tables (Docs/PARQUET.md).
+        .target(name: "Export", dependencies: ["TickBusCore", "Journal", "Parquet"], swiftSettings: hot),
         // Journals (io_uring writer, verifying reader).
         .target(name: "Journal", dependencies: ["TickBusCore", "CTickBus"]),
         // Replay: the journal market source, opening any source spec, the replay publisher, the
@@ -87,7 +94,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models",
-                "Journal", "Features", "Strategy", "Execution", "Replay",
+                "Journal", "Features", "Strategy", "Execution", "Replay", "Export",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hot
@@ -128,7 +135,7 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus", "Drift", "DriftPolicy", "DriftMonitor",
+                "CMallocCounter", "CTickBus", "Drift", "DriftPolicy", "DriftMonitor", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -164,6 +171,11 @@ let package = Package(
                 "Journal", "Replay", "Strategy", "Execution", "TickBusCore", "Feed", "TestSupport", "tickbus",
             ],
             exclude: ["backtest_pnl_check.py"]
+        ),
+        .testTarget(
+            name: "ParquetTests",
+            dependencies: ["Parquet", "Journal", "TickBusCore", "TestSupport", "tickbus"],
+            exclude: ["parquet_readers.py", "export_check.py"]
         ),
         .testTarget(
             name: "BacktestReportTests",

@@ -223,6 +223,26 @@ def mold_stream(packets):
     return b"".join(struct.pack(">H", len(p)) + p for p in packets)
 
 
+def parquet_seeds(out):
+    """Small files from pyarrow (an independent writer): PLAIN and dictionary pages, ZSTD and none."""
+    try:
+        import io
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        return
+    t = pa.table({"i": pa.array([1, None, 3, 3, 3, 3, 3, 3, 3, 9], pa.int64()),
+                  "s": pa.array(["a", "b", None, "a", "a", "a", "a", "a", "b", "c"]),
+                  "d": pa.array([0.5, float("nan"), None, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]),
+                  "b": pa.array([True, False, None, True, True, True, True, False, True, True]),
+                  "n": pa.array([7, 8, 9, 10, None, 12, 13, 14, 15, 16], pa.int32())})
+    for codec in ("zstd", "none"):
+        for dictionary in (True, False):
+            buf = io.BytesIO()
+            pq.write_table(t, buf, compression=codec, use_dictionary=dictionary, row_group_size=4)
+            put(out, buf.getvalue())
+
+
 def main(target, out):
     os.makedirs(out, exist_ok=True)
     committed(target, out)
@@ -283,6 +303,9 @@ def main(target, out):
         put(out, control_record(5, 1, 1, live=a))
         put(out, control_record(6, 2, 3, applied=False, rejection=3, message="no canary loaded", percent=30))
         put(out, control_record(7, 1, 2, canary=b, percent=30))
+    elif target == "parquet":
+        committed(target, out)
+        parquet_seeds(out)
     elif target == "order-csv":
         pass  # Fuzz/seeds only: hand-written order files (every refusal kind, cancels, ties)
     elif target == "execution-file":

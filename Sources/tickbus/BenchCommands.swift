@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
             ModelBenchCommand.self,
             StrategyBenchCommand.self, RecordBenchCommand.self, ControlBenchCommand.self, SimBenchCommand.self,
             DriftActionBenchCommand.self,
-            BacktestBenchCommand.self,
+            BacktestBenchCommand.self, ExportBenchCommand.self,
         ]
     )
 }

@@ -14,8 +14,9 @@ struct TickBusCommand: ParsableCommand {
             FeedCommand.self, TapCommand.self, RingsCommand.self, RmCommand.self, DemoCommand.self, BenchCommand.self,
             BookCommand.self, SynthCommand.self, MoldUDP64Command.self,
             FeaturesCommand.self, StrategyCommand.self, ModelCommand.self,
-            RecordCommand.self, JournalCommand.self, ReplayCommand.self, SimCommand.self, BacktestCommand.self,
-            MetricsCommand.self, StatCommand.self, RegistryCommand.self, ControlCLICommand.self, DriftCommand.self,
+            RecordCommand.self, JournalCommand.self, ExportCommand.self, ReplayCommand.self, SimCommand.self,
+            BacktestCommand.self, MetricsCommand.self, StatCommand.self, RegistryCommand.self, ControlCLICommand.self,
+            DriftCommand.self,
         ]
     )
 

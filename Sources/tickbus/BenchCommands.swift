@@ -11,7 +11,8 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self,
             ModelBenchCommand.self,
-            StrategyBenchCommand.self, RecordBenchCommand.self, ControlBenchCommand.self, SimBenchCommand.self,
+            StrategyBenchCommand.self, StrategyInstructionsCommand.self, RecordBenchCommand.self,
+            ControlBenchCommand.self, SimBenchCommand.self,
             DriftActionBenchCommand.self,
             BacktestBenchCommand.self, ExportBenchCommand.self,
         ]

@@ -17,7 +17,17 @@ public enum StrategyBench {
         public var rounds = 3
         public var feedCpu = 0
         public var strategyCpu = 1
+        /// Messages of the one-thread loop counted under callgrind (`StrategyInstructions`); 0: skip.
+        public var instructionMessages = 50_000
         public init() {}
+    }
+
+    /// The loop's instruction counts under callgrind.
+    public struct Instructions: Sendable {
+        public var perDecision: Double
+        public var perMessage: Double
+        public var decisions: UInt64
+        public var messages: UInt64
     }
 
     public struct Outcome: Sendable {
@@ -26,6 +36,9 @@ public enum StrategyBench {
         public var decisions: UInt64
         public var mallocs: UInt64
         public var options: Options
+        /// Nil when skipped or unavailable (`instructionsNote` says why).
+        public var instructions: Instructions?
+        public var instructionsNote: String?
     }
 
     public static func run(_ o: Options) throws(BenchError) -> Outcome {
@@ -46,13 +59,33 @@ public enum StrategyBench {
                 mallocs = m
             }
         }
-        return Outcome(
+        var out = Outcome(
             full: .median(full),
             passThrough: .median(base),
             decisions: decisions,
             mallocs: mallocs,
             options: o
         )
+        if o.instructionMessages > 0 {
+            switch StrategyInstructions.measure(
+                features: o.features,
+                model: o.model,
+                source: o.source,
+                messages: o.instructionMessages
+            ) {
+            case .success(let m):
+                out.instructions = Instructions(
+                    perDecision: m.perDecision,
+                    perMessage: m.perMessage,
+                    decisions: m.counts.decisions,
+                    messages: m.counts.messages
+                )
+            case .failure(let e): out.instructionsNote = "\(e)"
+            }
+        } else {
+            out.instructionsNote = "skipped (--instruction-messages 0)"
+        }
+        return out
     }
 
     /// One round: a strategy and a feed on a bus of their own; the decisions' latencies after a 10% warm-up.
@@ -134,12 +167,28 @@ public enum StrategyBench {
 extension StrategyBench {
     public struct ResultJSON: Encodable, Sendable {
         var p50Ns: Double, p99Ns: Double, p999Ns: Double, decisions: UInt64, rate: Int, mallocsInLoop: UInt64
+        /// callgrind, one thread, features + model + publish; null when not measured.
+        var instructionsPerDecision: Double?
+        var instructionsPerMessage: Double?
         enum CodingKeys: String, CodingKey {
             case p50Ns = "p50_ns"
             case p99Ns = "p99_ns"
             case p999Ns = "p999_ns"
             case decisions, rate
             case mallocsInLoop = "mallocs_in_loop"
+            case instructionsPerDecision = "instructions_per_decision"
+            case instructionsPerMessage = "instructions_per_message"
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(p50Ns, forKey: .p50Ns)
+            try c.encode(p99Ns, forKey: .p99Ns)
+            try c.encode(p999Ns, forKey: .p999Ns)
+            try c.encode(decisions, forKey: .decisions)
+            try c.encode(rate, forKey: .rate)
+            try c.encode(mallocsInLoop, forKey: .mallocsInLoop)
+            try c.encode(instructionsPerDecision, forKey: .instructionsPerDecision)  // null when absent
+            try c.encode(instructionsPerMessage, forKey: .instructionsPerMessage)
         }
     }
     public struct BaselineJSON: Encodable, Sendable {
@@ -171,7 +220,9 @@ extension StrategyBench.Outcome {
                 p999Ns: rounded(f.p999, 1),
                 decisions: decisions,
                 rate: Int(options.rate),
-                mallocsInLoop: mallocs
+                mallocsInLoop: mallocs,
+                instructionsPerDecision: instructions.map { rounded($0.perDecision, 1) },
+                instructionsPerMessage: instructions.map { rounded($0.perMessage, 1) }
             ),
             baseline: .init(p50Ns: rounded(b.p50, 1), p99Ns: rounded(b.p99, 1), p999Ns: rounded(b.p999, 1)),
             ratio: .init(
@@ -197,6 +248,11 @@ extension StrategyBench.Outcome {
                 + [b.p50, b.p99, b.p999].map(f1).joined(),
             "  ratio: p50 \(f3(f.p50 / b.p50)), p99 \(f3(f.p99 / b.p99)), p99.9 \(f3(f.p999 / b.p999)); "
                 + "mallocs in the strategy loop: \(mallocs) over \(o.messages) messages (order-book warm-up)",
+            instructions.map {
+                "  instructions (callgrind, one thread: features + model + decision publish): "
+                    + "\(TextTable.fixed($0.perDecision, 1)) per decision, \(TextTable.fixed($0.perMessage, 1)) per market "
+                    + "message (\($0.decisions) decisions over \($0.messages) messages after a 10% warm-up)"
+            } ?? "  instructions: not measured: \(instructionsNote ?? "")",
         ].joined(separator: "\n")
     }
 }

@@ -141,6 +141,9 @@ struct _BacktestVisitor<O: Backtest.Observer>: MarketSourceVisitor, ~Copyable {
     let stop: () -> Bool
     /// The private bus, removed with the visitor.
     let bus: String
+    /// The strategy's book for the observer, unretained: `loop` owns its engine and the book for
+    /// the visitor's whole life. (`loop.engine.books` per message was a retain and a release.)
+    let books: Unmanaged<OrderBooks>
     var summary = Backtest.Summary()
 
     init(
@@ -154,6 +157,7 @@ struct _BacktestVisitor<O: Backtest.Observer>: MarketSourceVisitor, ~Copyable {
         bus: String
     ) {
         self.bus = bus
+        self.books = .passUnretained(loop.engine.books)
         self.loop = loop
         self.producer = producer
         self.reader = reader
@@ -226,7 +230,8 @@ struct _BacktestVisitor<O: Backtest.Observer>: MarketSourceVisitor, ~Copyable {
         } else {
             summary.messages &+= 1
             if loop.step(view, into: &producer) != nil { summary.decisions &+= 1 }
-            observer.market(view, books: loop.engine.books)
+            // Safe: `loop` keeps the book alive (see `books`).
+            books._withUnsafeGuaranteedRef { observer.market(view, books: $0) }
         }
         return drain(&failure)
     }

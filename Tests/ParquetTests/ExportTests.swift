@@ -122,5 +122,18 @@ import Testing
         #expect(!m.stderr.contains("USAGE"), "no usage banner for a runtime error: \(m.stderr)")
         let r = try TickBusTest.run(["export", "--journal", Self.recording, "--ring", "nope", "--out", dir.path])
         #expect(r.status == 1 && r.stderr.contains("nope"), "\(r.stderr)")
+        // A journal cut short: exit 1 naming the file and why, as `journal cat` does; what came before is written.
+        let cut = dir.path + "/cut"
+        try FileManager.default.createDirectory(atPath: cut, withIntermediateDirectories: true)
+        let segment = try Data(contentsOf: URL(fileURLWithPath: Self.recording + "/market.000000.tbj"))
+        try segment.prefix(4096 + 262_144 + 1000).write(to: URL(fileURLWithPath: cut + "/market.000000.tbj"))
+        let c = try TickBusTest.run(["export", "--journal", cut, "--ring", "market", "--out", dir.path + "/cut-out"])
+        #expect(
+            c.status == 1 && c.stderr.contains("the journal stopped after") && c.stderr.contains("truncated block"),
+            "\(c.stderr)"
+        )
+        let rows = try pythonScript("export_check.py", [TickBusTest.binary, cut, "market", dir.path + "/cut-out"])
+        #expect(rows.status == 0, "the rows before the cut equal journal cat's: \(rows.stdout)")
+        #expect(rows.stdout.contains("table=market rows=") && !rows.stdout.contains("rows=0 "), "\(rows.stdout)")
     }
 }

@@ -174,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParquetTests",
-            dependencies: ["Parquet", "Journal", "TickBusCore", "TestSupport", "tickbus"],
+            dependencies: ["Parquet", "Export", "Journal", "TickBusCore", "TestSupport", "tickbus"],
             exclude: ["parquet_readers.py", "export_check.py"]
         ),
         .testTarget(

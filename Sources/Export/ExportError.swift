@@ -21,7 +21,8 @@ public enum ExportError: Error, CustomStringConvertible {
         switch self {
         case .journal(let e): return "\(e)"
         case .unsupportedSchema(let ring, let schema):
-            return "ring \(ring) has schema \(schema): export writes market (1) and decisions (2) rings"
+            return
+                "ring \(ring) has schema \(schema) (\(schema.rawValue)): export writes market (1) and decisions (2) rings"
         case .badPartition(let p):
             return "--partition \(p): expected date, instrument or date,instrument"
         case .output(let path, let e): return "\(path): \(e)"

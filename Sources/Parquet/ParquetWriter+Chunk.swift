@@ -8,9 +8,8 @@ extension ParquetWriter {
         var indices: [UInt32]
     }
 
-    func writeChunk(_ c: Int) throws(ParquetError) -> ColumnChunk {
+    func writeChunk(_ c: Int, _ d: ColumnData) throws(ParquetError) -> ColumnChunk {
         let column = columns[c]
-        let d = data[c]
         let values = d.valueCount
         var stats = Statistics()
         stats.nullCount = Int64(rows - values)

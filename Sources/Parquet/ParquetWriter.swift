@@ -35,7 +35,9 @@ public final class ParquetWriter {
     public let path: String
     public let columns: [ParquetColumn]
     public let options: Options
-    var data: [ColumnData]
+    /// One `RawColumn` per column. Invariant: `columns.count` initialized values, allocated in
+    /// `init`, each column's buffers and the array freed once in `deinit`.
+    let raw: UnsafeMutablePointer<RawColumn>
     var rows = 0
     var totalRows: Int64 = 0
     /// Bytes of the file so far (written and buffered).
@@ -63,9 +65,10 @@ public final class ParquetWriter {
         self.columns = columns
         self.options = options
         zstd = try ZstdCompressor(level: options.zstdLevel)
-        // No reservation up front: a partition's writer may only ever hold a few rows; the arrays keep
-        // the capacity they grew to between row groups.
-        data = columns.map { _ in ColumnData() }
+        raw = .allocate(capacity: columns.count)
+        for (c, column) in columns.enumerated() {
+            (raw + c).initialize(to: RawColumn(strings: column.physical == .byteArray))  // Safe: c < count.
+        }
         let f = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard f >= 0 else {
             throw .system(path: path + ".tmp", SystemCallError(call: "open", argument: path, errno: errno))
@@ -74,7 +77,12 @@ public final class ParquetWriter {
         append(Self.magic)
     }
 
-    deinit { if !closed { unlink(path + ".tmp") } }
+    deinit {
+        if !closed { unlink(path + ".tmp") }
+        for c in 0..<columns.count { raw[c].deallocate() }  // Safe: c < count, each freed once.
+        raw.deinitialize(count: columns.count)
+        raw.deallocate()
+    }
 
     /// Rows buffered for the row group being filled.
     public var bufferedRows: Int { rows }
@@ -84,10 +92,13 @@ public final class ParquetWriter {
 
     // MARK: Appending (one value per column per row; a column not set in a row is null)
 
+    // Each setter is a store into the column's own buffer (`RawColumn`); `c` must be a column index
+    // of the schema (checked in debug builds).
+
     /// Sets column `c` (INT64) of the current row.
     @inline(__always) public func int64(_ c: Int, _ v: Int64) {
-        data[c].defs.append(1)
-        data[c].i64.append(v)
+        assert(c >= 0 && c < columns.count)
+        raw[c].append(v, row: Int32(truncatingIfNeeded: rows))  // Safe: c is a column index.
     }
 
     /// Sets column `c` (INT64, UINT_64) of the current row.
@@ -95,8 +106,8 @@ public final class ParquetWriter {
 
     /// Sets column `c` (INT32) of the current row.
     @inline(__always) public func int32(_ c: Int, _ v: Int32) {
-        data[c].defs.append(1)
-        data[c].i32.append(v)
+        assert(c >= 0 && c < columns.count)
+        raw[c].append(v, row: Int32(truncatingIfNeeded: rows))  // Safe: c is a column index.
     }
 
     /// Sets column `c` (INT32, UINT_32) of the current row.
@@ -104,21 +115,20 @@ public final class ParquetWriter {
 
     /// Sets column `c` (DOUBLE) of the current row.
     @inline(__always) public func double(_ c: Int, _ v: Double) {
-        data[c].defs.append(1)
-        data[c].f64.append(v)
+        assert(c >= 0 && c < columns.count)
+        raw[c].append(v.bitPattern, row: Int32(truncatingIfNeeded: rows))  // Safe: c is a column index.
     }
 
     /// Sets column `c` (BOOLEAN) of the current row.
     @inline(__always) public func bool(_ c: Int, _ v: Bool) {
-        data[c].defs.append(1)
-        data[c].bools.append(v ? 1 : 0)
+        assert(c >= 0 && c < columns.count)
+        raw[c].append(UInt8(v ? 1 : 0), row: Int32(truncatingIfNeeded: rows))  // Safe: c is a column index.
     }
 
     /// Sets column `c` (BYTE_ARRAY) of the current row to UTF-8 bytes.
-    public func bytes(_ c: Int, _ v: UnsafeRawBufferPointer) {
-        data[c].defs.append(1)
-        data[c].bytes.append(contentsOf: v)
-        data[c].ends.append(data[c].bytes.count)
+    @inline(__always) public func bytes(_ c: Int, _ v: UnsafeRawBufferPointer) {
+        assert(c >= 0 && c < columns.count)
+        raw[c].append(bytes: v, row: Int32(truncatingIfNeeded: rows))  // Safe: c is a column index.
     }
 
     /// Sets column `c` (BYTE_ARRAY STRING) of the current row.
@@ -128,23 +138,16 @@ public final class ParquetWriter {
     }
 
     /// Sets column `c` (BYTE_ARRAY STRING) of the current row to a static string (no copy to a String).
-    public func string(_ c: Int, _ v: StaticString) {
+    @inline(__always) public func string(_ c: Int, _ v: StaticString) {
         // Safe: a StaticString's UTF-8 bytes live for the program.
         bytes(c, UnsafeRawBufferPointer(start: v.utf8Start, count: v.utf8CodeUnitCount))
     }
 
     /// Ends the current row: columns not set are null. Writes the row group once it is full.
-    /// - Throws: `.misuse` when a column was set twice in the row; write and compression errors.
+    /// - Throws: write and compression errors; `.misuse` (at the row group's end) when a column was
+    ///   set twice in a row.
     public func endRow() throws(ParquetError) {
         rows += 1
-        for c in 0..<data.count {
-            let n = data[c].defs.count
-            if n < rows {
-                data[c].defs.append(0)
-            } else if n > rows {
-                throw .misuse("column \(columns[c].name) set \(n - rows + 1) times in row \(rowCount - 1)")
-            }
-        }
         if rows >= options.rowGroupRows { try flushRowGroup() }
     }
 
@@ -155,11 +158,14 @@ public final class ParquetWriter {
         var chunks: [ColumnChunk] = []
         chunks.reserveCapacity(columns.count)
         var uncompressedTotal: Int64 = 0
+        for c in 0..<columns.count where raw[c].setTwice >= 0 {
+            throw .misuse("column \(columns[c].name) set twice in row \(totalRows + Int64(raw[c].setTwice))")
+        }
         for c in 0..<columns.count {
-            let chunk = try writeChunk(c)
+            let chunk = try writeChunk(c, raw[c].columnData(rowCount: rows, physical: columns[c].physical))
             uncompressedTotal += chunk.meta!.totalUncompressedSize
             chunks.append(chunk)
-            data[c].clear()
+            raw[c].clear()
         }
         rowGroups.append(
             RowGroup(

@@ -41,10 +41,14 @@ import Testing
         #expect(files.contains { $0.hasPrefix("date=") && $0.contains("/instrument=1/part-0.parquet") }, "\(files)")
     }
 
-    @Test("a real LOBSTER session: its live market journal and the backtest's orders and fills")
+    @Test(
+        "a real LOBSTER session: its live market journal and the backtest's orders and fills",
+        .timeLimit(.minutes(5))
+    )
     func lobsterSession() throws {
-        let messages = try TickBusTest.sharedData("lobster/GOOG_2012-06-21_34200000_57600000_message_1.csv")
-        let book = try TickBusTest.sharedData("lobster/GOOG_2012-06-21_34200000_57600000_orderbook_1.csv")
+        // The first hour of the day at 10 levels (28,403 messages): a real session, small enough for the suite.
+        let messages = try TickBusTest.sharedData("lobster/GOOG_2012-06-21_34200000_37800000_message_10.csv")
+        let book = try TickBusTest.sharedData("lobster/GOOG_2012-06-21_34200000_37800000_orderbook_10.csv")
         let bus = TickBusTest.uniqueBus("export")
         let dir = TickBusTest.temporaryDirectory("export-lobster")
         defer {
@@ -77,11 +81,29 @@ import Testing
         let rings = try FileManager.default.contentsOfDirectory(atPath: backtest + "/journal")
         let ring = try #require(rings.first { $0.hasPrefix("decisions.") && $0.hasSuffix(".000000.tbj") })
             .replacingOccurrences(of: ".000000.tbj", with: "")
+        // Partitioned (DuckDB's per-partition counts); the flat market table is checked on the bundled recording.
         try exportAndCheck(session, "market", dir.path + "/market", partition: "date,instrument")
-        try exportAndCheck(session, "market", dir.path + "/flat")
         let out = try exportAndCheck(backtest + "/journal", ring, dir.path + "/flat")
         #expect(out.contains("table=fill rows="), "the session has fills: \(out)")
         #expect(out.contains("table=order rows="), "\(out)")
+    }
+
+    @Test("bench export: the report's shape (a tiny run; speed is the benchmark's business, not a test's)")
+    func benchReport() throws {
+        let r = try TickBusTest.run(
+            ["bench", "export", "--messages", "20000", "--rounds", "1", "--json"],
+            timeout: 120
+        )
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.lastLine.utf8)) as! [String: Any]
+        #expect(json["bench"] as? String == "export")
+        let export = (json["result"] as! [String: Any])["export"] as! [String: Any]
+        let pyarrow = (json["baseline"] as! [String: Any])["pyarrow"] as! [String: Any]
+        for s in [export, pyarrow] {
+            #expect((s["records_per_s"] as! Int) > 0 && (s["mb_per_s"] as! Double) > 0 && (s["file_bytes"] as! Int) > 0)
+        }
+        #expect((json["ratio"] as! [String: Any])["export_vs_pyarrow_records_per_s"] is Double)
+        #expect((json["config"] as! [String: Any])["records"] as? Int == 20_000)
     }
 
     @Test("bad arguments and a missing journal: clear errors")
@@ -100,5 +122,18 @@ import Testing
         #expect(!m.stderr.contains("USAGE"), "no usage banner for a runtime error: \(m.stderr)")
         let r = try TickBusTest.run(["export", "--journal", Self.recording, "--ring", "nope", "--out", dir.path])
         #expect(r.status == 1 && r.stderr.contains("nope"), "\(r.stderr)")
+        // A journal cut short: exit 1 naming the file and why, as `journal cat` does; what came before is written.
+        let cut = dir.path + "/cut"
+        try FileManager.default.createDirectory(atPath: cut, withIntermediateDirectories: true)
+        let segment = try Data(contentsOf: URL(fileURLWithPath: Self.recording + "/market.000000.tbj"))
+        try segment.prefix(4096 + 262_144 + 1000).write(to: URL(fileURLWithPath: cut + "/market.000000.tbj"))
+        let c = try TickBusTest.run(["export", "--journal", cut, "--ring", "market", "--out", dir.path + "/cut-out"])
+        #expect(
+            c.status == 1 && c.stderr.contains("the journal stopped after") && c.stderr.contains("truncated block"),
+            "\(c.stderr)"
+        )
+        let rows = try pythonScript("export_check.py", [TickBusTest.binary, cut, "market", dir.path + "/cut-out"])
+        #expect(rows.status == 0, "the rows before the cut equal journal cat's: \(rows.stdout)")
+        #expect(rows.stdout.contains("table=market rows=") && !rows.stdout.contains("rows=0 "), "\(rows.stdout)")
     }
 }

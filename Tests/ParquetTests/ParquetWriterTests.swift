@@ -164,3 +164,67 @@ import Testing
         }
     }
 }
+
+/// TickBus's reader on files of an independent writer: pyarrow's, ZSTD and uncompressed, dictionary and PLAIN.
+@Suite struct ParquetReaderOfPyarrowTests {
+    @Test("pyarrow's files read back to the values pyarrow wrote")
+    func readsPyarrow() throws {
+        let dir = TickBusTest.temporaryDirectory("parquet-pyarrow")
+        defer { removeDirectory(dir) }
+        let w = try pythonReaders(["pyarrow-write", dir.path])
+        #expect(w.status == 0, "\(w.stderr)")
+        let expected =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+            as! [String: [Any]]
+        for name in ["zstd-dict", "zstd-plain", "none-dict", "none-plain"] {
+            let f = try ParquetFile(path: dir.appendingPathComponent("\(name).parquet").path)
+            #expect(f.metadata.rowGroups.count == 3, "\(name)")
+            for (column, want) in expected {
+                let c = try f.read(column: column)
+                var got: [String] = []
+                var k = 0
+                for p in c.present {
+                    guard p else {
+                        got.append("null")
+                        continue
+                    }
+                    switch c.values {
+                    case .int64(let v): got.append("\(v[k])")
+                    case .int32(let v): got.append("\(v[k])")
+                    case .double(let v): got.append("\(v[k])")
+                    case .boolean(let v): got.append("\(v[k])")
+                    case .bytes(let v): got.append(String(decoding: v[k], as: UTF8.self))
+                    }
+                    k += 1
+                }
+                let text: [String] = want.map { v in
+                    if v is NSNull { return "null" }
+                    if column == "b" { return (v as! NSNumber).boolValue ? "true" : "false" }
+                    if column == "d" { return "\((v as! NSNumber).doubleValue)" }
+                    if column == "s" { return v as! String }
+                    return "\((v as! NSNumber).int64Value)"
+                }
+                #expect(got == text, "\(name) column \(column)")
+            }
+        }
+    }
+}
+
+/// Misuse of the writer is an error naming the column and the row, not a corrupt file.
+@Suite struct ParquetWriterMisuseTests {
+    @Test("a column set twice in a row is refused when its row group is written")
+    func setTwice() throws {
+        let dir = TickBusTest.temporaryDirectory("parquet-misuse")
+        defer { removeDirectory(dir) }
+        let path = dir.appendingPathComponent("m.parquet").path
+        let w = try ParquetWriter(path: path, columns: [.int64("a"), .string("b")])
+        w.int64(0, 1)
+        try w.endRow()
+        w.string(1, "x")
+        w.string(1, "y")
+        try w.endRow()
+        #expect(throws: ParquetError.self) { try w.close() }
+        do { try w.close() } catch { #expect("\(error)".contains("column b set twice in row 1"), "\(error)") }
+        #expect(!FileManager.default.fileExists(atPath: path), "no file is left under the final name")
+    }
+}

@@ -4,6 +4,9 @@
       every reader reads FILE; each column must equal EXPECTED (a JSON object: column -> list of
       values, null for null; floats compared bit for bit with NaN equal to NaN); prints one line per
       reader and exits 1 on the first difference, naming the reader, column and row.
+  python3 parquet_readers.py pyarrow-write DIR
+      pyarrow writes the same small table as DIR/{zstd,none}-{dict,plain}.parquet (row groups of 4 rows)
+      and its values as DIR/expected.json: files from an independent writer for TickBus's reader.
   python3 parquet_readers.py metadata FILE
       pyarrow's ParquetFile.metadata as JSON: per row group and column the compression, encodings,
       statistics (has_min_max, min, max, null_count), plus the key-value metadata.
@@ -130,8 +133,30 @@ def metadata(path):
                       "created_by": md.created_by}, default=str))
 
 
+def pyarrow_write(out):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    values = {
+        "i": [1, None, -3, 3, 3, 3, 3, 3, 3, 9, 2**62, -(2**63)],
+        "s": ["a", "b", None, "a", "a", "a", "a", "a", "b", "c", "ünï", ""],
+        "d": [0.5, -0.0, None, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 1e300, -2.5],
+        "b": [True, False, None, True, True, True, True, False, True, True, False, True],
+        "n": [7, 8, 9, 10, None, 12, 13, 14, 15, 16, -(2**31), 2**31 - 1],
+    }
+    types = {"i": pa.int64(), "s": pa.string(), "d": pa.float64(), "b": pa.bool_(), "n": pa.int32()}
+    t = pa.table({k: pa.array(v, type=types[k]) for k, v in values.items()})
+    for codec in ("zstd", "none"):
+        for dictionary in (True, False):
+            pq.write_table(t, f"{out}/{codec}-{'dict' if dictionary else 'plain'}.parquet", compression=codec,
+                           use_dictionary=dictionary, row_group_size=4)
+    with open(f"{out}/expected.json", "w") as f:
+        json.dump(values, f)
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "expect":
+    if sys.argv[1] == "pyarrow-write":
+        pyarrow_write(sys.argv[2])
+    elif sys.argv[1] == "expect":
         expect(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "metadata":
         metadata(sys.argv[2])

@@ -90,6 +90,7 @@ let package = Package(
                 "Journal", "Features", "Strategy", "Execution", "Replay",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            exclude: ["Drift"],
             swiftSettings: hot
         ),
         // The model registry: content-addressed versions, the hash-chained alias log, validation
@@ -103,6 +104,14 @@ let package = Package(
         ),
         // Drift statistics against frozen baselines, and the drift monitor (Docs/DRIFT.md).
         .target(name: "Drift", dependencies: ["TickBusCore", "Features", "Registry"], swiftSettings: hot),
+        // `tickbus bench drift` (Sources/Bench/Drift): its own target because Drift depends on Registry,
+        // which depends on Bench (a Bench that imported Drift would be a cycle).
+        .target(
+            name: "DriftBench",
+            dependencies: ["Drift", "Bench", "CMallocCounter", "CTickBus"],
+            path: "Sources/Bench/Drift",
+            swiftSettings: hot
+        ),
         // The control server's submission frame (Docs/CONTROL.md): core only, so the fuzz build compiles it alone.
         .target(name: "ControlWire", dependencies: ["TickBusCore"]),
         // `tickbus control serve` (the one producer of ring `control`, checking against the registry) and its client.
@@ -114,7 +123,8 @@ let package = Package(
             name: "tickbus",
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
-                "Telemetry", "Bench", "Registry", "Control", "Drift", "ControlWire", "Execution", "BacktestReport",
+                "Telemetry", "Bench", "Registry", "Control", "Drift", "DriftBench", "ControlWire", "Execution",
+                "BacktestReport",
                 "CMallocCounter", "CTickBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -51,23 +51,38 @@ public enum Statistics {
         let dn = Double(n)
         var i = 0
         var j = 0
+        var fa = 0.0  // i/m, recomputed only when i moves (the division is the loop's cost)
+        var fb = 0.0
         var ks = 0.0
         var w1 = 0.0
-        // Safe: i < m and j < n are checked before each read.
+        // Safe: every read is guarded by i < m or j < n.
         var x = min(a[0], b[0])
         while true {
-            while i < m && a[i] <= x { i += 1 }
-            while j < n && b[j] <= x { j += 1 }
-            let diff = abs(Double(i) / dm - Double(j) / dn)
-            if diff > ks { ks = diff }
-            let next: Double
-            if i < m {
-                next = j < n ? min(a[i], b[j]) : a[i]
-            } else if j < n {
-                next = b[j]
-            } else {
-                break
+            if i < m && a[i] <= x {
+                repeat { i += 1 } while i < m && a[i] <= x
+                fa = Double(i) / dm
             }
+            if j < n && b[j] <= x {
+                repeat { j += 1 } while j < n && b[j] <= x
+                fb = Double(j) / dn
+            }
+            var diff = abs(fa - fb)
+            if diff > ks { ks = diff }
+            if i == m && j == n { break }
+            let nextA = i < m ? a[i] : .infinity
+            // The baseline is the larger sample: its values strictly below the window's next one
+            // move only j (the same points and additions as the general step, fewer tests).
+            while j < n && b[j] < nextA {
+                let next = b[j]
+                w1 += diff * (next - x)
+                x = next
+                repeat { j += 1 } while j < n && b[j] <= x
+                fb = Double(j) / dn
+                diff = abs(fa - fb)
+                if diff > ks { ks = diff }
+            }
+            if i == m && j == n { break }
+            let next = min(nextA, j < n ? b[j] : .infinity)
             w1 += diff * (next - x)
             x = next
         }

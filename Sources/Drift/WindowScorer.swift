@@ -23,7 +23,7 @@ public struct WindowScorer {
         values = [Double](repeating: 0, count: c)
         keys = [UInt64](repeating: 0, count: c)
         temp = [UInt64](repeating: 0, count: c)
-        radixCounts = [Int](repeating: 0, count: 2048)
+        radixCounts = [Int](repeating: 0, count: Statistics.radixCountsSize)
         windowBins = [Double](repeating: 0, count: Bins.levels.count + 2)
         baselineBins = [Double](repeating: 0, count: Bins.levels.count + 2)
         observed = []
@@ -94,7 +94,9 @@ public struct WindowScorer {
         let baseTotal = Double(baseline.sampleCount)
         var scores = NumericScores()
         scores.nanShare = Double(total - m) / Double(total)
-        values.withUnsafeBufferPointer { v in
+        // Mutable access even to read: a read of one stored array while another is mutated would
+        // copy (retain) it; Tools/hot-path-check holds this function to no retain/release.
+        values.withUnsafeMutableBufferPointer { v in
             windowBins.withUnsafeMutableBufferPointer { wb in
                 baselineBins.withUnsafeMutableBufferPointer { bb in
                     // Window counts by merging the sorted values with the edges (bin = edges below).

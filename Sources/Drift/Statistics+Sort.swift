@@ -39,12 +39,16 @@ extension Statistics {
         let digits = 1 << radixBits
         let mask = UInt64(digits - 1)
         for i in 0..<radixCountsSize { counts[i] = 0 }
+        // One histogram pass for all six digits (wrapping adds: a count is at most n).
         for i in 0..<n {
             let k = sortKey(values[i])
             keys[i] = k
-            for pass in 0..<radixPasses {
-                counts[pass * digits + Int(truncatingIfNeeded: (k >> UInt64(pass * radixBits)) & mask)] += 1
-            }
+            counts[Int(truncatingIfNeeded: k & mask)] &+= 1
+            counts[digits &+ Int(truncatingIfNeeded: (k >> 11) & mask)] &+= 1
+            counts[2 &* digits &+ Int(truncatingIfNeeded: (k >> 22) & mask)] &+= 1
+            counts[3 &* digits &+ Int(truncatingIfNeeded: (k >> 33) & mask)] &+= 1
+            counts[4 &* digits &+ Int(truncatingIfNeeded: (k >> 44) & mask)] &+= 1
+            counts[5 &* digits &+ Int(truncatingIfNeeded: k >> 55)] &+= 1
         }
         var source = keys
         var target = temp
@@ -57,13 +61,13 @@ extension Statistics {
             for d in 0..<digits {
                 let c = counts[base + d]
                 counts[base + d] = offset
-                offset += c
+                offset &+= c
             }
             for i in 0..<n {
                 let k = source[i]
-                let d = base + Int(truncatingIfNeeded: (k >> shift) & mask)
+                let d = base &+ Int(truncatingIfNeeded: (k >> shift) & mask)
                 target[counts[d]] = k
-                counts[d] += 1
+                counts[d] &+= 1
             }
             swap(&source, &target)
         }

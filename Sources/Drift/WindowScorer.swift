@@ -122,15 +122,18 @@ public struct WindowScorer {
                     scores.js = defined(Statistics.jensenShannon(p, q))
                 }
             }
-            baseline.sortedSample.withUnsafeBufferPointer { sample in
-                let a = UnsafeBufferPointer(rebasing: v[0..<m])
-                let (ks, w1) = Statistics.empiricalDistances(a, sample)
-                guard !ks.isNaN else { return }
-                scores.ks = ks
-                let en = Double(m * sample.count) / Double(m + sample.count)
-                scores.ksPValue = defined(Statistics.kolmogorovSF(ks * en.squareRoot()))
-                scores.w1 = defined(w1)
-                if baseline.std > 0 { scores.w1Norm = defined(w1 / baseline.std) }
+            baseline.distinctValues.withUnsafeBufferPointer { distinct in
+                baseline.cumulativeShare.withUnsafeBufferPointer { cumulative in
+                    let a = UnsafeBufferPointer(rebasing: v[0..<m])
+                    let (ks, w1) = Statistics.empiricalDistances(a, distinct: distinct, cumulative: cumulative)
+                    guard !ks.isNaN else { return }
+                    scores.ks = ks
+                    let n = baseline.sortedSample.count
+                    let en = Double(m * n) / Double(m + n)
+                    scores.ksPValue = defined(Statistics.kolmogorovSF(ks * en.squareRoot()))
+                    scores.w1 = defined(w1)
+                    if baseline.std > 0 { scores.w1Norm = defined(w1 / baseline.std) }
+                }
             }
         }
         return scores

@@ -289,6 +289,8 @@ def main(target, out):
         pass  # Fuzz/seeds only: hand-written execution files (every key, quote limits, extremes)
     elif target == "drift-policy":
         pass  # Fuzz/seeds only: hand-written policies (every key, edges, lists, refusals)
+    elif target == "drift-baseline":
+        pass  # Fuzz/seeds only: written by `tickbus drift baseline` (Docs/FUZZING.md)
     elif target in ("registry-manifest", "alias-log"):
         pass  # Fuzz/seeds only: written by `tickbus registry` (Docs/FUZZING.md)
     else:

@@ -137,8 +137,8 @@ public struct BaselineSampler: Sendable {
         self.capacity = capacity
     }
 
-    /// SplitMix64.
-    mutating func next() -> UInt64 {
+    /// The next SplitMix64 word (the bench's seeded data draws from it too).
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -272,5 +272,28 @@ struct TableReader: ~Copyable {
         let v = strtod(base + s, &stop)
         guard let stop, stop == base + e else { return nil }
         return v
+    }
+}
+
+extension DriftBaseline {
+    /// The registry's check of a `--baseline` object (`Registry.AddRequest.objectChecks`): the file
+    /// must read as a baseline and be of the version's feature definition (names, order, sha256 of
+    /// the definition's bytes — the registry's name of that object). nil when it is; else why not.
+    @Sendable public static func registryCheck(bytes: [UInt8], definition: [UInt8]) -> String? {
+        do {
+            let baseline = try DriftBaseline(bytes: bytes, path: "--baseline")
+            let parsed: FeatureDefinition
+            do { parsed = try FeatureDefinition.parse(String(decoding: definition, as: UTF8.self)) } catch {
+                return "the feature definition does not load: \(error)"
+            }
+            try baseline.check(
+                featureNames: parsed.names,
+                definitionHash: Manifest.sha256Hex(definition),
+                baselinePath: "--baseline"
+            )
+            return nil
+        } catch {
+            return error.description
+        }
     }
 }

@@ -50,6 +50,10 @@ public struct Registry: Sendable {
         /// Further files by role (`Manifest.objectRoles`): path.
         public var objects: [String: String] = [:]
         public var tags: [String: String] = [:]
+        /// Checks of an object's bytes before it is stored, by role, given the feature definition
+        /// file's bytes: a returned message refuses the add. For objects whose format lives in a
+        /// target the registry cannot depend on (the drift baseline: `Drift` depends on `Registry`).
+        public var objectChecks: [String: @Sendable (_ bytes: [UInt8], _ definition: [UInt8]) -> String?] = [:]
         public init(name: String, model: String, features: String) {
             self.name = name
             self.model = model
@@ -81,6 +85,9 @@ public struct Registry: Sendable {
                 do { _ = try BacktestReport.decode(bytes, what: path) } catch {
                     throw .malformed(what: "--backtest", reason: "\(error)")
                 }
+            }
+            if let check = r.objectChecks[role], let why = check(bytes, definitionBytes) {
+                throw .malformed(what: "--\(role) \(path)", reason: why)
             }
             stored[role] = try objects.put(bytes)
         }

@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self,
             ModelBenchCommand.self,
             StrategyBenchCommand.self, RecordBenchCommand.self, ControlBenchCommand.self, SimBenchCommand.self,
-            DriftActionBenchCommand.self,
+            DriftActionBenchCommand.self, DriftBenchCommand.self,
             BacktestBenchCommand.self,
         ]
     )

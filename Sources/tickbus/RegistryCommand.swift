@@ -1,4 +1,5 @@
 import ArgumentParser
+import Drift
 import Registry
 
 /// `tickbus registry …`: the model registry (Docs/REGISTRY.md). Wiring only; the work is in `Registry`.
@@ -43,7 +44,7 @@ struct RegistryAddCommand: ParsableCommand {
     @Option(help: "Feature snapshot (opaque here).") var snapshot: String?
     @Option(help: "Backtest report (report.json of tickbus backtest; the backtest gate reads it).") var backtest:
         String?
-    @Option(help: "Drift baseline (opaque here).") var baseline: String?
+    @Option(help: "Drift baseline (tickbus drift baseline; must be of this feature definition).") var baseline: String?
     @Option(help: "A tag k=v (part of the version id); repeatable.") var tag: [String] = []
 
     func run() throws {
@@ -53,6 +54,7 @@ struct RegistryAddCommand: ParsableCommand {
         ] {
             if let path { request.objects[role] = path }
         }
+        request.objectChecks["baseline"] = DriftBaseline.registryCheck
         for t in tag {
             guard let eq = t.firstIndex(of: "="), eq != t.startIndex else {
                 throw ValidationError("--tag needs k=v, found '\(t)'")

@@ -67,7 +67,7 @@ import Testing
         let f = try TickBusTest.run(
             [
                 "features", "--source", "lobster:\(messages),\(book)", "--features", features, "--out", plain,
-                "--messages", "40000",
+                "--messages", "20000",
             ],
             timeout: 120
         )
@@ -368,6 +368,53 @@ import Testing
             ]
         )
         #expect(zero.status != 0 && zero.stderr.contains("--max-sample must be at least 1"), "\(zero.stderr)")
+    }
+
+    /// `registry add --baseline` stores the baseline as a content-addressed object named in the
+    /// manifest, and refuses one of another definition or a malformed one (nothing stored).
+    @Test func registryStoresTheBaseline() throws {
+        let dir = TickBusTest.temporaryDirectory("drift-registry").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let features = TickBusTest.repositoryRoot.appendingPathComponent("Recordings/synthetic-5/features.toml").path
+        var text = "sequence,exchange_time,instrument,mid,spread,imb,ofi50,ret1s,vol_ev,prediction\n"
+        for i in 0..<200 {
+            text += "\(i),\(i),1,\(100 + i % 7),0.01,\(Double(i % 11) / 10 - 0.5),\(i % 5),0,0.001,0.1\n"
+        }
+        try Self.write(text, dir + "/t.csv")
+        let good = dir + "/good.tbbaseline"
+        try DriftBaseline.build(table: dir + "/t.csv", features: features).write(to: good)
+        let registry = dir + "/registry"
+        let add = [
+            "registry", "add", "--registry", registry, "--name", "m", "--model", Self.model, "--features", features,
+        ]
+        let ok = try TickBusTest.run(add + ["--baseline", good])
+        try #require(ok.status == 0, "\(ok.stderr)")
+        let hash = try #require(try InputHashesForTest.sha256(good))
+        let show = try TickBusTest.run(["registry", "show", "--registry", registry, ok.lastLine, "--json"])
+        #expect(show.stdout.contains("\"baseline\":\"\(hash)\""), "\(show.stdout)")
+        let stored = registry + "/objects/sha256/" + hash
+        #expect(FileManager.default.contents(atPath: stored) == FileManager.default.contents(atPath: good))
+        #expect(try DriftBaseline(contentsOf: stored).definitionHash == InputHashesForTest.sha256(features))
+
+        let (table, small) = try Self.smallTable(in: dir, rows: 20)
+        let other = dir + "/other.tbbaseline"
+        try DriftBaseline.build(table: table, features: small).write(to: other)
+        let refused = try TickBusTest.run(add + ["--baseline", other])
+        #expect(refused.status != 0 && refused.stderr.contains("is of another feature definition"), "\(refused.stderr)")
+        var corrupt = Array(FileManager.default.contents(atPath: good)!)
+        corrupt[0] = 0
+        try Data(corrupt).write(to: URL(fileURLWithPath: dir + "/corrupt.tbbaseline"))
+        let bad = try TickBusTest.run(add + ["--baseline", dir + "/corrupt.tbbaseline"])
+        #expect(bad.status != 0 && bad.stderr.contains("drift baseline --baseline: magic at byte 0"), "\(bad.stderr)")
+        #expect(!bad.stderr.contains("USAGE"))
+    }
+
+    /// sha256 of a file by `sha256sum` (an independent hash).
+    enum InputHashesForTest {
+        static func sha256(_ path: String) throws -> String? {
+            let r = try Child(["sha256sum", path], executable: "/usr/bin/env").wait(timeout: 30)
+            return r.stdout.split(separator: " ").first.map(String.init)
+        }
     }
 
     @Test func categoricalKeyInDefinitions() throws {

@@ -97,6 +97,7 @@ let package = Package(
                 "Journal", "Features", "Strategy", "Execution", "Replay", "Export",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            exclude: ["Drift"],
             swiftSettings: hot
         ),
         // The model registry: content-addressed versions, the hash-chained alias log, validation
@@ -108,6 +109,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Drift statistics against frozen baselines, and the drift monitor (Docs/DRIFT.md).
+        .target(name: "Drift", dependencies: ["TickBusCore", "Features", "Registry"], swiftSettings: hot),
+        // `tickbus bench drift` (Sources/Bench/Drift): its own target because Drift depends on Registry,
+        // which depends on Bench (a Bench that imported Drift would be a cycle).
+        .target(
+            name: "DriftBench",
+            dependencies: ["Drift", "Bench", "CMallocCounter", "CTickBus"],
+            path: "Sources/Bench/Drift",
+            swiftSettings: hot
+        ),
         // The control server's submission frame (Docs/CONTROL.md): core only, so the fuzz build compiles it alone.
         .target(name: "ControlWire", dependencies: ["TickBusCore"]),
         // `tickbus control serve` (the one producer of ring `control`, checking against the registry) and its client.
@@ -115,11 +126,9 @@ let package = Package(
         // The drift policy file (levels, thresholds, actions, canary settings) and its state over
         // windows: on the definitions' TOML subset only, so the fuzz build compiles its reader alone.
         .target(name: "DriftPolicy", dependencies: ["Features"]),
-        // Drift statistics against frozen baselines (Docs/DRIFT.md).
-        .target(name: "Drift", dependencies: ["TickBusCore", "Features", "Registry"], swiftSettings: hot),
         // The drift monitor of `tickbus drift` (Docs/DRIFT.md): windows of a strategy's decisions, outcomes
         // from the market's books, the policy's actions through the control server, the paired canary
-        // analysis, /metrics. Apart from `Drift` so that the benchmarks can import the statistics.
+        // analysis, /metrics. Apart from `Drift`, whose statistics need none of control, journals or telemetry.
         .target(
             name: "DriftMonitor",
             dependencies: [
@@ -135,7 +144,7 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus", "Drift", "DriftPolicy", "DriftMonitor", "Export",
+                "CMallocCounter", "CTickBus", "Drift", "DriftBench", "DriftPolicy", "DriftMonitor", "Export",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -23,7 +23,11 @@ public struct ColumnBaseline: Sendable, Equatable {
     /// Sample values per bin: `edges.count + 1` value bins, then the NaN bin.
     public var binCounts: [UInt64]
     /// The sample's non-NaN values, ascending (KS and Wasserstein-1).
-    public var sortedSample: [Double]
+    public private(set) var sortedSample: [Double]
+    /// The distinct values of `sortedSample` and the baseline's F at each (count ≤ v / n): what the
+    /// window scorer merges with (derived at init; kept beside the sample for speed, not stored).
+    public private(set) var distinctValues: [Double]
+    public private(set) var cumulativeShare: [Double]
     /// Mean of the non-NaN values (NaN when there is none).
     public var mean: Double
     /// Population standard deviation (ddof 0) of the non-NaN values (NaN when there is none).
@@ -55,6 +59,9 @@ public struct ColumnBaseline: Sendable, Equatable {
         self.name = name
         self.kind = kind
         sortedSample = sorted
+        (distinctValues, cumulativeShare) = sorted.withUnsafeBufferPointer {
+            Statistics.empiricalDistribution(sorted: $0)
+        }
         sampleCount = UInt64(sorted.count) + nanCount
         edges = Bins.edges(sorted: sorted)
         var counts = [UInt64](repeating: 0, count: edges.count + 2)

@@ -33,41 +33,85 @@ public enum Statistics {
         a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in empiricalDistances(pa, pb).w1 } }
     }
 
-    /// KS statistic and Wasserstein-1 in one merge of the two sorted samples.
-    ///
-    /// At each distinct value x of the union (ascending), i and j count the values ≤ x of each
-    /// sample; scipy forms F_a(x) = i/m and F_b(x) = j/n with the same divisions, so D is bit for bit
-    /// theirs, and W1 sums |F_a − F_b|·(x′ − x) over the gaps to the next value x′ (positive terms:
-    /// the order of summation changes the last bits only).
+    /// KS statistic and Wasserstein-1 of two sorted samples (no NaN): `b` is turned into its
+    /// distinct values and their F_b first (allocates; the window scorer passes its baseline's).
     @inlinable
     public static func empiricalDistances(
         _ a: UnsafeBufferPointer<Double>,
         _ b: UnsafeBufferPointer<Double>
     ) -> (ks: Double, w1: Double) {
+        let (values, cumulative) = empiricalDistribution(sorted: b)
+        return values.withUnsafeBufferPointer { v in
+            cumulative.withUnsafeBufferPointer { c in empiricalDistances(a, distinct: v, cumulative: c) }
+        }
+    }
+
+    /// The distinct values of a sorted sample and F at each, count(≤ v)/n divided as scipy divides.
+    public static func empiricalDistribution(sorted b: UnsafeBufferPointer<Double>) -> ([Double], [Double]) {
+        var values: [Double] = []
+        var cumulative: [Double] = []
+        let n = Double(b.count)
+        var j = 0
+        while j < b.count {
+            let v = b[j]
+            repeat { j += 1 } while j < b.count && b[j] <= v
+            values.append(v)
+            cumulative.append(Double(j) / n)
+        }
+        return (values, cumulative)
+    }
+
+    /// KS statistic and Wasserstein-1 in one merge of a sorted sample `a` with a distribution given
+    /// as its distinct values (ascending) and F at each.
+    ///
+    /// At each distinct value x of the union (ascending), F_a(x) = i/m for the i values ≤ x and F_b
+    /// is the cumulative share of the last distinct value ≤ x — the same divisions scipy makes, so D
+    /// is bit for bit scipy's —, and W1 sums |F_a − F_b|·(x′ − x) over the gaps to the next value x′
+    /// (positive terms: the order of summation changes the last bits only).
+    @inlinable
+    public static func empiricalDistances(
+        _ a: UnsafeBufferPointer<Double>,
+        distinct b: UnsafeBufferPointer<Double>,
+        cumulative cb: UnsafeBufferPointer<Double>
+    ) -> (ks: Double, w1: Double) {
         let m = a.count
         let n = b.count
         if m == 0 || n == 0 { return (.nan, .nan) }
         let dm = Double(m)
-        let dn = Double(n)
         var i = 0
         var j = 0
+        var fa = 0.0  // i/m, recomputed only when i moves
+        var fb = 0.0
         var ks = 0.0
         var w1 = 0.0
-        // Safe: i < m and j < n are checked before each read.
+        // Safe: every read is guarded by i < m or j < n (cb has n entries, as b).
         var x = min(a[0], b[0])
         while true {
-            while i < m && a[i] <= x { i += 1 }
-            while j < n && b[j] <= x { j += 1 }
-            let diff = abs(Double(i) / dm - Double(j) / dn)
-            if diff > ks { ks = diff }
-            let next: Double
-            if i < m {
-                next = j < n ? min(a[i], b[j]) : a[i]
-            } else if j < n {
-                next = b[j]
-            } else {
-                break
+            if i < m && a[i] <= x {
+                repeat { i += 1 } while i < m && a[i] <= x
+                fa = Double(i) / dm
             }
+            if j < n && b[j] <= x {  // distinct values: at most one
+                fb = cb[j]
+                j += 1
+            }
+            var diff = abs(fa - fb)
+            if diff > ks { ks = diff }
+            if i == m && j == n { break }
+            let nextA = i < m ? a[i] : .infinity
+            // The baseline is the larger sample: its values strictly below the window's next one
+            // move only j (the same points and additions as the general step, fewer tests).
+            while j < n && b[j] < nextA {
+                let next = b[j]
+                w1 += diff * (next - x)
+                x = next
+                fb = cb[j]
+                j += 1
+                diff = abs(fa - fb)
+                if diff > ks { ks = diff }
+            }
+            if i == m && j == n { break }
+            let next = min(nextA, j < n ? b[j] : .infinity)
             w1 += diff * (next - x)
             x = next
         }

@@ -23,7 +23,7 @@ public struct WindowScorer {
         values = [Double](repeating: 0, count: c)
         keys = [UInt64](repeating: 0, count: c)
         temp = [UInt64](repeating: 0, count: c)
-        radixCounts = [Int](repeating: 0, count: 2048)
+        radixCounts = [Int](repeating: 0, count: Statistics.radixCountsSize)
         windowBins = [Double](repeating: 0, count: Bins.levels.count + 2)
         baselineBins = [Double](repeating: 0, count: Bins.levels.count + 2)
         observed = []
@@ -94,7 +94,9 @@ public struct WindowScorer {
         let baseTotal = Double(baseline.sampleCount)
         var scores = NumericScores()
         scores.nanShare = Double(total - m) / Double(total)
-        values.withUnsafeBufferPointer { v in
+        // Mutable access even to read: a read of one stored array while another is mutated would
+        // copy (retain) it; Tools/hot-path-check holds this function to no retain/release.
+        values.withUnsafeMutableBufferPointer { v in
             windowBins.withUnsafeMutableBufferPointer { wb in
                 baselineBins.withUnsafeMutableBufferPointer { bb in
                     // Window counts by merging the sorted values with the edges (bin = edges below).
@@ -120,15 +122,18 @@ public struct WindowScorer {
                     scores.js = defined(Statistics.jensenShannon(p, q))
                 }
             }
-            baseline.sortedSample.withUnsafeBufferPointer { sample in
-                let a = UnsafeBufferPointer(rebasing: v[0..<m])
-                let (ks, w1) = Statistics.empiricalDistances(a, sample)
-                guard !ks.isNaN else { return }
-                scores.ks = ks
-                let en = Double(m * sample.count) / Double(m + sample.count)
-                scores.ksPValue = defined(Statistics.kolmogorovSF(ks * en.squareRoot()))
-                scores.w1 = defined(w1)
-                if baseline.std > 0 { scores.w1Norm = defined(w1 / baseline.std) }
+            baseline.distinctValues.withUnsafeBufferPointer { distinct in
+                baseline.cumulativeShare.withUnsafeBufferPointer { cumulative in
+                    let a = UnsafeBufferPointer(rebasing: v[0..<m])
+                    let (ks, w1) = Statistics.empiricalDistances(a, distinct: distinct, cumulative: cumulative)
+                    guard !ks.isNaN else { return }
+                    scores.ks = ks
+                    let n = baseline.sortedSample.count
+                    let en = Double(m * n) / Double(m + n)
+                    scores.ksPValue = defined(Statistics.kolmogorovSF(ks * en.squareRoot()))
+                    scores.w1 = defined(w1)
+                    if baseline.std > 0 { scores.w1Norm = defined(w1 / baseline.std) }
+                }
             }
         }
         return scores

@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
             ModelBenchCommand.self,
             StrategyBenchCommand.self, StrategyInstructionsCommand.self, RecordBenchCommand.self,
             ControlBenchCommand.self, SimBenchCommand.self,
-            DriftActionBenchCommand.self,
+            DriftActionBenchCommand.self, DriftBenchCommand.self,
             BacktestBenchCommand.self, ExportBenchCommand.self,
         ]
     )

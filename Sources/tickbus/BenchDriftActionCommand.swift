@@ -13,6 +13,8 @@ struct DriftActionBenchCommand: ParsableCommand {
     @Option(help: "Decision records per window (a rollback after each).") var window: Int = 500
     @Option(help: "ITCH messages per session.") var messages: Int = 60_000
     @Option(help: "Feed rate, messages per second.") var rate: Double = 40_000
+    @Option(name: .customLong("strategy-idle"), help: "The strategy's idle strategy: backoff | yield | spin.")
+    var strategyIdle: String = "backoff"
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -21,6 +23,7 @@ struct DriftActionBenchCommand: ParsableCommand {
         o.window = window
         o.messages = messages
         o.rate = rate
+        o.strategyIdle = strategyIdle
         let outcome = try runBenchmark { () throws(BenchError) in
             try DriftActionBench.run(o) { warn("bench drift-action: \($0)") }
         }

@@ -197,7 +197,7 @@ import Testing
         let expected = values.sorted()
         var keys = [UInt64](repeating: 0, count: count)
         var temp = [UInt64](repeating: 0, count: count)
-        var counts = [Int](repeating: 0, count: 2048)
+        var counts = [Int](repeating: 0, count: Statistics.radixCountsSize)
         values.withUnsafeMutableBufferPointer { v in
             keys.withUnsafeMutableBufferPointer { k in
                 temp.withUnsafeMutableBufferPointer { t in

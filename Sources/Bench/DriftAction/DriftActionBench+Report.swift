@@ -51,7 +51,7 @@ extension DriftActionBench.Outcome {
         return [
             "bench drift-action: \(rounds) sessions of \(options.messages) ITCH messages (seed \(options.seed)) at "
                 + "\(Int(options.rate)) msg/s; a rollback after every window of \(options.window) decisions; "
-                + "\(rollbacks) rollbacks",
+                + "\(rollbacks) rollbacks; strategy idle \(options.strategyIdle)",
             "  medians over sessions (ns)                                                      p50         p99",
             TextTable.rightPad("  window end -> the strategy's control record (target p99 < 1 ms)", 80)
                 + f(total.p50) + f(total.p99),

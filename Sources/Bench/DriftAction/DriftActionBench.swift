@@ -21,6 +21,9 @@ public enum DriftActionBench {
         public var messages = 60_000
         public var rate = 40_000.0
         public var seed: UInt64 = 2
+        /// The strategy's idle strategy (`backoff` sleeps up to 1 ms when it has caught up, and a
+        /// command waits for it to wake; `yield` stays on the CPU's run queue).
+        public var strategyIdle = "backoff"
         public init() {}
     }
 
@@ -143,7 +146,7 @@ public enum DriftActionBench {
         let strategy = try Spawned(
             [
                 "strategy", "--bus", bus, "--registry", s.registry, "--live", s.a, "--preload", s.v0, "--name", "S",
-                "--cpu", "0", "--gating", "--attach-timeout", "30", "--capacity", "262144",
+                "--cpu", "0", "--gating", "--attach-timeout", "30", "--capacity", "262144", "--idle", o.strategyIdle,
             ],
             s.dir + "/strategy.out"
         )

@@ -290,7 +290,7 @@ struct MonitorJournalTests {
         let alerts = all.filter { $0["alert"] != nil }
         #expect(alerts.count == 1 && alerts[0]["alert"] as? String == "minor" && alerts[0]["window"] as? Int == 1)
         let file = try String(contentsOfFile: dir + "/alerts.jsonl", encoding: .utf8)
-        #expect(file.split(separator: "\n").count == 1 && file.contains("\"alert\":\"minor\""))
+        #expect(file.split(separator: "\n").count == 1 && file.contains("{\"alert\": \"minor\", "))
         let request = try #require(
             try JSONSerialization.jsonObject(
                 with: Data(contentsOf: URL(fileURLWithPath: dir + "/retrain-S-window-1.json"))

@@ -44,7 +44,7 @@ struct ActionContext {
             j.close()
             parts.append(j.text)
         }
-        return "[" + parts.joined(separator: ",") + "]"
+        return "[" + parts.joined(separator: ", ") + "]"
     }
 
     static func short(_ x: Double) -> String {

@@ -1,13 +1,14 @@
 import Drift
 
-/// A JSON text built by appending (the monitor's lines: window, alert, retrain request). Numbers
-/// are Swift's shortest round-trip form; a NaN, an infinity or nil is `null`.
+/// A JSON text built by appending (the monitor's lines: window, alert, retrain request), spaced as
+/// the issue writes the window line (and as Python's `json.dumps` does): `", "` between members,
+/// `": "` after keys. Numbers are Swift's shortest round-trip form; a NaN, an infinity or nil is `null`.
 struct JSONText {
     var text = ""
     var needsComma = [false]
 
     mutating func comma() {
-        if needsComma[needsComma.count - 1] { text += "," }
+        if needsComma[needsComma.count - 1] { text += ", " }
         needsComma[needsComma.count - 1] = true
     }
 
@@ -23,7 +24,7 @@ struct JSONText {
 
     mutating func key(_ k: String) {
         comma()
-        text += JSONText.quote(k) + ":"
+        text += JSONText.quote(k) + ": "
     }
 
     mutating func raw(_ k: String, _ v: String) {

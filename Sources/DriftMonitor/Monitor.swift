@@ -220,7 +220,17 @@ public final class Monitor {
         }
     }
 
+    /// Windows kept open for their outcomes at most; beyond, the oldest is printed with its
+    /// pending outcomes as unknown (a quiet instrument must not hold the monitor's memory).
+    public static let maxOpenWindows = 64
+
     func openWindow() {
+        if windows.count >= Self.maxOpenWindows {
+            windows[0].unknown += windows[0].pending
+            windows[0].pending = 0
+            metrics.forcedWindows += 1
+            printReady()
+        }
         var w = spare.popLast() ?? DriftWindow(index: 0, capacity: options.window, columnCount: columnCount)
         w.reset(index: nextWindow)
         nextWindow += 1

@@ -11,6 +11,8 @@ public struct MonitorMetrics: Sendable {
     public var windows: UInt64 = 0
     public var records: UInt64 = 0
     public var malformed: UInt64 = 0
+    /// Windows printed before all their outcomes were known (`Monitor.maxOpenWindows`).
+    public var forcedWindows: UInt64 = 0
     public var decisionsLost: UInt64 = 0
     public var marketLost: UInt64 = 0
     public var hits: UInt64 = 0
@@ -88,6 +90,12 @@ public struct MonitorMetrics: Sendable {
             "counter",
             "Records skipped as malformed (too short, another layout).",
             [("", "\(malformed)")]
+        )
+        family(
+            "tickbus_drift_forced_windows_total",
+            "counter",
+            "Windows printed before all their outcomes were known (too many windows open).",
+            [("", "\(forcedWindows)")]
         )
         family(
             "tickbus_drift_lost_messages_total",

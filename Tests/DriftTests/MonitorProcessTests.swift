@@ -98,7 +98,8 @@ struct MonitorProcessTests {
             try MonitorProcessTests.ok([
                 "drift", "baseline", "--table", dir + "/table.csv", "--features", features, "--out", baseline,
             ])
-            try MonitorProcessTests.policy.write(toFile: dir + "/policy.toml", atomically: true, encoding: .utf8)
+            try (MonitorProcessTests.policy + "[policy]\nretrain_dir = \"\(dir)\"\n")
+                .write(toFile: dir + "/policy.toml", atomically: true, encoding: .utf8)
         }
 
         func remove() { try? FileManager.default.removeItem(atPath: dir) }
@@ -213,7 +214,9 @@ struct MonitorProcessTests {
         let actions = windows.flatMap { ($0["actions"] as? [[String: Any]]) ?? [] }
         let rollbacks = actions.filter { $0["action"] as? String == "rollback" }
         #expect(rollbacks.count == 1 && rollbacks.first?["status"] as? String == "accepted", "\(rollbacks)")
-        #expect(actions.contains { $0["action"] as? String == "retrain" && $0["status"] as? String == "done" })
+        let retrain = actions.first { $0["action"] as? String == "retrain" }
+        #expect(retrain?["status"] as? String == "done", "\(String(describing: retrain))")
+        #expect((retrain?["detail"] as? String ?? "").hasPrefix(s.dir + "/retrain-S-window-"))
         let applied = run.lines.filter { $0["applied"] as? String == "rollback" }
         #expect(applied.count == 1, "\(run.drift.stdout.suffix(2000))")
         let latency = applied.first?["latency_ns"] as? Int ?? -1

@@ -96,7 +96,7 @@ struct OpsTests {
             "2", "--wait-timeout", "30",
         ])
         defer { feed.signal(SIGKILL) }
-        #expect(drift.waitFor(timeout: 60) { $0.components(separatedBy: "{\"window\"").count > 2 }, "\(drift.stderr)")
+        #expect(drift.waitFor(timeout: 60) { $0.components(separatedBy: "{\"window\": ").count > 2 }, "\(drift.stderr)")
         let port = try #require(
             drift.stdout.split(separator: "\n").first { $0.hasPrefix("listening=") }?.split(separator: ":").last
         )

@@ -173,7 +173,7 @@ public enum DriftActionBench {
         var total: [Double] = []
         var toCommand: [Double] = []
         var swap: [Double] = []
-        for line in drift.output.split(separator: "\n") where line.hasPrefix("{\"applied\":\"rollback\"") {
+        for line in drift.output.split(separator: "\n") where line.hasPrefix("{\"applied\": \"rollback\"") {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 let t = obj["latency_ns"] as? Int, let c = obj["to_command_ns"] as? Int, let w = obj["swap_ns"] as? Int
             else { continue }

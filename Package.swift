@@ -79,6 +79,11 @@ let package = Package(
             ],
             swiftSettings: hot
         ),
+        // Feature snapshots (content-addressed Parquet + manifest) and point-in-time lookup (Docs/FEATURESTORE.md).
+        .target(
+            name: "FeatureStore",
+            dependencies: ["Features", "Feed", "Replay", "Journal", "Parquet", "Export", "Registry"]
+        ),
         // Counters, histograms, /metrics and stat.
         .target(
             name: "Telemetry",
@@ -120,7 +125,7 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus", "Export",
+                "CMallocCounter", "CTickBus", "Export", "FeatureStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -161,6 +166,10 @@ let package = Package(
             name: "ParquetTests",
             dependencies: ["Parquet", "Export", "Journal", "TickBusCore", "TestSupport", "tickbus"],
             exclude: ["parquet_readers.py", "export_check.py"]
+        ),
+        .testTarget(
+            name: "FeatureStoreTests",
+            dependencies: ["FeatureStore", "Registry", "Parquet", "Journal", "TickBusCore", "TestSupport", "tickbus"]
         ),
         .testTarget(
             name: "BacktestReportTests",

@@ -310,7 +310,7 @@ def main(target, out):
         pass  # Fuzz/seeds only: hand-written order files (every refusal kind, cancels, ties)
     elif target == "execution-file":
         pass  # Fuzz/seeds only: hand-written execution files (every key, quote limits, extremes)
-    elif target in ("registry-manifest", "alias-log"):
+    elif target in ("registry-manifest", "alias-log", "snapshot-manifest"):
         pass  # Fuzz/seeds only: written by `tickbus registry` (Docs/FUZZING.md)
     else:
         sys.exit("make_corpus: unknown target " + target)

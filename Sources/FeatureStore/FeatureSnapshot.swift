@@ -33,6 +33,8 @@ public enum FeatureSnapshot {
 
     /// Builds the snapshot of `spec` under `definitionPath` into directory `out` (created).
     /// - Parameters:
+    ///   - limit: read at most this many source messages (a synthetic source never ends); recorded
+    ///     in the manifest's `source.argument` as `messages=N`.
     ///   - sessionDate: `YYYY-MM-DD`; nil takes the journal header's day, or the date in a LOBSTER
     ///     or ITCH file name, else 1970-01-01.
     public static func build(
@@ -41,6 +43,7 @@ public enum FeatureSnapshot {
         out: String,
         latencyNs: Int64,
         sessionDate: String?,
+        limit: UInt64? = nil,
         log: (String) -> Void = { _ in }
     ) throws(SnapshotError) -> Built {
         guard latencyNs >= 0 else { throw .input("--latency-ns must be ≥ 0, not \(latencyNs)") }
@@ -52,9 +55,10 @@ public enum FeatureSnapshot {
         let date: String
         if let sessionDate { date = sessionDate } else { date = try defaultDate(spec) }
         guard let midnight = SnapshotManifest.midnightNs(date) else {
-            throw .input("session date '\(date)' is not YYYY-MM-DD (1970…9999)")
+            throw .input("session date '\(date)' is not YYYY-MM-DD (1970…2261)")
         }
-        let (argument, inputs) = try inputHashes(spec)
+        var (argument, inputs) = try inputHashes(spec)
+        if let limit { argument += (argument.isEmpty ? "" : " ") + "messages=\(limit)" }
         if mkdir(out, 0o755) != 0 && errno != EEXIST { throw .unreadable(path: out, reason: "cannot be created") }
         let names = definition.names
         let columns: [ParquetColumn] =
@@ -69,7 +73,10 @@ public enum FeatureSnapshot {
         var failure: ParquetError?
         let report: FeedReport
         do {
-            report = try OfflineTable.run(spec, engine: engine, log: log) { sequence, time, instrument in
+            report = try OfflineTable.run(spec, engine: engine, limit: limit ?? .max, log: log) {
+                sequence,
+                time,
+                instrument in
                 guard failure == nil else { return }
                 // Untrusted exchange times: saturate rather than trap (a time beyond 2262 is nonsense
                 // either way, and stays visibly so).
@@ -118,7 +125,7 @@ public enum FeatureSnapshot {
         }
         func base(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
         switch spec {
-        case .synthetic(let seed): return ("\(seed)", [:])
+        case .synthetic(let seed): return ("seed=\(seed)", [:])
         case .itchMoldUDP64(let group): return (group, [:])
         case .itch(let path): return ("", [base(path): try hash(path)])
         case .lobster(let messages, let orderbook):

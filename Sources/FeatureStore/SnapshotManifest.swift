@@ -156,7 +156,7 @@ public struct SnapshotManifest: Equatable, Sendable {
         latencyNs = ns
         sessionDate = try str(top["session_date"], "session_date")
         guard Self.midnightNs(sessionDate) != nil else {
-            throw fail("'session_date' is not a date YYYY-MM-DD (1970…9999): '\(sessionDate)'")
+            throw fail("'session_date' is not a date YYYY-MM-DD (1970…2261): '\(sessionDate)'")
         }
     }
 
@@ -176,11 +176,12 @@ public struct SnapshotManifest: Equatable, Sendable {
         return v
     }
 
-    /// Epoch ns of 00:00 UTC of `YYYY-MM-DD` (1970-01-01 … 9999-12-31), nil otherwise.
+    /// Epoch ns of 00:00 UTC of `YYYY-MM-DD` (1970-01-01 … 2261-12-31: the dates whose every ns fits in Int64), nil otherwise.
     public static func midnightNs(_ date: String) -> Int64? {
         let u = Array(date.utf8)
         guard u.count == 10, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-") else { return nil }
-        guard let y = decimal(u, 0..<4), let m = decimal(u, 5..<7), let d = decimal(u, 8..<10), y >= 1970, m >= 1,
+        guard let y = decimal(u, 0..<4), let m = decimal(u, 5..<7), let d = decimal(u, 8..<10), y >= 1970, y <= 2261,
+            m >= 1,
             m <= 12, d >= 1
         else {
             return nil

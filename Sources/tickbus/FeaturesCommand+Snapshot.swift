@@ -21,6 +21,7 @@ struct FeaturesSnapshotCommand: ParsableCommand {
     var latencyNs: Int64 = 0
     @Option(help: "Session date YYYY-MM-DD (default: the journal header's day, or the date in the file name).")
     var sessionDate: String?
+    @Option(help: "Read at most this many source messages (a synthetic source never ends).") var messages: UInt64?
 
     func validate() throws {
         do { _ = try SourceSpec(parsing: source) } catch { throw ValidationError(error.description) }
@@ -37,6 +38,7 @@ struct FeaturesSnapshotCommand: ParsableCommand {
                 out: out,
                 latencyNs: latencyNs,
                 sessionDate: sessionDate,
+                limit: messages,
                 log: warn
             )
         } catch {
@@ -75,7 +77,7 @@ struct FeaturesAsOfCommand: ParsableCommand {
     func times() throws -> [Int64] {
         var out: [Int64] = []
         for part in at.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let t = AsOfQuery.parseTime(String(part)) else {
+            guard let t = QueryTime.parse(String(part)) else {
                 throw ValidationError("--at: '\(part)' is neither epoch ns nor YYYY-MM-DDTHH:MM:SS[.f]Z")
             }
             out.append(t)

@@ -190,8 +190,8 @@ struct SplitMix {
         let t = try TickBusTest.run(["features", "asof", "--snapshot", dir.path + "/s", "--at", "12:00"])
         #expect(t.status != 0 && t.stderr.contains("'12:00'"), "\(t.stderr)")
         // ISO time equals its epoch ns.
-        #expect(AsOfQuery.parseTime("2012-06-21T09:30:00.5Z") == midnight + 34_200_500_000_000)
-        #expect(AsOfQuery.parseTime("2012-06-21T09:30:00Z") == midnight + 34_200_000_000_000)
-        #expect(AsOfQuery.parseTime("2012-06-21T24:00:00Z") == nil)
+        #expect(QueryTime.parse("2012-06-21T09:30:00.5Z") == midnight + 34_200_500_000_000)
+        #expect(QueryTime.parse("2012-06-21T09:30:00Z") == midnight + 34_200_000_000_000)
+        #expect(QueryTime.parse("2012-06-21T24:00:00Z") == nil)
     }
 }

@@ -169,7 +169,8 @@ let package = Package(
         ),
         .testTarget(
             name: "FeatureStoreTests",
-            dependencies: ["FeatureStore", "Registry", "Parquet", "Journal", "TickBusCore", "TestSupport", "tickbus"]
+            dependencies: ["FeatureStore", "Registry", "Parquet", "Journal", "TickBusCore", "TestSupport", "tickbus"],
+            exclude: ["snapshot_check.py"]
         ),
         .testTarget(
             name: "BacktestReportTests",

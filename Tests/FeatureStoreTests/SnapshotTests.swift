@@ -51,6 +51,10 @@ func snapshot(_ source: String, _ out: String, latency: Int64 = 250_000) throws 
         let b = try snapshot(source, dir.path + "/b")
         #expect(SnapshotManifest.isDigest(a), "id \(a)")
         #expect(a == b)
+        // hashlib, json and pyarrow agree: canonical manifest, data hash, columns, UTC ns times, latency.
+        let script = TickBusTest.repositoryRoot.appendingPathComponent("Tests/FeatureStoreTests/snapshot_check.py").path
+        let check = try Child(["python3", script, dir.path + "/a", a], executable: "/usr/bin/env").wait(timeout: 120)
+        #expect(check.status == 0 && check.stdout.contains("snapshot-check ok"), "\(check.stdout)\(check.stderr)")
         let manifest = try [UInt8](Data(contentsOf: dir.appendingPathComponent("a/manifest.json")))
         #expect(Manifest.sha256Hex(manifest) == a, "the id is the sha256 of the manifest")
         // One record changed: the size of message 1000 (field 4 of time,type,id,size,price,direction).

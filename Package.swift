@@ -79,6 +79,11 @@ let package = Package(
             ],
             swiftSettings: hot
         ),
+        // Feature snapshots (content-addressed Parquet + manifest) and point-in-time lookup (Docs/FEATURESTORE.md).
+        .target(
+            name: "FeatureStore",
+            dependencies: ["Features", "Feed", "Replay", "Journal", "Parquet", "Export", "Registry"]
+        ),
         // Counters, histograms, /metrics and stat.
         .target(
             name: "Telemetry",
@@ -145,6 +150,7 @@ let package = Package(
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
                 "CMallocCounter", "CTickBus", "Drift", "DriftBench", "DriftPolicy", "DriftMonitor", "Export",
+                "FeatureStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -185,6 +191,11 @@ let package = Package(
             name: "ParquetTests",
             dependencies: ["Parquet", "Export", "Journal", "TickBusCore", "TestSupport", "tickbus"],
             exclude: ["parquet_readers.py", "export_check.py"]
+        ),
+        .testTarget(
+            name: "FeatureStoreTests",
+            dependencies: ["FeatureStore", "Registry", "Parquet", "Journal", "TickBusCore", "TestSupport", "tickbus"],
+            exclude: ["snapshot_check.py"]
         ),
         .testTarget(
             name: "BacktestReportTests",

@@ -314,7 +314,7 @@ def main(target, out):
         pass  # Fuzz/seeds only: written by `tickbus drift baseline` (Docs/FUZZING.md)
     elif target == "drift-policy":
         pass  # Fuzz/seeds only: hand-written policies (every key, edges, lists, refusals)
-    elif target in ("registry-manifest", "alias-log"):
+    elif target in ("registry-manifest", "alias-log", "snapshot-manifest"):
         pass  # Fuzz/seeds only: written by `tickbus registry` (Docs/FUZZING.md)
     else:
         sys.exit("make_corpus: unknown target " + target)

@@ -37,9 +37,20 @@ final class TextOut {
 /// A number as the table prints it: `%.17g`, `nan` for missing.
 func tableNumber(_ v: Double) -> String { v.isNaN ? "nan" : g17(v) }
 
+/// `tickbus features`: the offline table (the default: `tickbus features --source …` as before),
+/// `snapshot` and `asof` (Docs/FEATURESTORE.md). A group, so that each command owns its options.
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "features",
+        abstract: "The offline feature table (default), feature snapshots and point-in-time lookup.",
+        subcommands: [FeaturesTableCommand.self, FeaturesSnapshotCommand.self, FeaturesAsOfCommand.self],
+        defaultSubcommand: FeaturesTableCommand.self
+    )
+}
+
+struct FeaturesTableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table",
         abstract:
             "Compute the offline feature table: one row per decision point, with the market sequence and exchange time."
     )

@@ -72,6 +72,9 @@ let package = Package(
             ],
             swiftSettings: hot
         ),
+        // `tickbus republish`: a ring as MoldUDP64 over UDP (multicast or unicast), with a
+        // retransmission request server answering from a window and the journal (Docs/MULTIHOST.md).
+        .target(name: "Republish", dependencies: ["TickBusCore", "CTickBus", "Feed", "Journal"], swiftSettings: hot),
         // Counters, histograms, /metrics and stat.
         .target(
             name: "Telemetry",
@@ -87,7 +90,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models",
-                "Journal", "Features", "Strategy", "Execution", "Replay",
+                "Journal", "Features", "Strategy", "Execution", "Replay", "Republish",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hot
@@ -113,7 +116,7 @@ let package = Package(
             dependencies: [
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
-                "CMallocCounter", "CTickBus",
+                "CMallocCounter", "CTickBus", "Republish",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -125,6 +128,10 @@ let package = Package(
             dependencies: ["Feed", "Book", "Bench", "TickBusCore", "TestSupport", "tickbus"]
         ),
         .testTarget(name: "BusProcessTests", dependencies: ["TestSupport", "tickbus"]),
+        .testTarget(
+            name: "RepublishTests",
+            dependencies: ["Republish", "Feed", "Journal", "TickBusCore", "CTickBus", "TestSupport", "tickbus"]
+        ),
         .testTarget(
             name: "ModelsTests",
             dependencies: ["Models", "Bench", "TestSupport", "tickbus"],

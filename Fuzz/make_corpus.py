@@ -283,6 +283,8 @@ def main(target, out):
         put(out, control_record(5, 1, 1, live=a))
         put(out, control_record(6, 2, 3, applied=False, rejection=3, message="no canary loaded", percent=30))
         put(out, control_record(7, 1, 2, canary=b, percent=30))
+    elif target in ("tickbus-moldudp64", "moldudp64-request"):
+        pass  # Fuzz/seeds only: hand-built packets and requests of `tickbus republish`
     elif target == "order-csv":
         pass  # Fuzz/seeds only: hand-written order files (every refusal kind, cancels, ties)
     elif target == "execution-file":

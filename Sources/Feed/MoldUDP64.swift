@@ -34,10 +34,10 @@ public enum MoldUDP64 {
     }
 
     /// Whether an IPv4 address (network order) is multicast (224.0.0.0/4).
-    static func isMulticast(_ a: sockaddr_in) -> Bool { (UInt32(bigEndian: a.sin_addr.s_addr) >> 28) == 0xE }
+    public static func isMulticast(_ a: sockaddr_in) -> Bool { (UInt32(bigEndian: a.sin_addr.s_addr) >> 28) == 0xE }
 
     /// A UDP socket with large buffers and SO_REUSEADDR. The caller owns the descriptor.
-    static func udpSocket() throws(FeedError) -> Int32 {
+    public static func udpSocket() throws(FeedError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else {
             throw .network(SystemCallError(call: "socket", argument: "AF_INET, SOCK_DGRAM", errno: errno))
@@ -59,7 +59,7 @@ public enum MoldUDP64 {
     }
 
     /// Binds `fd` to `a`. On failure the descriptor stays open: the caller, who owns it, closes it.
-    static func bind(_ fd: Int32, _ a: sockaddr_in) throws(FeedError) {
+    public static func bind(_ fd: Int32, _ a: sockaddr_in) throws(FeedError) {
         var a = a
         let rc = withUnsafePointer(to: &a) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -72,7 +72,7 @@ public enum MoldUDP64 {
         }
     }
 
-    static func send(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, to a: sockaddr_in) -> Bool {
+    public static func send(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, to a: sockaddr_in) -> Bool {
         var a = a
         return withUnsafePointer(to: &a) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -81,12 +81,17 @@ public enum MoldUDP64 {
         }
     }
 
-    static func describe(_ a: sockaddr_in) -> String {
+    public static func describe(_ a: sockaddr_in) -> String {
         let ip = UInt32(bigEndian: a.sin_addr.s_addr)
         return "\(ip >> 24).\((ip >> 16) & 0xFF).\((ip >> 8) & 0xFF).\(ip & 0xFF):\(UInt16(bigEndian: a.sin_port))"
     }
 
-    static func writeHeader(_ p: UnsafeMutableRawPointer, session: (UInt64, UInt16), sequence: UInt64, count: UInt16) {
+    public static func writeHeader(
+        _ p: UnsafeMutableRawPointer,
+        session: (UInt64, UInt16),
+        sequence: UInt64,
+        count: UInt16
+    ) {
         p.storeBytes(of: session.0, toByteOffset: 0, as: UInt64.self)
         p.storeBytes(of: session.1, toByteOffset: 8, as: UInt16.self)
         p.storeBytes(of: sequence.bigEndian, toByteOffset: 10, as: UInt64.self)
@@ -136,7 +141,7 @@ public enum MoldUDP64 {
     }
 
     /// A session name as the 10 raw bytes of the header.
-    static func sessionBytes(_ name: String) -> (UInt64, UInt16) {
+    public static func sessionBytes(_ name: String) -> (UInt64, UInt16) {
         var b = Array(name.utf8.prefix(10))
         while b.count < 10 { b.append(0x20) }
         var w: UInt64 = 0

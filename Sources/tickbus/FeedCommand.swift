@@ -16,7 +16,8 @@ struct FeedCommand: ParsableCommand {
 
     @Option(help: "Bus name (a directory under /dev/shm/tickbus).") var bus: String
     @Option(
-        help: "synthetic:SEED | itch:FILE | itch+moldudp64:ADDR:PORT | lobster:MESSAGES.csv,ORDERBOOK.csv | journal:DIR"
+        help:
+            "synthetic:SEED | itch:FILE | itch+moldudp64:ADDR:PORT | tickbus+moldudp64:ADDR:PORT[,request=ADDR:PORT] | lobster:MESSAGES.csv,ORDERBOOK.csv | journal:DIR"
     )
     var source: String
     @Option(help: "Stop after this many messages (end-of-session is sent after them).") var messages: UInt64?

@@ -1,0 +1,202 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A UDP relay on loopback that reorders and duplicates: every datagram to its port goes to each
+/// destination; every 5th is sent twice, every 7th is held back and sent after the next three.
+/// Runs on its own thread until `stop`.
+final class ReorderingRelay: @unchecked Sendable {
+    let fd: Int32
+    let destinations: [UInt16]
+    private let stopped = NSCondition()
+    private var stopping = false
+    private var done = false
+    private(set) var forwarded = 0
+    private(set) var duplicated = 0
+    private(set) var reordered = 0
+
+    init(port: UInt16, to destinations: [UInt16]) {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
+        a.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let rc = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        precondition(rc == 0, "relay cannot bind port \(port)")
+        var tv = timeval(tv_sec: 0, tv_usec: 5000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        self.destinations = destinations
+        Thread.detachNewThread { [self] in self.loop() }
+    }
+
+    private func send(_ b: [UInt8]) {
+        for port in destinations {
+            var to = sockaddr_in()
+            to.sin_family = sa_family_t(AF_INET)
+            to.sin_port = port.bigEndian
+            to.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = b.withUnsafeBytes { p in
+                withUnsafePointer(to: &to) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, p.baseAddress, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+            }
+        }
+    }
+
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var held: [[UInt8]] = []
+        var sinceHeld = 0
+        var n = 0
+        while true {
+            stopped.lock()
+            let stop = stopping
+            stopped.unlock()
+            if stop { break }
+            let got = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, 65_536, 0) }
+            if got < 0 {  // idle: release what is held
+                for h in held { send(h) }
+                held.removeAll()
+                continue
+            }
+            let d = Array(buffer[0..<got])
+            n += 1
+            forwarded += 1
+            if n % 7 == 0 {
+                held.append(d)
+                reordered += 1
+                sinceHeld = 0
+                continue
+            }
+            send(d)
+            if n % 5 == 0 {
+                send(d)
+                duplicated += 1
+            }
+            sinceHeld += 1
+            if sinceHeld >= 3 {
+                for h in held { send(h) }
+                held.removeAll()
+            }
+        }
+        close(fd)
+        stopped.lock()
+        done = true
+        stopped.broadcast()
+        stopped.unlock()
+    }
+
+    func stop() {
+        stopped.lock()
+        stopping = true
+        while !done { stopped.wait() }
+        stopped.unlock()
+    }
+}
+
+/// Sender and receivers on loopback (one host): the relay run of acceptance 1, the restarts of
+/// acceptance 3, the request flood of acceptance 5.
+@Suite(.serialized) struct LoopbackTests {
+    static let itch = "itch50/12302019_SNIPPET.NASDAQ_ITCH50"
+
+    /// `feed --source tickbus+moldudp64:127.0.0.1:PORT,request=…` on `bus`, recorded into `dir`.
+    func receiver(
+        bus: String,
+        dir: String,
+        port: UInt16,
+        request: UInt16,
+        extra: [String] = []
+    ) throws -> (
+        feed: Child, recorder: Child
+    ) {
+        let recorder = try Child([
+            "record", "--bus", bus, "--rings", "market", "--dir", dir, "--gating", "--attach-timeout", "30",
+        ])
+        let feed = try Child(
+            [
+                "feed", "--bus", bus, "--source",
+                "tickbus+moldudp64:127.0.0.1:\(port),request=127.0.0.1:\(request),idle=20",
+                "--wait-readers", "1", "--wait-timeout", "30",
+            ] + extra
+        )
+        return (feed, recorder)
+    }
+
+    /// The sender: feed of the ITCH sample, a recorder, and republish to `port`.
+    func sender(
+        bus: String,
+        dir: String,
+        port: UInt16,
+        request: UInt16,
+        republishExtra: [String] = []
+    )
+        throws -> (feed: Child, recorder: Child, republish: Child)
+    {
+        let data = try TickBusTest.sharedData(Self.itch)
+        let recorder = try Child([
+            "record", "--bus", bus, "--rings", "market", "--dir", dir, "--gating", "--attach-timeout", "30",
+        ])
+        let republish = try Child(
+            [
+                "republish", "--bus", bus, "--group", "127.0.0.1:\(port)", "--retransmit-listen",
+                "127.0.0.1:\(request)", "--linger", "2", "--attach-timeout", "30",
+            ] + republishExtra
+        )
+        let feed = try Child([
+            "feed", "--bus", bus, "--source", "itch:\(data)", "--wait-readers", "2", "--wait-timeout", "30",
+        ])
+        return (feed, recorder, republish)
+    }
+
+    @Test func throughARelayThatReordersAndDuplicatesBothReceiversGetTheRing() throws {
+        let relayPort = TestPorts.take()
+        let (pb, pc, request) = (TestPorts.take(), TestPorts.take(), TestPorts.take())
+        let dir = TickBusTest.temporaryDirectory("relay").path
+        let buses = ["a", "b", "c"].map { TickBusTest.uniqueBus("rl\($0)") }
+        defer {
+            for b in buses { TickBusTest.removeBus(b) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let relay = ReorderingRelay(port: relayPort, to: [pb, pc])
+        let b = try receiver(bus: buses[1], dir: dir + "/b", port: pb, request: request)
+        let c = try receiver(bus: buses[2], dir: dir + "/c", port: pc, request: request)
+        let a = try sender(bus: buses[0], dir: dir + "/a", port: relayPort, request: request)
+        let f = a.feed.wait(timeout: 60)
+        #expect(f.status == 0, "\(f.stderr)")
+        let published = publishedCount(f.stdout)
+        let r = a.republish.wait(timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        _ = a.recorder.wait(timeout: 30)
+        var lines: [String] = []
+        for x in [b, c] {
+            let fr = x.feed.wait(timeout: 60)
+            #expect(fr.status == 0 && publishedCount(fr.stdout) == published, "\(fr.stdout) \(fr.stderr)")
+            lines.append(
+                fr.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? ""
+            )
+            _ = x.recorder.wait(timeout: 30)
+        }
+        relay.stop()
+        #expect(relay.duplicated > 0 && relay.reordered > 0)
+        for line in lines {
+            let kv = keyValues(line)
+            #expect(kv["gap_records"] == "0" && kv["malformed"] == "0", "\(line)")
+            #expect((Int(kv["duplicates"] ?? "") ?? 0) > 0 && (Int(kv["reordered"] ?? "") ?? 0) > 0, "\(line)")
+        }
+        let ringA = try journalLines(dir + "/a")
+        #expect("\(ringA.count)" == published)
+        #expect(try journalLines(dir + "/b") == ringA)
+        #expect(try journalLines(dir + "/c") == ringA)
+    }
+}

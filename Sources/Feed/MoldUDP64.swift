@@ -368,6 +368,30 @@ public struct MoldUDP64Options: Sendable, Equatable {
         self.pinnedSession = pinnedSession
     }
 
+    /// What a receiver does with a packet of session `from`.
+    public enum SessionDecision: Sendable, Equatable {
+        /// The session followed (or the first one heard): take the packet.
+        case follow
+        /// The current session ended or went silent: move to `from`, then take the packet.
+        case change
+        /// Another session while the current one lives (or a pinned one): count and drop it.
+        case refuse
+    }
+
+    /// The one rule both MoldUDP64 receivers follow sessions by: the first session heard (or the
+    /// pinned one), another only after the current one's end of session or `sessionTimeoutNs` of
+    /// silence, never away from a pinned one.
+    public func decide(
+        _ from: (UInt64, UInt16),
+        current: (UInt64, UInt16)?,
+        ended: Bool,
+        silentNs: UInt64
+    ) -> SessionDecision {
+        guard let current, current != from else { return .follow }
+        guard pinnedSession == nil, ended || silentNs > sessionTimeoutNs else { return .refuse }
+        return .change
+    }
+
     /// Checks the pinned session name (before any socket is opened).
     public func validate() throws(FeedError) {
         if let name = pinnedSession {
@@ -603,16 +627,15 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
     /// Whether a packet of `from` belongs to the session followed; moves to `from` when the
     /// current session has ended or gone silent (never away from a pinned one).
     mutating func accept(_ from: (UInt64, UInt16), now: UInt64) -> Bool {
-        guard let current = session else {
+        let ended = endSequence != .max
+        switch options.decide(from, current: session, ended: ended, silentNs: now &- lastArrival) {
+        case .follow:
             session = from
             return true
-        }
-        if current == from { return true }
-        let ended = endSequence != .max
-        let silent = now &- lastArrival > options.sessionTimeoutNs
-        guard options.pinnedSession == nil, ended || silent else {
+        case .refuse:
             otherSessionPackets &+= 1
             return false
+        case .change: break
         }
         // What the old session announced and never delivered becomes one gap record.
         let end = ended ? endSequence : announced

@@ -398,16 +398,15 @@ public struct TickBusMoldUDP64Source: ~Copyable, MarketSource {
     /// current one ended or went silent (never away from a pinned one), leaving one gap record for
     /// what the old session announced and never delivered.
     mutating func accept(_ from: (UInt64, UInt16), now: UInt64) -> Bool {
-        guard let current = session else {
+        let ended = endSequence != .max
+        switch options.decide(from, current: session, ended: ended, silentNs: now &- lastArrival) {
+        case .follow:
             session = from
             return true
-        }
-        if current == from { return true }
-        let ended = endSequence != .max
-        let silent = now &- lastArrival > options.sessionTimeoutNs
-        guard options.pinnedSession == nil, ended || silent else {
+        case .refuse:
             counts.otherSession &+= 1
             return false
+        case .change: break
         }
         let end = ended ? max(endSequence, announced) : announced
         if end > expected {

@@ -200,3 +200,97 @@ final class ReorderingRelay: @unchecked Sendable {
         #expect(try journalLines(dir + "/c") == ringA)
     }
 }
+
+/// The messages of a `journal cat` listing without the `seq=N` prefix (receivers' own ring
+/// sequences differ when a gap record stands for several messages).
+func bodies(_ lines: [Substring]) -> [Substring] {
+    lines.map { line in line.firstIndex(of: " ").map { line[line.index(after: $0)...] } ?? line }
+}
+
+/// Sends `count` datagrams of `bytes` to 127.0.0.1:`port` (a request flood).
+func flood(_ port: UInt16, _ bytes: [UInt8], count: Int) {
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    defer { close(fd) }
+    var to = sockaddr_in()
+    to.sin_family = sa_family_t(AF_INET)
+    to.sin_port = port.bigEndian
+    to.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+    for _ in 0..<count {
+        _ = bytes.withUnsafeBytes { p in
+            withUnsafePointer(to: &to) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(fd, p.baseAddress, p.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        }
+    }
+}
+
+extension LoopbackTests {
+    /// Acceptance 3 (late receivers) and 5 (a request flood): receivers started after the sender's
+    /// feed ended recover everything from the journal when the republisher has it, and otherwise
+    /// publish exactly one gap record for what the 256-message window no longer holds.
+    @Test func lateReceiversRecoverFromTheJournalOrPublishOneGapRecord() throws {
+        let data = try TickBusTest.sharedData(Self.itch)
+        let (p1, r1, p2, r2) = (TestPorts.take(), TestPorts.take(), TestPorts.take(), TestPorts.take())
+        let dir = TickBusTest.temporaryDirectory("late").path
+        let buses = ["a", "b", "c"].map { TickBusTest.uniqueBus("lt\($0)") }
+        defer {
+            for b in buses { TickBusTest.removeBus(b) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        let recorder = try Child([
+            "record", "--bus", buses[0], "--rings", "market", "--dir", dir + "/a", "--gating", "--attach-timeout", "30",
+        ])
+        let withJournal = try Child([
+            "republish", "--bus", buses[0], "--group", "127.0.0.1:\(p1)", "--retransmit-listen", "127.0.0.1:\(r1)",
+            "--window", "256", "--journal", dir + "/a", "--linger", "3", "--attach-timeout", "30",
+        ])
+        let windowOnly = try Child([
+            "republish", "--bus", buses[0], "--group", "127.0.0.1:\(p2)", "--retransmit-listen", "127.0.0.1:\(r2)",
+            "--window", "256", "--retransmit-rate", "20000", "--linger", "3", "--attach-timeout", "30",
+        ])
+        let feed = try Child([
+            "feed", "--bus", buses[0], "--source", "itch:\(data)", "--wait-readers", "3", "--wait-timeout", "30",
+        ])
+        let f = feed.wait(timeout: 60)
+        let published = Int(publishedCount(f.stdout)) ?? -1
+        #expect(f.status == 0 && published > 256, "\(f.stdout) \(f.stderr)")
+        _ = recorder.wait(timeout: 30)
+        // A flood on the window-only server: well-formed requests (rate-limited), malformed ones,
+        // and requests of another session — each counted, none answered wrongly.
+        var good = Datagram(session: "TB00000001", sequence: 1, count: 900).bytes
+        flood(r2, good, count: 3000)
+        good[0] = 0x58  // session XB00000001
+        flood(r2, good, count: 100)
+        flood(r2, Array(good.prefix(19)), count: 100)
+        let b = try receiver(bus: buses[1], dir: dir + "/b", port: p1, request: r1)
+        let c = try receiver(bus: buses[2], dir: dir + "/c", port: p2, request: r2)
+        let rb = b.feed.wait(timeout: 60)
+        let rc = c.feed.wait(timeout: 60)
+        _ = b.recorder.wait(timeout: 30)
+        _ = c.recorder.wait(timeout: 30)
+        let s1 = withJournal.wait(timeout: 30)
+        let s2 = windowOnly.wait(timeout: 30)
+        #expect(s1.status == 0 && s2.status == 0, "\(s1.stderr) \(s2.stderr)")
+        let ringA = try journalLines(dir + "/a")
+        #expect(ringA.count == published)
+        // From the journal: the whole ring, no gap record.
+        let lineB = keyValues(rb.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? "")
+        #expect(lineB["gap_records"] == "0", "\(rb.stderr)")
+        #expect((Int(keyValues(s1.lastLine)["from_journal"] ?? "") ?? 0) >= published - 256, "\(s1.stdout)")
+        #expect(try journalLines(dir + "/b") == ringA)
+        // Window only: one gap record for the sequences it no longer has, then the last 256 exactly.
+        let lineC = keyValues(rc.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? "")
+        let lost = published - 256
+        #expect(lineC["gap_records"] == "1" && lineC["unrecovered"] == "\(lost)", "\(rc.stderr)")
+        let ringC = try journalLines(dir + "/c")
+        #expect(ringC.count == 257)
+        #expect(ringC.first.map { $0.contains("gap") && $0.contains("from=0") && $0.contains("count=\(lost)") } == true, "\(ringC.first ?? "")")
+        #expect(bodies(Array(ringC.dropFirst())) == bodies(Array(ringA.suffix(256))))
+        let sent = keyValues(s2.lastLine)
+        #expect(sent["bad_requests"] == "100" && sent["other_session"] == "100", "\(s2.stdout)")
+        #expect((Int(sent["limited"] ?? "") ?? 0) > 0, "the flood must hit the rate limit: \(s2.stdout)")
+        #expect(sent["unavailable"].flatMap { Int($0) }.map { $0 >= lost } == true, "\(s2.stdout)")
+    }
+}

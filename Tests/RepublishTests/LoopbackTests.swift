@@ -111,18 +111,20 @@ final class ReorderingRelay: @unchecked Sendable {
     static let itch = "itch50/12302019_SNIPPET.NASDAQ_ITCH50"
 
     /// `feed --source tickbus+moldudp64:127.0.0.1:PORT,request=…` on `bus`, recorded into `dir`.
+    /// `restart`: the bus holds a dead generation, so the feed starts first (a recorder started
+    /// before it would attach to the dead one).
     func receiver(
         bus: String,
         dir: String,
         port: UInt16,
         request: UInt16,
-        extra: [String] = []
-    ) throws -> (
-        feed: Child, recorder: Child
-    ) {
-        let recorder = try Child([
-            "record", "--bus", bus, "--rings", "market", "--dir", dir, "--gating", "--attach-timeout", "30",
-        ])
+        extra: [String] = [],
+        restart: Bool = false
+    ) throws -> (feed: Child, recorder: Child) {
+        func recorder() throws -> Child {
+            try Child(["record", "--bus", bus, "--rings", "market", "--dir", dir, "--gating", "--attach-timeout", "30"])
+        }
+        let early = restart ? nil : try recorder()
         let feed = try Child(
             [
                 "feed", "--bus", bus, "--source",
@@ -130,7 +132,9 @@ final class ReorderingRelay: @unchecked Sendable {
                 "--wait-readers", "1", "--wait-timeout", "30",
             ] + extra
         )
-        return (feed, recorder)
+        if let early { return (feed, early) }
+        #expect(feed.waitFor(timeout: 20) { $0.contains("generation 2") }, "\(feed.stderr)")
+        return (feed, try recorder())
     }
 
     /// The sender: feed of the ITCH sample, a recorder, and republish to `port`.
@@ -276,21 +280,126 @@ extension LoopbackTests {
         let ringA = try journalLines(dir + "/a")
         #expect(ringA.count == published)
         // From the journal: the whole ring, no gap record.
-        let lineB = keyValues(rb.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? "")
+        let lineB = keyValues(
+            rb.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? ""
+        )
         #expect(lineB["gap_records"] == "0", "\(rb.stderr)")
         #expect((Int(keyValues(s1.lastLine)["from_journal"] ?? "") ?? 0) >= published - 256, "\(s1.stdout)")
         #expect(try journalLines(dir + "/b") == ringA)
         // Window only: one gap record for the sequences it no longer has, then the last 256 exactly.
-        let lineC = keyValues(rc.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? "")
+        let lineC = keyValues(
+            rc.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? ""
+        )
         let lost = published - 256
         #expect(lineC["gap_records"] == "1" && lineC["unrecovered"] == "\(lost)", "\(rc.stderr)")
         let ringC = try journalLines(dir + "/c")
         #expect(ringC.count == 257)
-        #expect(ringC.first.map { $0.contains("gap") && $0.contains("from=0") && $0.contains("count=\(lost)") } == true, "\(ringC.first ?? "")")
+        #expect(
+            ringC.first.map { $0.contains("gap") && $0.contains("from=0") && $0.contains("count=\(lost)") } == true,
+            "\(ringC.first ?? "")"
+        )
         #expect(bodies(Array(ringC.dropFirst())) == bodies(Array(ringA.suffix(256))))
         let sent = keyValues(s2.lastLine)
         #expect(sent["bad_requests"] == "100" && sent["other_session"] == "100", "\(s2.stdout)")
         #expect((Int(sent["limited"] ?? "") ?? 0) > 0, "the flood must hit the rate limit: \(s2.stdout)")
         #expect(sent["unavailable"].flatMap { Int($0) }.map { $0 >= lost } == true, "\(s2.stdout)")
+    }
+}
+
+extension LoopbackTests {
+    /// Acceptance 3: a receiver killed and restarted rebuilds the ring from sequence 1 (a new ring
+    /// generation, the retransmission window holds the session); a sender restarted with a new
+    /// ring generation starts a new session, and the receiver, after the old one's silence,
+    /// follows it: what it had, one gap record only for what the old session announced and never
+    /// delivered, then the new session whole.
+    @Test func restartedReceiverAndRestartedSenderBehaveAsDocumented() throws {
+        let data = try TickBusTest.sharedData(Self.itch)
+        let (pd, rd, pe, re) = (TestPorts.take(), TestPorts.take(), TestPorts.take(), TestPorts.take())
+        let dir = TickBusTest.temporaryDirectory("restart").path
+        let buses = ["a", "d", "s", "e"].map { TickBusTest.uniqueBus("rs\($0)") }
+        defer {
+            for b in buses { TickBusTest.removeBus(b) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        // Receiver D, killed while the sender (1,000 msg/s) is half way, then started again.
+        let d1 = try receiver(bus: buses[1], dir: dir + "/d1", port: pd, request: rd)
+        let recA = try Child([
+            "record", "--bus", buses[0], "--rings", "market", "--dir", dir + "/a", "--gating",
+            "--attach-timeout", "30",
+        ])
+        let repA = try Child([
+            "republish", "--bus", buses[0], "--group", "127.0.0.1:\(pd)", "--retransmit-listen",
+            "127.0.0.1:\(rd)", "--linger", "3", "--attach-timeout", "30",
+        ])
+        // Sender S, killed half way and restarted (a new generation: a new session); receiver E follows.
+        let e = try receiver(bus: buses[3], dir: dir + "/e", port: pe, request: re, extra: ["--session-timeout", "1"])
+        let recS1 = try Child([
+            "record", "--bus", buses[2], "--rings", "market", "--dir", dir + "/s1", "--gating",
+            "--attach-timeout", "30",
+        ])
+        let repS1 = try Child([
+            "republish", "--bus", buses[2], "--group", "127.0.0.1:\(pe)", "--retransmit-listen",
+            "127.0.0.1:\(re)", "--attach-timeout", "30",
+        ])
+        let feedA = try Child([
+            "feed", "--bus", buses[0], "--source", "itch:\(data)", "--rate", "1000",
+            "--wait-readers", "2", "--wait-timeout", "30",
+        ])
+        let feedS1 = try Child([
+            "feed", "--bus", buses[2], "--source", "itch:\(data)", "--rate", "1000",
+            "--wait-readers", "2", "--wait-timeout", "30",
+        ])
+        usleep(400_000)
+        d1.feed.signal(SIGKILL)
+        feedS1.signal(SIGKILL)
+        repS1.signal(SIGKILL)
+        _ = d1.feed.wait(timeout: 10)
+        _ = d1.recorder.wait(timeout: 10)
+        _ = feedS1.wait(timeout: 10)
+        _ = repS1.wait(timeout: 10)
+        _ = recS1.wait(timeout: 10)
+        let d2 = try receiver(bus: buses[1], dir: dir + "/d2", port: pd, request: rd, restart: true)
+        // The new feed first: readers started before it would attach to the dead generation (and
+        // a republisher there would end that session).
+        let feedS2 = try Child([
+            "feed", "--bus", buses[2], "--source", "itch:\(data)", "--wait-readers", "2",
+            "--wait-timeout", "30",
+        ])
+        #expect(feedS2.waitFor(timeout: 20) { $0.contains("generation 2") }, "\(feedS2.stderr)")
+        let recS2 = try Child([
+            "record", "--bus", buses[2], "--rings", "market", "--dir", dir + "/s2", "--gating",
+            "--attach-timeout", "30",
+        ])
+        let repS2 = try Child([
+            "republish", "--bus", buses[2], "--group", "127.0.0.1:\(pe)", "--retransmit-listen",
+            "127.0.0.1:\(re)", "--linger", "3", "--attach-timeout", "30",
+        ])
+        for c in [feedA, feedS2, repA, repS2, recA, recS2] {
+            let r = c.wait(timeout: 60)
+            #expect(r.status == 0 && !r.timedOut, "\(c.arguments.prefix(3)): \(r.status) \(r.stderr)")
+        }
+        let rd2 = d2.feed.wait(timeout: 60)
+        let re2 = e.feed.wait(timeout: 60)
+        _ = d2.recorder.wait(timeout: 30)
+        _ = e.recorder.wait(timeout: 30)
+        // D: the restarted receiver's ring (a new generation) is the sender's, whole.
+        let ringA = try journalLines(dir + "/a")
+        #expect(try journalLines(dir + "/d2") == ringA, "\(rd2.stderr)")
+        // E: the first session's messages it got, a gap record only for what was announced and
+        // never delivered, then the second session whole; counts add up exactly.
+        let s1 = bodies(try journalLines(dir + "/s1"))
+        let s2 = bodies(try journalLines(dir + "/s2"))
+        let ringE = bodies(try journalLines(dir + "/e"))
+        let line = keyValues(
+            re2.stderr.split(separator: "\n").first { $0.hasPrefix("tickbus+moldudp64:") }.map(String.init) ?? ""
+        )
+        #expect(line["session_changes"] == "1", "\(re2.stderr)")
+        let gapRecords = Int(line["gap_records"] ?? "") ?? -1
+        let firstSession = ringE.count - s2.count - gapRecords
+        #expect(firstSession > 0 && firstSession < s1.count + 1, "\(ringE.count) \(s1.count) \(s2.count) \(line)")
+        #expect(Array(ringE.prefix(firstSession)) == Array(s1.prefix(firstSession)))
+        #expect(Array(ringE.suffix(s2.count)) == s2)
+        #expect(publishedCount(re2.stdout) == "\(ringE.count)")
+        #expect(Int(line["messages"] ?? "") == firstSession + s2.count, "\(line)")
     }
 }

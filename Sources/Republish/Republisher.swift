@@ -50,6 +50,8 @@ public struct Republisher: ~Copyable {
         /// Datagrams the kernel did not take after retries.
         public var sendFailures: UInt64 = 0
 
+        public init() {}
+
         public var line: String {
             "republished=\(messages) read=\(read) packets=\(packets) heartbeats=\(heartbeats) "
                 + "end_of_session=\(endOfSessionPackets) lost=\(lost) gaps=\(gaps) requests=\(requests) "

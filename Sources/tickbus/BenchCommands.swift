@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             RingBenchCommand.self, RingBenchChild.self, RingInstructionsCommand.self, FeedBenchCommand.self,
             ModelBenchCommand.self,
             StrategyBenchCommand.self, RecordBenchCommand.self, ControlBenchCommand.self, SimBenchCommand.self,
-            BacktestBenchCommand.self,
+            BacktestBenchCommand.self, RepublishBenchCommand.self,
         ]
     )
 }

@@ -263,7 +263,7 @@ public struct Republisher: ~Copyable {
 
     /// Appends one block (its `length` bytes at `p`) to the packet, sending the packet first when
     /// it would pass `maxPacket`.
-    @inline(__always)
+    @inline(never)  // one symbol, so Tools/hot-path-check can read its machine code
     mutating func append(_ p: UnsafeRawPointer, length: Int) {
         if packetLength + 2 + length > options.maxPacket || packetCount == 0xFFFE { flush() }
         // Safe: packetLength + 2 + length <= maxPacket <= 65,507 < 65,536.

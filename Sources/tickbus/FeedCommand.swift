@@ -30,12 +30,12 @@ struct FeedCommand: ParsableCommand {
     @Option(
         name: .customLong("session-timeout"),
         help:
-            "itch+moldudp64: seconds of silence of the current MoldUDP64 session before another session may take over."
+            "itch+moldudp64:, tickbus+moldudp64: seconds of silence of the current MoldUDP64 session before another may take over."
     )
     var sessionTimeout: Double = Double(MoldUDP64Options.defaultSessionTimeoutNs) / 1e9
     @Option(
         help:
-            "itch+moldudp64: accept only this MoldUDP64 session (up to 10 characters); others are counted and dropped."
+            "itch+moldudp64:, tickbus+moldudp64: accept only this MoldUDP64 session (up to 10 characters); others are counted and dropped."
     )
     var session: String?
 

@@ -174,26 +174,24 @@ extension MoldUDP64 {
     ) throws(FeedError) -> Int32 {
         let fd = try udpSocket()
         guard isMulticast(group) else { return fd }
-        func set<T>(_ name: String, _ option: Int32, _ value: T) throws(FeedError) {
-            var v = value
-            guard setsockopt(fd, Int32(IPPROTO_IP), option, &v, socklen_t(MemoryLayout<T>.size)) == 0 else {
+        func set(_ name: String, _ option: Int32, _ value: UnsafeRawPointer, _ size: Int) throws(FeedError) {
+            guard setsockopt(fd, Int32(IPPROTO_IP), option, value, socklen_t(size)) == 0 else {
                 let e = errno
                 Glibc.close(fd)
                 throw .network(SystemCallError(call: "setsockopt", argument: name, errno: e))
             }
         }
-        try set("IP_MULTICAST_TTL", IP_MULTICAST_TTL, ttl)
-        try set("IP_MULTICAST_LOOP", IP_MULTICAST_LOOP, UInt8(loopback ? 1 : 0))
+        var t = ttl
+        try set("IP_MULTICAST_TTL", IP_MULTICAST_TTL, &t, 1)
+        var loop = UInt8(loopback ? 1 : 0)
+        try set("IP_MULTICAST_LOOP", IP_MULTICAST_LOOP, &loop, 1)
         if index != 0 {
-            try set(
-                "IP_MULTICAST_IF",
-                IP_MULTICAST_IF,
-                ip_mreqn(
-                    imr_multiaddr: in_addr(s_addr: 0),
-                    imr_address: in_addr(s_addr: INADDR_ANY),
-                    imr_ifindex: index
-                )
+            var m = ip_mreqn(
+                imr_multiaddr: in_addr(s_addr: 0),
+                imr_address: in_addr(s_addr: INADDR_ANY),
+                imr_ifindex: index
             )
+            try set("IP_MULTICAST_IF", IP_MULTICAST_IF, &m, MemoryLayout<ip_mreqn>.size)
         }
         return fd
     }

@@ -15,6 +15,8 @@ public struct TickBusMoldUDP64Endpoint: Sendable, Equatable {
     public var interface: String?
     /// Seconds without a packet of the current session before the source ends.
     public var idleSeconds: Double
+    /// Reorder window in messages (a power of two).
+    public var window = TickBusMoldUDP64Source.defaultWindow
 
     public static let defaultIdleSeconds = 10.0
 
@@ -25,7 +27,7 @@ public struct TickBusMoldUDP64Endpoint: Sendable, Equatable {
         self.idleSeconds = idleSeconds
     }
 
-    /// Parses `ADDR:PORT[,request=ADDR:PORT][,interface=IF][,idle=SECONDS]`.
+    /// Parses `ADDR:PORT[,request=ADDR:PORT][,interface=IF][,idle=SECONDS][,window=N]`.
     public init(parsing argument: String) throws(FeedError) {
         let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard let first = parts.first, !first.isEmpty else {
@@ -53,8 +55,13 @@ public struct TickBusMoldUDP64Endpoint: Sendable, Equatable {
                     throw .badArgument("idle=\(value): expected a positive number of seconds")
                 }
                 idleSeconds = s
+            case "window":
+                guard let n = Int(value), n >= 64, n <= 1 << 24, n & (n - 1) == 0 else {
+                    throw .badArgument("window=\(value): a power of two from 64 to 2^24 messages")
+                }
+                window = n
             default:
-                throw .badArgument("unknown option '\(key)' (request, interface, idle)")
+                throw .badArgument("unknown option '\(key)' (request, interface, idle, window)")
             }
         }
     }
@@ -65,6 +72,7 @@ public struct TickBusMoldUDP64Endpoint: Sendable, Equatable {
         if let request { s += ",request=\(request)" }
         if let interface { s += ",interface=\(interface)" }
         if idleSeconds != Self.defaultIdleSeconds { s += ",idle=\(idleSeconds)" }
+        if window != TickBusMoldUDP64Source.defaultWindow { s += ",window=\(window)" }
         return s
     }
 }
@@ -124,7 +132,10 @@ public struct TickBusMoldUDP64Counts: Sendable, Equatable {
 /// holds sequence `tags[i]` (0: empty), and only sequences in `expected ..< expected + windowSize`
 /// are stored, so `seq & mask` never maps two live sequences to one slot.
 public struct TickBusMoldUDP64Source: ~Copyable, MarketSource {
-    public static let windowSize = 1 << 14
+    /// The default reorder window: 2^17 messages (8 MiB), 44 ms of a flat-out loopback stream of
+    /// 3 M msg/s — longer than a retransmission's round trip on a loaded host.
+    public static let defaultWindow = 1 << 17
+    let windowSize: Int
     public static let requestLimit: UInt16 = 2000
     static let retryNs: UInt64 = 50_000_000
 
@@ -183,10 +194,11 @@ public struct TickBusMoldUDP64Source: ~Copyable, MarketSource {
         fd = sock
         server = s
         packet = .allocate(byteCount: 65_536, alignment: 16)
-        window = .allocate(byteCount: Self.windowSize * MoldUDP64.tickbusBlock, alignment: 64)
-        tags = .allocate(capacity: Self.windowSize)
-        tags.initialize(repeating: 0, count: Self.windowSize)
-        mask = UInt64(Self.windowSize - 1)
+        windowSize = endpoint.window
+        window = .allocate(byteCount: windowSize * MoldUDP64.tickbusBlock, alignment: 64)
+        tags = .allocate(capacity: windowSize)
+        tags.initialize(repeating: 0, count: windowSize)
+        mask = UInt64(windowSize - 1)
         idleNs = UInt64(endpoint.idleSeconds * 1e9)
         self.options = options
         session = options.pinnedSession.map { MoldUDP64.sessionBytes($0) }
@@ -342,7 +354,7 @@ public struct TickBusMoldUDP64Source: ~Copyable, MarketSource {
                 counts.duplicates &+= 1
                 continue
             }
-            guard seq - expected < UInt64(Self.windowSize) else {
+            guard seq - expected < UInt64(windowSize) else {
                 counts.beyondWindow &+= 1
                 continue
             }
@@ -356,7 +368,7 @@ public struct TickBusMoldUDP64Source: ~Copyable, MarketSource {
     }
 
     mutating func storeUnavailable(at seq: UInt64, count: UInt64) {
-        guard seq - expected < UInt64(Self.windowSize) else {
+        guard seq - expected < UInt64(windowSize) else {
             counts.beyondWindow &+= 1
             return
         }
@@ -421,7 +433,7 @@ public struct TickBusMoldUDP64Source: ~Copyable, MarketSource {
         endSequence = .max
         requestedUpTo = 0
         lastRequest = 0
-        tags.update(repeating: 0, count: Self.windowSize)
+        tags.update(repeating: 0, count: windowSize)
         return true
     }
 }

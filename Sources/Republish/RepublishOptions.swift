@@ -45,6 +45,9 @@ public struct RepublishOptions: Sendable {
     public var lingerSeconds: Double = 2
     /// Seconds to wait for the ring to exist.
     public var attachTimeout: Double = 10
+    /// How the reader waits when the ring is empty (backoff by default; `spinThenYield` for the
+    /// lowest latency on a core of its own).
+    public var idle = IdleStrategy.backoff
     /// Where the reader starts (`start`: all the ring still holds).
     public var from = StartPosition.start
 

@@ -179,7 +179,7 @@ public struct Republisher: ~Copyable {
                 + "\(MoldUDP64.describe(group)) as session '\(sessionName)', format \(options.format), "
                 + "requests on port \(requestPort), window \(options.window)"
         )
-        var idler = Idler(.backoff, maxSleepMicros: 200)
+        var idler = Idler(options.idle, maxSleepMicros: 200)
         var lastCheck = tb_monotonic_ns()
         var ended = false
         lastSend = lastCheck

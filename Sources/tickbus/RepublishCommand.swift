@@ -31,6 +31,7 @@ struct RepublishCommand: ParsableCommand {
     @Option(help: "After end of session, answer requests until none came for this many seconds.") var linger: Double =
         2
     @Option(help: "start | now: where in the ring to begin.") var from: String = "start"
+    @Option(help: "Idle strategy when the ring is empty: spin | yield | backoff.") var idle: String = "backoff"
     @Option(name: .customLong("attach-timeout"), help: "Seconds to wait for the ring to exist.")
     var attachTimeout: Double = 10
 
@@ -57,6 +58,10 @@ struct RepublishCommand: ParsableCommand {
         o.lingerSeconds = linger
         o.from = try startPosition(from)
         o.attachTimeout = attachTimeout
+        guard let strategy = IdleStrategy(name: idle) else {
+            throw ValidationError("--idle must be spin, yield or backoff")
+        }
+        o.idle = strategy
         do { try o.validate() } catch { throw ValidationError(error.description) }
         return o
     }

@@ -41,6 +41,7 @@ extension RepublishBench {
         ro.interface = o.senderInterface
         ro.lingerSeconds = 0.5
         ro.heartbeatNs = 20_000_000
+        ro.idle = .spinThenYield  // the latency of a republisher on a core of its own
         let options = ro
         let sent = Box(Republisher.Stats())
         let ready = DispatchSemaphore(value: 0)

@@ -74,9 +74,7 @@ extension RepublishBench {
         for i in 0...datagrams {
             if interval > 0 {
                 let due = start &+ UInt64(Double(i) * interval)
-                while tb_monotonic_ns() < due {
-                    if due &- tb_monotonic_ns() > 50_000 { usleep(20) }
-                }
+                while tb_monotonic_ns() < due { usleep(10) }
             }
             // Safe: the buffer holds at least 32 bytes; the last datagram (i == datagrams) says "end".
             packet.storeBytes(of: i == datagrams ? UInt64.max : tb_monotonic_ns(), toByteOffset: 24, as: UInt64.self)

@@ -84,6 +84,9 @@ let package = Package(
             name: "FeatureStore",
             dependencies: ["Features", "Feed", "Replay", "Journal", "Parquet", "Export", "Registry"]
         ),
+        // `tickbus republish`: a ring as MoldUDP64 over UDP (multicast or unicast), with a
+        // retransmission request server answering from a window and the journal (Docs/MULTIHOST.md).
+        .target(name: "Republish", dependencies: ["TickBusCore", "CTickBus", "Feed", "Journal"], swiftSettings: hot),
         // Counters, histograms, /metrics and stat.
         .target(
             name: "Telemetry",
@@ -99,7 +102,7 @@ let package = Package(
             name: "Bench",
             dependencies: [
                 "TickBusCore", "CTickBus", "CMallocCounter", "CLightGBMBaseline", "CFeed", "Book", "Feed", "Models",
-                "Journal", "Features", "Strategy", "Execution", "Replay", "Export",
+                "Journal", "Features", "Strategy", "Execution", "Replay", "Export", "Republish",
                 "Telemetry", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             exclude: ["Drift"],
@@ -150,7 +153,7 @@ let package = Package(
                 "TickBusCore", "Feed", "Book", "Features", "Models", "Strategy", "Journal", "Replay", "Demo",
                 "Telemetry", "Bench", "Registry", "Control", "ControlWire", "Execution", "BacktestReport",
                 "CMallocCounter", "CTickBus", "Drift", "DriftBench", "DriftPolicy", "DriftMonitor", "Export",
-                "FeatureStore",
+                "FeatureStore", "Republish",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -162,6 +165,10 @@ let package = Package(
             dependencies: ["Feed", "Book", "Bench", "TickBusCore", "TestSupport", "tickbus"]
         ),
         .testTarget(name: "BusProcessTests", dependencies: ["TestSupport", "tickbus"]),
+        .testTarget(
+            name: "RepublishTests",
+            dependencies: ["Republish", "Feed", "Journal", "TickBusCore", "CTickBus", "TestSupport", "tickbus"]
+        ),
         .testTarget(
             name: "ModelsTests",
             dependencies: ["Models", "Bench", "TestSupport", "tickbus"],

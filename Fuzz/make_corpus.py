@@ -306,6 +306,8 @@ def main(target, out):
     elif target == "parquet":
         committed(target, out)
         parquet_seeds(out)
+    elif target in ("tickbus-moldudp64", "moldudp64-request"):
+        pass  # Fuzz/seeds only: hand-built packets and requests of `tickbus republish`
     elif target == "order-csv":
         pass  # Fuzz/seeds only: hand-written order files (every refusal kind, cancels, ties)
     elif target == "execution-file":

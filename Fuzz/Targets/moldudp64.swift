@@ -1,4 +1,5 @@
 // fuzz-modules: TickBusCore Book Feed
+// fuzz-support: MoldPackets
 // MoldUDP64 packets through `MoldUDP64Source` (header, sequence and session checks, gap and
 // retransmission logic, message blocks into the ITCH decoder and books), as
 // `--source itch+moldudp64:` receives them: the packets really cross a loopback UDP socket.
@@ -69,25 +70,7 @@ extension MoldUDP64Source {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMoldUDP64(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     receiver.reset()
-    var to = sockaddr_in()
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &to) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(receiver.fd, $0, &len) }
-    }
-    var at = 0
-    var packets = 0
-    while at + 2 <= size, packets < 64 {
-        let n = Int(data[at]) << 8 | Int(data[at + 1])
-        let start = at + 2
-        let count = min(n, size - start)
-        at = start + count
-        packets += 1
-        _ = withUnsafePointer(to: &to) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(sender, data + start, count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-    }
+    MoldPackets.send(data, size, from: sender, to: receiver.fd)
     var sink = 0
     var messages = 0
     while let m = receiver.next(), messages < 1 << 20 {

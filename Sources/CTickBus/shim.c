@@ -18,6 +18,8 @@ int tb_pin_to_cpu(int cpu) {
 
 int tb_current_cpu(void) { return sched_getcpu(); }
 
+int tb_enter_network_namespace(int fd) { return setns(fd, CLONE_NEWNET) == 0 ? 0 : errno; }
+
 int tb_numa_available(void) { return numa_available() >= 0 ? 1 : 0; }
 
 int tb_numa_bind(int node) {

@@ -111,6 +111,20 @@ public struct ITCHWriter {
         return true
     }
 
+    /// Forgets the encoded bytes, keeping the buffer (no allocation once it has grown).
+    public mutating func clear() { bytes.removeAll(keepingCapacity: true) }
+
+    /// Reserves room for `n` bytes.
+    public mutating func reserve(_ n: Int) { bytes.reserveCapacity(n) }
+
+    /// Calls `body` with the encoded bytes (each message framed by its 2-byte length).
+    public func withBytes<R>(_ body: (UnsafeRawPointer, Int) -> R) -> R {
+        // An empty buffer has no base address: hand over a valid pointer with a count of 0.
+        bytes.withUnsafeBytes { b in
+            b.baseAddress.map { body($0, b.count) } ?? [UInt8(0)].withUnsafeBytes { body($0.baseAddress!, 0) }
+        }
+    }
+
     /// Removes and returns the encoded bytes so far.
     public mutating func take() -> [UInt8] {
         defer { bytes.removeAll(keepingCapacity: true) }

@@ -10,6 +10,14 @@ public protocol MarketSource: ~Copyable {
     mutating func next() -> MarketMessage?
     /// Counts of what the source read, skipped and why; printed at the end of a feed.
     var report: FeedReport { get }
+    /// Whether the source yielded an end-of-session message of its own (a republished ring carries
+    /// its sender's): the publisher then adds none.
+    var endOfSessionYielded: Bool { get }
+}
+
+extension MarketSource where Self: ~Copyable {
+    /// Sources that read exchange data never yield the ring's end-of-session themselves.
+    @inlinable public var endOfSessionYielded: Bool { false }
 }
 
 /// What a source read and what it skipped (malformed input is counted by kind, never fatal).
@@ -93,7 +101,7 @@ public enum FeedPublisher {
                 if stop() { break }
             }
         }
-        if endOfSession {
+        if endOfSession && !source.endOfSessionYielded {
             var eos = MarketMessage.endOfSession(exchangeTime: lastExchangeTime, messages: count)
             eos.receiveTime = Int64(bitPattern: tb_monotonic_ns())
             _ = producer.publish(eos)

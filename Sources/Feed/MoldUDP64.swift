@@ -34,10 +34,10 @@ public enum MoldUDP64 {
     }
 
     /// Whether an IPv4 address (network order) is multicast (224.0.0.0/4).
-    static func isMulticast(_ a: sockaddr_in) -> Bool { (UInt32(bigEndian: a.sin_addr.s_addr) >> 28) == 0xE }
+    public static func isMulticast(_ a: sockaddr_in) -> Bool { (UInt32(bigEndian: a.sin_addr.s_addr) >> 28) == 0xE }
 
     /// A UDP socket with large buffers and SO_REUSEADDR. The caller owns the descriptor.
-    static func udpSocket() throws(FeedError) -> Int32 {
+    public static func udpSocket() throws(FeedError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard fd >= 0 else {
             throw .network(SystemCallError(call: "socket", argument: "AF_INET, SOCK_DGRAM", errno: errno))
@@ -59,7 +59,7 @@ public enum MoldUDP64 {
     }
 
     /// Binds `fd` to `a`. On failure the descriptor stays open: the caller, who owns it, closes it.
-    static func bind(_ fd: Int32, _ a: sockaddr_in) throws(FeedError) {
+    public static func bind(_ fd: Int32, _ a: sockaddr_in) throws(FeedError) {
         var a = a
         let rc = withUnsafePointer(to: &a) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -72,7 +72,7 @@ public enum MoldUDP64 {
         }
     }
 
-    static func send(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, to a: sockaddr_in) -> Bool {
+    public static func send(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int, to a: sockaddr_in) -> Bool {
         var a = a
         return withUnsafePointer(to: &a) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -81,12 +81,17 @@ public enum MoldUDP64 {
         }
     }
 
-    static func describe(_ a: sockaddr_in) -> String {
+    public static func describe(_ a: sockaddr_in) -> String {
         let ip = UInt32(bigEndian: a.sin_addr.s_addr)
         return "\(ip >> 24).\((ip >> 16) & 0xFF).\((ip >> 8) & 0xFF).\(ip & 0xFF):\(UInt16(bigEndian: a.sin_port))"
     }
 
-    static func writeHeader(_ p: UnsafeMutableRawPointer, session: (UInt64, UInt16), sequence: UInt64, count: UInt16) {
+    public static func writeHeader(
+        _ p: UnsafeMutableRawPointer,
+        session: (UInt64, UInt16),
+        sequence: UInt64,
+        count: UInt16
+    ) {
         p.storeBytes(of: session.0, toByteOffset: 0, as: UInt64.self)
         p.storeBytes(of: session.1, toByteOffset: 8, as: UInt16.self)
         p.storeBytes(of: sequence.bigEndian, toByteOffset: 10, as: UInt64.self)
@@ -136,7 +141,7 @@ public enum MoldUDP64 {
     }
 
     /// A session name as the 10 raw bytes of the header.
-    static func sessionBytes(_ name: String) -> (UInt64, UInt16) {
+    public static func sessionBytes(_ name: String) -> (UInt64, UInt16) {
         var b = Array(name.utf8.prefix(10))
         while b.count < 10 { b.append(0x20) }
         var w: UInt64 = 0
@@ -361,6 +366,30 @@ public struct MoldUDP64Options: Sendable, Equatable {
     public init(sessionTimeoutNs: UInt64 = MoldUDP64Options.defaultSessionTimeoutNs, pinnedSession: String? = nil) {
         self.sessionTimeoutNs = sessionTimeoutNs
         self.pinnedSession = pinnedSession
+    }
+
+    /// What a receiver does with a packet of session `from`.
+    public enum SessionDecision: Sendable, Equatable {
+        /// The session followed (or the first one heard): take the packet.
+        case follow
+        /// The current session ended or went silent: move to `from`, then take the packet.
+        case change
+        /// Another session while the current one lives (or a pinned one): count and drop it.
+        case refuse
+    }
+
+    /// The one rule both MoldUDP64 receivers follow sessions by: the first session heard (or the
+    /// pinned one), another only after the current one's end of session or `sessionTimeoutNs` of
+    /// silence, never away from a pinned one.
+    public func decide(
+        _ from: (UInt64, UInt16),
+        current: (UInt64, UInt16)?,
+        ended: Bool,
+        silentNs: UInt64
+    ) -> SessionDecision {
+        guard let current, current != from else { return .follow }
+        guard pinnedSession == nil, ended || silentNs > sessionTimeoutNs else { return .refuse }
+        return .change
     }
 
     /// Checks the pinned session name (before any socket is opened).
@@ -598,16 +627,15 @@ public struct MoldUDP64Source: ~Copyable, MarketSource {
     /// Whether a packet of `from` belongs to the session followed; moves to `from` when the
     /// current session has ended or gone silent (never away from a pinned one).
     mutating func accept(_ from: (UInt64, UInt16), now: UInt64) -> Bool {
-        guard let current = session else {
+        let ended = endSequence != .max
+        switch options.decide(from, current: session, ended: ended, silentNs: now &- lastArrival) {
+        case .follow:
             session = from
             return true
-        }
-        if current == from { return true }
-        let ended = endSequence != .max
-        let silent = now &- lastArrival > options.sessionTimeoutNs
-        guard options.pinnedSession == nil, ended || silent else {
+        case .refuse:
             otherSessionPackets &+= 1
             return false
+        case .change: break
         }
         // What the old session announced and never delivered becomes one gap record.
         let end = ended ? endSequence : announced

@@ -67,6 +67,12 @@ extension SourceSpec {
                         + "other_session=\(source.otherSessionPackets) session_changes=\(source.sessionChanges)"
                 )
                 return result
+            case .tickbusMoldUDP64(let endpoint):
+                var source = try TickBusMoldUDP64Source(endpoint, options: mold)
+                let result = visitor.visit(&source)
+                log(source.counts.line(malformed: source.report.malformedTotal))
+                for sample in source.report.malformedSamples { log("tickbus+moldudp64: malformed \(sample)") }
+                return result
             case .lobster(let messages, let orderbook):
                 var source = try LOBSTERSource(
                     messages: messages,

@@ -6,6 +6,7 @@
 /// | `synthetic:SEED` | the seeded synthetic flow (`SyntheticSource`) |
 /// | `itch:FILE[.gz]` | an ITCH 5.0 BinaryFILE, plain or gzip (`ITCHSource`) |
 /// | `itch+moldudp64:ADDR:PORT` | ITCH 5.0 in MoldUDP64 over UDP; requests go to PORT+1 (`MoldUDP64Source`) |
+/// | `tickbus+moldudp64:ADDR:PORT[,request=ADDR:PORT][,interface=IF][,idle=S]` | a ring republished by `tickbus republish` (`TickBusMoldUDP64Source`) |
 /// | `lobster:MESSAGES.csv,ORDERBOOK.csv` | a LOBSTER pair; levels from the order-book file's columns (`LOBSTERSource`) |
 /// | `journal:DIR` | the market ring of a recorded session (`JournalSource`, in `Replay`) |
 ///
@@ -15,11 +16,12 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
     case synthetic(seed: UInt64)
     case itch(path: String)
     case itchMoldUDP64(group: String)
+    case tickbusMoldUDP64(TickBusMoldUDP64Endpoint)
     case lobster(messages: String, orderbook: String)
     case journal(directory: String)
 
     /// The kinds, in the order the help and the errors list them.
-    public static let kinds = ["synthetic", "itch", "itch+moldudp64", "lobster", "journal"]
+    public static let kinds = ["synthetic", "itch", "itch+moldudp64", "tickbus+moldudp64", "lobster", "journal"]
 
     /// Parses `KIND:ARGUMENT`.
     /// - Throws: `SourceSpecError` naming the spec and what is wrong with it.
@@ -33,6 +35,10 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
             self = .synthetic(seed: seed)
         case "itch": self = .itch(path: argument)
         case "itch+moldudp64": self = .itchMoldUDP64(group: argument)
+        case "tickbus+moldudp64":
+            do { self = .tickbusMoldUDP64(try TickBusMoldUDP64Endpoint(parsing: argument)) } catch {
+                throw .badEndpoint(spec: spec, reason: error.description)
+            }
         case "lobster":
             let parts = argument.split(separator: ",", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw .lobsterNeedsTwoFiles(spec: spec, argument: argument) }
@@ -48,6 +54,7 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
         case .synthetic: return "synthetic"
         case .itch: return "itch"
         case .itchMoldUDP64: return "itch+moldudp64"
+        case .tickbusMoldUDP64: return "tickbus+moldudp64"
         case .lobster: return "lobster"
         case .journal: return "journal"
         }
@@ -59,6 +66,7 @@ public enum SourceSpec: Sendable, Equatable, CustomStringConvertible {
         case .synthetic(let seed): return "\(seed)"
         case .itch(let path): return path
         case .itchMoldUDP64(let group): return group
+        case .tickbusMoldUDP64(let endpoint): return endpoint.text
         case .lobster(let messages, let orderbook): return "\(messages),\(orderbook)"
         case .journal(let directory): return directory
         }
@@ -78,6 +86,8 @@ public enum SourceSpecError: Error, Equatable, Sendable, CustomStringConvertible
     case lobsterNeedsTwoFiles(spec: String, argument: String)
     /// A kind that is not one of `SourceSpec.kinds`.
     case unknownKind(spec: String, kind: String)
+    /// `tickbus+moldudp64:` whose address or options do not parse.
+    case badEndpoint(spec: String, reason: String)
 
     public var description: String {
         switch self {
@@ -87,6 +97,9 @@ public enum SourceSpecError: Error, Equatable, Sendable, CustomStringConvertible
             return "--source synthetic:SEED needs an integer seed, got '\(argument)'"
         case .lobsterNeedsTwoFiles(_, let argument):
             return "--source lobster:MESSAGES.csv,ORDERBOOK.csv, got '\(argument)'"
+        case .badEndpoint(let spec, let reason):
+            return
+                "--source '\(spec)': \(reason) (tickbus+moldudp64:ADDR:PORT[,request=ADDR:PORT][,interface=IF][,idle=S])"
         case .unknownKind(let spec, let kind):
             return "--source '\(spec)': unknown kind '\(kind)' (\(SourceSpec.kinds.joined(separator: ", ")))"
         }

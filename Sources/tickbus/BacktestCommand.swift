@@ -33,7 +33,7 @@ struct BacktestCommand: ParsableCommand {
         case .itch(let path): return path
         case .lobster(let messages, _): return messages
         case .journal(let dir): return dir
-        case .synthetic, .itchMoldUDP64: return nil
+        case .synthetic, .itchMoldUDP64, .tickbusMoldUDP64: return nil
         }
     }
 

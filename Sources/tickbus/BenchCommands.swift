@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
             StrategyBenchCommand.self, StrategyInstructionsCommand.self, RecordBenchCommand.self,
             ControlBenchCommand.self, SimBenchCommand.self,
             DriftActionBenchCommand.self, DriftBenchCommand.self,
-            BacktestBenchCommand.self, ExportBenchCommand.self,
+            BacktestBenchCommand.self, ExportBenchCommand.self, RepublishBenchCommand.self,
         ]
     )
 }

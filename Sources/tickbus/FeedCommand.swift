@@ -16,7 +16,8 @@ struct FeedCommand: ParsableCommand {
 
     @Option(help: "Bus name (a directory under /dev/shm/tickbus).") var bus: String
     @Option(
-        help: "synthetic:SEED | itch:FILE | itch+moldudp64:ADDR:PORT | lobster:MESSAGES.csv,ORDERBOOK.csv | journal:DIR"
+        help:
+            "synthetic:SEED | itch:FILE | itch+moldudp64:ADDR:PORT | tickbus+moldudp64:ADDR:PORT[,request=ADDR:PORT] | lobster:MESSAGES.csv,ORDERBOOK.csv | journal:DIR"
     )
     var source: String
     @Option(help: "Stop after this many messages (end-of-session is sent after them).") var messages: UInt64?
@@ -29,12 +30,12 @@ struct FeedCommand: ParsableCommand {
     @Option(
         name: .customLong("session-timeout"),
         help:
-            "itch+moldudp64: seconds of silence of the current MoldUDP64 session before another session may take over."
+            "itch+moldudp64:, tickbus+moldudp64: seconds of silence of the current MoldUDP64 session before another may take over."
     )
     var sessionTimeout: Double = Double(MoldUDP64Options.defaultSessionTimeoutNs) / 1e9
     @Option(
         help:
-            "itch+moldudp64: accept only this MoldUDP64 session (up to 10 characters); others are counted and dropped."
+            "itch+moldudp64:, tickbus+moldudp64: accept only this MoldUDP64 session (up to 10 characters); others are counted and dropped."
     )
     var session: String?
 

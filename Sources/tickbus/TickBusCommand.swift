@@ -12,7 +12,7 @@ struct TickBusCommand: ParsableCommand {
         abstract: "A shared-memory market-data bus with embedded models.",
         subcommands: [
             FeedCommand.self, TapCommand.self, RingsCommand.self, RmCommand.self, DemoCommand.self, BenchCommand.self,
-            BookCommand.self, SynthCommand.self, MoldUDP64Command.self,
+            BookCommand.self, SynthCommand.self, MoldUDP64Command.self, RepublishCommand.self,
             FeaturesCommand.self, StrategyCommand.self, ModelCommand.self,
             RecordCommand.self, JournalCommand.self, ExportCommand.self, ReplayCommand.self, SimCommand.self,
             BacktestCommand.self, MetricsCommand.self, StatCommand.self, RegistryCommand.self, ControlCLICommand.self,

@@ -65,7 +65,7 @@ struct ErrorReportingTests {
             ),
             (
                 ["feed", "--bus", bus, "--source", "nosuch:1"],
-                "unknown kind 'nosuch' (synthetic, itch, itch+moldudp64, lobster, journal)"
+                "unknown kind 'nosuch' (synthetic, itch, itch+moldudp64, tickbus+moldudp64, lobster, journal)"
             ),
             (
                 ["features", "--source", "lobster:only-one.csv", "--features", "f.toml", "--out", "-"],

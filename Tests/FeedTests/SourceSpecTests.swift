@@ -32,7 +32,7 @@ struct SourceSpecTests {
         #expect(throws: SourceSpecError.unknownKind(spec: "pcap:x", kind: "pcap")) { try SourceSpec(parsing: "pcap:x") }
         #expect(
             SourceSpecError.unknownKind(spec: "pcap:x", kind: "pcap").description
-                == "--source 'pcap:x': unknown kind 'pcap' (synthetic, itch, itch+moldudp64, lobster, journal)"
+                == "--source 'pcap:x': unknown kind 'pcap' (synthetic, itch, itch+moldudp64, tickbus+moldudp64, lobster, journal)"
         )
     }
 

@@ -48,6 +48,10 @@ static inline uint64_t tb_realtime_ns(void) {
 int tb_pin_to_cpu(int cpu);
 /// The CPU the calling thread runs on now (sched_getcpu), or -1.
 int tb_current_cpu(void);
+/// Moves the calling thread into the network namespace of `fd` (an open /run/netns/NAME) with
+/// setns(CLONE_NEWNET): sockets it creates afterwards live there (`bench republish --*-netns`).
+/// Returns 0 or an errno.
+int tb_enter_network_namespace(int fd);
 /// 1 when libnuma reports NUMA support on this machine.
 int tb_numa_available(void);
 /// Runs the calling thread on a NUMA node and binds its memory there (libnuma). 0 or an errno.

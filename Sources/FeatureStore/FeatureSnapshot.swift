@@ -127,6 +127,7 @@ public enum FeatureSnapshot {
         switch spec {
         case .synthetic(let seed): return ("seed=\(seed)", [:])
         case .itchMoldUDP64(let group): return (group, [:])
+        case .tickbusMoldUDP64(let endpoint): return (endpoint.text, [:])  // a live feed: nothing to hash
         case .itch(let path): return ("", [base(path): try hash(path)])
         case .lobster(let messages, let orderbook):
             return ("", [base(messages): try hash(messages), base(orderbook): try hash(orderbook)])
@@ -176,7 +177,7 @@ public enum FeatureSnapshot {
                 if SnapshotManifest.midnightNs(d) != nil { return d }
             }
             return "1970-01-01"
-        case .synthetic, .itchMoldUDP64: return "1970-01-01"
+        case .synthetic, .itchMoldUDP64, .tickbusMoldUDP64: return "1970-01-01"
         }
     }
 }

@@ -41,21 +41,7 @@ struct MarketColumns {
     }
 
     /// The kind as `journal cat` prints it.
-    static func kindName(_ k: MessageKind) -> StaticString {
-        switch k {
-        case .add: return "add"
-        case .execute: return "execute"
-        case .cancel: return "cancel"
-        case .delete: return "delete"
-        case .replace: return "replace"
-        case .trade: return "trade"
-        case .topOfBook: return "top"
-        case .directory: return "directory"
-        case .status: return "status"
-        case .gap: return "gap"
-        case .endOfSession: return "eos"
-        }
-    }
+    static func kindName(_ k: MessageKind) -> StaticString { k.name }
 
     @inline(__always)
     func fill(_ w: ParquetWriter, _ m: MarketMessageView) {

@@ -12,7 +12,8 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
     case gap = 10
     case endOfSession = 11
 
-    public var description: String {
+    /// The kind's name as `journal cat` prints it (a static string: no allocation, for exporters).
+    public var name: StaticString {
         switch self {
         case .add: return "add"
         case .execute: return "execute"
@@ -27,6 +28,8 @@ public enum MessageKind: UInt16, Sendable, CaseIterable, CustomStringConvertible
         case .endOfSession: return "eos"
         }
     }
+
+    public var description: String { name.description }
 }
 
 /// Buy or sell, as the byte ITCH uses.

@@ -271,14 +271,6 @@ public struct RingReader: ~Copyable {
     @usableFromInline let capacity: UInt64
     /// Next sequence to read.
     @usableFromInline var position: UInt64
-    /// The position last stored into this reader's table entry. The entry is written every
-    /// `Self.publishEvery` messages, on every lap, and whenever a poll finds nothing new: a busy
-    /// reader's published position is at most `publishEvery - 1` behind (telemetry's lag, a gating
-    /// producer's view), and exact at rest. Storing it on every poll bounced the entry's cache line
-    /// between the reader's core and the producer's (which reads it to gate) on every message.
-    @usableFromInline var publishedPosition: UInt64
-    /// A power of two; see `publishedPosition`.
-    @inlinable static var publishEvery: UInt64 { 64 }
     public let entryIndex: Int
     public let mode: ReaderMode
     public let startSequence: UInt64
@@ -319,7 +311,6 @@ public struct RingReader: ~Copyable {
         }
         startSequence = first
         position = first
-        publishedPosition = first
         guard let (index, e) = ReaderTable.claim(m, name: name, mode: mode, idle: idle, position: first) else {
             throw .readerTableFull(path: m.path, entries: SegmentLayout.readerEntries)
         }
@@ -386,27 +377,14 @@ public struct RingReader: ~Copyable {
             }
             tb_fence_acquire()
             if tb_load_relaxed_u64(slot) == s {
-                let next = s &+ 1
-                position = next
-                if next & (Self.publishEvery &- 1) == 0 { _publishPosition(next) }
+                position = s &+ 1
+                tb_store_release_u64(entry + ReaderEntryLayout.position, s &+ 1)
                 return .message(SlotBytes(base: UnsafeRawPointer(copy), count: slotSize))
             }
             return _lapped(s)
         }
-        if word == SegmentLayout.emptyWord || word & ~SegmentLayout.busyBit <= s {
-            // Nothing new: the reader is at rest, so its entry shows exactly where it is.
-            if publishedPosition != s { _publishPosition(s) }
-            return .empty
-        }
+        if word == SegmentLayout.emptyWord || word & ~SegmentLayout.busyBit <= s { return .empty }
         return _lapped(s)
-    }
-
-    /// Stores `p` as this reader's position in its table entry (release: the slots before `p` are
-    /// read and may be reused by the producer).
-    @inlinable @inline(__always)
-    mutating func _publishPosition(_ p: UInt64) {
-        publishedPosition = p
-        tb_store_release_u64(entry + ReaderEntryLayout.position, p)
     }
 
     /// The slot for `s` holds a later sequence: jump forward, keeping 7/8 of a ring of headroom,
@@ -422,7 +400,7 @@ public struct RingReader: ~Copyable {
             tb_load_relaxed_u64(entry + ReaderEntryLayout.lost) &+ count
         )
         tb_store_relaxed_u64(entry + ReaderEntryLayout.gaps, tb_load_relaxed_u64(entry + ReaderEntryLayout.gaps) &+ 1)
-        _publishPosition(resume)
+        tb_store_release_u64(entry + ReaderEntryLayout.position, resume)
         return .gap(from: s, count: count)
     }
 

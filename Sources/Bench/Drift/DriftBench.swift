@@ -200,18 +200,14 @@ public enum DriftBench {
 
     /// One run of the scipy script: `scipyWindows` windows timed (starting at window 0).
     static func scipy(_ script: String, _ dir: String, _ o: Options) throws(BenchError) -> ScipyResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [
-            "python3", script, dir, "\(o.features)", "\(o.baselineRows)", "\(o.windowRows)", "\(o.windows)", "\(o.cpu)",
-            "\(o.scipyWindows)",
-        ]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        do { try p.run() } catch { throw .child("cannot run python3: \(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw .child("\(script) failed (status \(p.terminationStatus))") }
+        let (status, data) = try BenchProcess.capture(
+            "/usr/bin/env",
+            [
+                "python3", script, dir, "\(o.features)", "\(o.baselineRows)", "\(o.windowRows)", "\(o.windows)",
+                "\(o.cpu)", "\(o.scipyWindows)",
+            ]
+        )
+        guard status == 0 else { throw .child("\(script) failed (status \(status))") }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let seconds = object["seconds"] as? [Double], let values = object["values"] as? [[String: Any]]
         else {

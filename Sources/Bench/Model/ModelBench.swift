@@ -200,15 +200,8 @@ public enum ModelBench {
     }
 
     static func python(_ args: [String]) throws(BenchError) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3"] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        do { try p.run() } catch { throw .child("cannot run python3: \(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try BenchProcess.capture("/usr/bin/env", ["python3"] + args)
+        return (r.status, String(decoding: r.output, as: UTF8.self))
     }
 
     /// Float64 rows, little-endian, row-major, `features` per row.

@@ -124,15 +124,9 @@ public enum StrategyInstructions {
     }
 
     static func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        do {
+            let r = try BenchProcess.capture(tool, arguments, quiet: true)
+            return (r.status, String(decoding: r.output, as: UTF8.self))
+        } catch { return (-1, "\(error)") }
     }
 }

@@ -45,6 +45,25 @@ public enum BenchProcess {
         }
         return root + "/" + path
     }
+
+    /// Runs `tool ARGUMENTS` to its end with stdout captured (stderr inherited, or discarded when
+    /// `quiet`): the Python baselines and valgrind runs of the benches.
+    public static func capture(
+        _ tool: String,
+        _ arguments: [String],
+        quiet: Bool = false
+    ) throws(BenchError) -> (status: Int32, output: Data) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        if quiet { p.standardError = FileHandle.nullDevice }
+        do { try p.run() } catch { throw .child("cannot run \(tool) \(arguments.first ?? ""): \(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, data)
+    }
 }
 
 /// A benchmark child process (a ring reader), its stdout captured through a pipe.
